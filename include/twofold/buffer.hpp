@@ -1,0 +1,91 @@
+#pragma once
+/// \file
+/// Move-only RAII memory on a context's backend (host memory for `cpu`, device
+/// memory for `cuda`), and copies between it and the host.
+
+#include <twofold/context.hpp>
+#include <twofold/core_types.hpp>
+
+#include <cstddef>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace twofold {
+
+namespace detail {
+void* allocate_bytes(const context& ctx, std::size_t bytes);
+void free_bytes(backend_kind kind, void* p) noexcept;
+/// Copies on the context's stream; returns after the copy when `dst` or `src`
+/// is ordinary host memory.
+void copy_bytes(const context& ctx, void* dst, const void* src, std::size_t bytes);
+void zero_bytes(const context& ctx, void* dst, std::size_t bytes);
+}  // namespace detail
+
+template <class T>
+class buffer {
+ public:
+  buffer() = default;
+  /// Uninitialised storage for `n` elements on `ctx`'s backend.
+  buffer(const context& ctx, std::size_t n)
+      : data_(static_cast<T*>(detail::allocate_bytes(ctx, n * sizeof(T)))), size_(n), kind_(ctx.backend()) {}
+  ~buffer() { detail::free_bytes(kind_, data_); }
+  buffer(buffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), kind_(o.kind_) {}
+  buffer& operator=(buffer&& o) noexcept {
+    if (this != &o) {
+      detail::free_bytes(kind_, data_);
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      kind_ = o.kind_;
+    }
+    return *this;
+  }
+  buffer(const buffer&) = delete;
+  buffer& operator=(const buffer&) = delete;
+
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  backend_kind backend() const noexcept { return kind_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  backend_kind kind_ = backend_kind::cpu;
+};
+
+/// A chain batch owning its memory.
+struct chain_buffer {
+  buffer<cfloat> storage;
+  std::size_t chains = 0;
+  image_shape shape{};
+
+  chain_buffer() = default;
+  chain_buffer(const context& ctx, std::size_t n_chains, image_shape s)
+      : storage(ctx, n_chains * s.pixels()), chains(n_chains), shape(s) {}
+  chain_view view() { return {storage.data(), chains, shape}; }
+  const_chain_view view() const { return {storage.data(), chains, shape}; }
+};
+
+template <class T>
+buffer<T> to_backend(const context& ctx, std::span<const T> host) {
+  buffer<T> b(ctx, host.size());
+  detail::copy_bytes(ctx, b.data(), host.data(), host.size_bytes());
+  return b;
+}
+
+template <class T>
+std::vector<T> to_host(const context& ctx, const T* data, std::size_t n) {
+  std::vector<T> out(n);
+  detail::copy_bytes(ctx, out.data(), data, n * sizeof(T));
+  return out;
+}
+
+template <class T>
+std::vector<T> to_host(const context& ctx, const buffer<T>& b) {
+  return to_host(ctx, b.data(), b.size());
+}
+
+}  // namespace twofold

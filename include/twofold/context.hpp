@@ -1,0 +1,65 @@
+#pragma once
+/// \file
+/// The execution context: which backend runs the work, the CUDA stream, and the
+/// lazily created, shape-cached FFT plans and BLAS handles. Nothing here touches
+/// CUDA before a `cuda` context is constructed, so every binary starts on a
+/// machine with no driver.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace twofold {
+
+enum class backend_kind { cpu, cuda };
+
+/// What the caller asks for; `automatic` picks CUDA when a device is usable.
+enum class backend_request { automatic, cpu, cuda };
+
+/// Parses "auto", "cpu" or "cuda"; throws bad_input naming `what` otherwise.
+backend_request parse_backend(std::string_view text, std::string_view what = "backend");
+std::string_view to_string(backend_kind kind);
+
+/// True when this build has the CUDA backend and a driver with at least one device.
+bool cuda_usable() noexcept;
+
+/// Why CUDA is not usable here (empty when it is).
+std::string cuda_unavailable_reason();
+
+namespace detail {
+class fft_engine;
+}
+
+class context {
+ public:
+  /// Selects the backend. `cuda` on a build or machine without a usable device
+  /// throws device_failure with the reason; `automatic` falls back to the CPU.
+  explicit context(backend_request request = backend_request::automatic, int device = 0);
+  ~context();
+  context(context&&) noexcept;
+  context& operator=(context&&) noexcept;
+  context(const context&) = delete;
+  context& operator=(const context&) = delete;
+
+  backend_kind backend() const noexcept;
+  bool is_cuda() const noexcept { return backend() == backend_kind::cuda; }
+  /// "cpu: <model>, N threads" or the CUDA device name.
+  std::string device_name() const;
+  /// The CUDA stream (a `cudaStream_t`) every asynchronous call uses; null on the CPU.
+  void* stream() const noexcept;
+  /// Blocks until all work queued on this context has finished.
+  void synchronize() const;
+  /// Bytes this backend can still allocate for chain state (device free memory
+  /// on CUDA, a fraction of physical memory on the CPU).
+  std::size_t available_memory() const;
+
+  /// The backend's FFT engine, created on first use; plans cached by shape.
+  detail::fft_engine& fft() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace twofold

@@ -1,0 +1,35 @@
+#pragma once
+/// \file
+/// Plain value types shared by the whole API: image shapes and non-owning views
+/// of chain batches. Arrays are C-order `[chain, H, W]`, complex64 (SPEC §2).
+
+#include <twofold/math/complex.hpp>
+
+#include <cstddef>
+
+namespace twofold {
+
+/// Height (readout axis) and width (phase-encode axis, the last axis) of an image.
+struct image_shape {
+  std::size_t height = 0;
+  std::size_t width = 0;
+  constexpr std::size_t pixels() const { return height * width; }
+  friend constexpr bool operator==(image_shape, image_shape) = default;
+};
+
+/// Non-owning view of `chains` images of one shape, contiguous, C-order.
+/// Memory lives on the backend of the context that allocated it.
+template <class T>
+struct chain_view_t {
+  T* data = nullptr;
+  std::size_t chains = 0;
+  image_shape shape{};
+  constexpr std::size_t size() const { return chains * shape.pixels(); }
+  constexpr T* chain(std::size_t c) const { return data + c * shape.pixels(); }
+  constexpr operator chain_view_t<const T>() const { return {data, chains, shape}; }
+};
+
+using chain_view = chain_view_t<cfloat>;
+using const_chain_view = chain_view_t<const cfloat>;
+
+}  // namespace twofold

@@ -1,0 +1,57 @@
+#pragma once
+/// \file
+/// Errors. Every failure at the public boundary is a `twofold::error` subtype
+/// carrying file, line and a message that names the input and the problem.
+/// The command-line program maps them to exit codes (SPEC §5):
+///   bad_input -> 2, runtime_failure / device_failure -> 3.
+
+#include <stdexcept>
+#include <string>
+
+namespace twofold {
+
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+  /// Process exit code the CLI uses for this error.
+  virtual int exit_code() const noexcept { return 3; }
+};
+
+/// The caller's input is wrong (shape, value, file contents). Exit code 2.
+class bad_input : public error {
+ public:
+  using error::error;
+  int exit_code() const noexcept override { return 2; }
+};
+
+/// Something failed at run time that the input did not cause (I/O, numerics).
+class runtime_failure : public error {
+ public:
+  using error::error;
+};
+
+/// A CUDA, cuFFT or cuBLAS call failed, or the CUDA backend is unavailable.
+class device_failure : public error {
+ public:
+  using error::error;
+};
+
+namespace detail {
+[[noreturn]] void throw_bad_input(const char* file, int line, const std::string& msg);
+[[noreturn]] void throw_runtime_failure(const char* file, int line, const std::string& msg);
+[[noreturn]] void throw_device_failure(const char* file, int line, const std::string& msg);
+}  // namespace detail
+
+}  // namespace twofold
+
+/// Precondition on caller input: throws twofold::bad_input with `msg`.
+#define TWOFOLD_EXPECTS(cond, msg)                                        \
+  do {                                                                    \
+    if (!(cond)) ::twofold::detail::throw_bad_input(__FILE__, __LINE__, (msg)); \
+  } while (0)
+
+/// Internal invariant or run-time failure: throws twofold::runtime_failure.
+#define TWOFOLD_ENSURES(cond, msg)                                              \
+  do {                                                                          \
+    if (!(cond)) ::twofold::detail::throw_runtime_failure(__FILE__, __LINE__, (msg)); \
+  } while (0)
