@@ -5,7 +5,26 @@
 /// entry; a functor missing here is a link error in CUDA builds, never a silent
 /// CPU fallback.
 
+#include <twofold/math/elementwise.hpp>
 #include <twofold/math/fft_phase.hpp>
+#include <twofold/math/gaussian.hpp>
+#include <twofold/math/sampler_steps.hpp>
+#include <twofold/math/welford.hpp>
 
-#define TWOFOLD_FOR_EACH_FUNCTOR(X) \
-  X(::twofold::math::centred_fft_phase)
+#define TWOFOLD_FOR_EACH_FUNCTOR(X)                \
+  X(::twofold::math::centred_fft_phase)            \
+  X(::twofold::math::multiply_by_map)              \
+  X(::twofold::math::multiply_by_complement)       \
+  X(::twofold::math::axpby)                        \
+  X(::twofold::math::broadcast_image)              \
+  X(::twofold::math::add_run_anchor)               \
+  X(::twofold::math::scaled_normal)                \
+  X(::twofold::math::gaussian_shrink)              \
+  X(::twofold::math::gaussian_draw)                \
+  X(::twofold::math::regularised_covariance)       \
+  X(::twofold::math::langevin_step)                \
+  X(::twofold::math::ancestral_step)               \
+  X(::twofold::math::cg_advance)                   \
+  X(::twofold::math::cg_direction)                 \
+  X(::twofold::math::welford_tile_reduce)          \
+  X(::twofold::math::nested_welford_fold)

@@ -16,6 +16,7 @@
 #include <twofold/math/complex.hpp>
 #include <twofold/math/hd.hpp>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace twofold {
@@ -114,5 +115,21 @@ TWOFOLD_HD double uniform(std::uint64_t seed, std::uint64_t index, rng_purpose p
   const std::uint32_t w[4] = {r.c0, r.c1, r.c2, r.c3};
   return uniform_open01(w[index % 4]);
 }
+
+/// Where a batch of chains draws its normals: element e of local chain c uses
+/// counter (e/2, first_chain + c, step, purpose | substream << 8) under key = seed.
+struct rng_stream {
+  std::uint64_t seed = 0;
+  std::uint64_t first_chain = 0;
+  std::uint64_t step = 0;
+  rng_purpose purpose = rng_purpose::diffusion_noise;
+  std::uint32_t substream = 0;
+
+  TWOFOLD_HD cfloat normal(std::size_t chain, std::size_t element) const {
+    return complex_normal(seed, first_chain + chain, step, purpose, element, substream);
+  }
+  TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream}; }
+  TWOFOLD_HD rng_stream with(rng_purpose p) const { return {seed, first_chain, step, p, substream}; }
+};
 
 }  // namespace twofold

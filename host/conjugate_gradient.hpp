@@ -1,0 +1,27 @@
+#pragma once
+/// \file
+/// Batched preconditioned conjugate gradients: one Hermitian positive definite
+/// system per chain, all chains advanced together, each with its own α and β
+/// (the per-chain scalars travel to the host once per iteration).
+
+#include <twofold/buffer.hpp>
+#include <twofold/sampler_types.hpp>
+
+#include <functional>
+
+namespace twofold::detail {
+
+using batch_map = std::function<void(const_chain_view in, chain_view out)>;
+
+struct cg_report {
+  std::size_t iterations = 0;
+  double worst_relative_residual = 0;
+};
+
+/// Solves op(x_c) = b_c for every chain c, starting from x; `precondition` applies
+/// an approximation of op⁻¹ (Hermitian positive definite). Throws runtime_failure
+/// naming the worst chain if any chain misses the tolerance after max_iterations.
+cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& precondition, const_chain_view b,
+                     chain_view x, const cg_params& params);
+
+}  // namespace twofold::detail

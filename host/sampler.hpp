@@ -1,0 +1,47 @@
+#pragma once
+/// \file
+/// The sampler interface the run designs drive (host/sample.cpp). A sampler fills
+/// a batch of chains with draws; the global chain index (rng.first_chain + c)
+/// fixes every random number a chain uses, so results do not depend on how
+/// chains are grouped into waves.
+
+#include <twofold/prior.hpp>
+#include <twofold/problem.hpp>
+#include <twofold/sampler_types.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+namespace twofold::detail {
+
+/// Called after every step of a batch with (steps done, steps in total).
+using step_observer = std::function<void(std::size_t, std::size_t)>;
+
+class sampler {
+ public:
+  virtual ~sampler() = default;
+  /// Draws x ~ p(x | y) into every chain of `x`.
+  virtual void posterior(const context& ctx, chain_view x, const rng_stream& rng, const step_observer& observe) const = 0;
+  /// Cascade stage 2: draws x ~ p(x | P_R x = x_R) where chain c (global index
+  /// rng.first_chain + c) belongs to run (rng.first_chain + c) / chains_per_run and
+  /// x_R of run r is anchors[r·H·W …] (backend memory).
+  virtual void conditional(const context& ctx, chain_view x, const rng_stream& rng, const cfloat* anchors,
+                           std::size_t chains_per_run, const step_observer& observe) const = 0;
+  /// Steps one chain takes per call (for progress and chain-steps/s).
+  virtual std::size_t steps() const = 0;
+};
+
+/// Builds the sampler `params.kind` for this problem and prior; throws bad_input
+/// when the combination is unsupported (e.g. `exact` without a shared basis).
+std::unique_ptr<sampler> make_sampler(const context& ctx, const inverse_problem& problem, const prior& prior,
+                                      const sampler_params& params);
+
+std::unique_ptr<sampler> make_langevin_sampler(const context&, const inverse_problem&, const prior&,
+                                               const sampler_params&);
+std::unique_ptr<sampler> make_exact_sampler(const context&, const inverse_problem&, const prior&,
+                                            const sampler_params&);
+std::unique_ptr<sampler> make_pto_sampler(const context&, const inverse_problem&, const prior&,
+                                          const sampler_params&);
+
+}  // namespace twofold::detail

@@ -1,0 +1,78 @@
+#pragma once
+/// \file
+/// Small element-wise functors shared by the operators, priors and samplers.
+/// Index i runs over a batch of images; `pixels` maps it to the per-image arrays
+/// (masks, means, variances) that every chain shares. One read and one write of
+/// the chain arrays they touch.
+
+#include <twofold/math/complex.hpp>
+#include <twofold/math/hd.hpp>
+#include <twofold/math/philox.hpp>
+
+#include <cstddef>
+
+namespace twofold::math {
+
+/// x[i] *= w[i % pixels]  (k-space masks, spectral weights).
+struct multiply_by_map {
+  cfloat* x;
+  const float* w;
+  std::size_t pixels;
+  TWOFOLD_HD void operator()(std::size_t i) const { x[i] *= w[i % pixels]; }
+};
+
+/// x[i] *= (1 − w[i % pixels])  (complement of a 0/1 mask: the null-space part).
+struct multiply_by_complement {
+  cfloat* x;
+  const float* w;
+  std::size_t pixels;
+  TWOFOLD_HD void operator()(std::size_t i) const { x[i] *= 1.0f - w[i % pixels]; }
+};
+
+/// out[i] = a[i] + beta · b[i]   (out may alias a or b).
+struct axpby {
+  cfloat* out;
+  const cfloat* a;
+  const cfloat* b;
+  float beta;
+  TWOFOLD_HD void operator()(std::size_t i) const { out[i] = a[i] + beta * b[i]; }
+};
+
+/// out[i] = src[i % pixels]: broadcast one image to every chain.
+struct broadcast_image {
+  cfloat* out;
+  const cfloat* src;
+  std::size_t pixels;
+  TWOFOLD_HD void operator()(std::size_t i) const { out[i] = src[i % pixels]; }
+};
+
+/// x[i] += beta · anchors[run(i)][pixel(i)] with run = (first_chain + chain(i)) / chains_per_run:
+/// moves each chain onto (beta = 1) or off (beta = −1) the affine set P_R x = x_R of its
+/// run (cascade stage 2).
+struct add_run_anchor {
+  cfloat* x;
+  const cfloat* anchors;
+  std::size_t pixels;
+  std::size_t first_chain;
+  std::size_t chains_per_run;
+  float beta;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t run = (first_chain + i / pixels) / chains_per_run;
+    x[i] += beta * anchors[run * pixels + i % pixels];
+  }
+};
+
+/// x[i] = mean[pixel] + scale · ζ: white complex noise around an image (mean may be null).
+struct scaled_normal {
+  cfloat* x;
+  const cfloat* mean;
+  std::size_t pixels;
+  float scale;
+  rng_stream rng;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const cfloat z = scale * rng.normal(i / pixels, i % pixels);
+    x[i] = mean ? mean[i % pixels] + z : z;
+  }
+};
+
+}  // namespace twofold::math
