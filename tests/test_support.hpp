@@ -1,0 +1,72 @@
+#pragma once
+// Shared builders for the statistical tests: small problems with known answers.
+#include <twofold/buffer.hpp>
+#include <twofold/math/philox.hpp>
+#include <twofold/operator.hpp>
+#include <twofold/prior.hpp>
+#include <twofold/problem.hpp>
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+namespace twofold::testing {
+
+inline std::vector<cfloat> random_image(image_shape s, std::uint64_t seed, float scale = 1.0f) {
+  std::vector<cfloat> x(s.pixels());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = scale * complex_normal(seed, 0, 0, rng_purpose::test, i, 7);
+  return x;
+}
+
+/// A k-space mask made of whole lines (W flags) on an H×W grid.
+inline std::vector<float> line_mask(image_shape s, const std::vector<int>& lines) {
+  std::vector<float> m(s.pixels(), 0.0f);
+  for (std::size_t h = 0; h < s.height; ++h)
+    for (int w : lines) m[h * s.width + std::size_t(w)] = 1.0f;
+  return m;
+}
+
+/// A smooth decaying power spectrum λ_k = amplitude / (1 + |k − c|²/width²).
+inline std::vector<float> decaying_spectrum(image_shape s, double amplitude, double width) {
+  std::vector<float> v(s.pixels());
+  for (std::size_t h = 0; h < s.height; ++h)
+    for (std::size_t w = 0; w < s.width; ++w) {
+      const double dh = double(h) - double(s.height / 2), dw = double(w) - double(s.width / 2);
+      v[h * s.width + w] = float(amplitude / (1 + (dh * dh + dw * dw) / (width * width)));
+    }
+  return v;
+}
+
+/// y = A x + n with n ~ CN(0, σ² I), from one prior draw x.
+inline std::vector<cfloat> simulate_kspace(const context& ctx, const gaussian_prior& prior,
+                                           const linear_operator& op, double sigma, std::uint64_t seed) {
+  chain_buffer x(ctx, 1, prior.shape()), y(ctx, 1, op.codomain());
+  prior.draw(ctx, x.view(), 0.0, rng_stream{seed, 0, 0, rng_purpose::test, 1});
+  op.apply(ctx, x.view(), y.view());
+  auto k = to_host(ctx, y.storage);
+  for (std::size_t i = 0; i < k.size(); ++i)
+    k[i] += float(sigma) * complex_normal(seed, 0, 0, rng_purpose::measurement_noise, i);
+  return k;
+}
+
+/// Variance of the final draw of the ancestral sampler (host/sampler_exact.cpp) for
+/// a one-dimensional Gaussian target of variance c started at its exact marginal:
+/// the recursion V ← a² V + T(S − T)/S with a = (c + T)/(c + S). The sampler's only
+/// error is this discretisation; tests compare Monte Carlo output against it.
+inline double ancestral_variance(double c, const std::vector<double>& levels) {
+  double V = c + levels.front() * levels.front();
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    const double S = levels[i] * levels[i], T = i + 1 < levels.size() ? levels[i + 1] * levels[i + 1] : 0.0;
+    const double a = (c + T) / (c + S);
+    V = a * a * V + T * (S - T) / S;
+  }
+  return V;
+}
+
+inline double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / double(v.size());
+}
+
+}  // namespace twofold::testing
