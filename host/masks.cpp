@@ -15,9 +15,7 @@ constexpr std::uint32_t substream_equispaced = 1;
 
 std::size_t round_count(double x) { return static_cast<std::size_t>(std::llround(x)); }
 
-std::string shape_text(image_shape shape) {
-  return std::to_string(shape.height) + "x" + std::to_string(shape.width);
-}
+std::string shape_text(image_shape shape) { return std::to_string(shape.height) + "x" + std::to_string(shape.width); }
 
 void expect_mask_size(std::size_t size, image_shape shape, std::string_view what) {
   TWOFOLD_EXPECTS(shape.height >= 1 && shape.width >= 1,
@@ -83,8 +81,7 @@ std::vector<std::uint8_t> make_line_mask(const line_mask_params& p) {
 
 std::vector<float> expand_line_mask(std::span<const std::uint8_t> lines, image_shape shape) {
   TWOFOLD_EXPECTS(lines.size() == shape.width, "line mask has " + std::to_string(lines.size()) +
-                                                   " lines, expected the image width " +
-                                                   std::to_string(shape.width));
+                                                   " lines, expected the image width " + std::to_string(shape.width));
   std::vector<float> mask(shape.pixels());
   for (std::size_t r = 0; r < shape.height; ++r)
     for (std::size_t w = 0; w < shape.width; ++w) mask[r * shape.width + w] = lines[w] != 0 ? 1.0f : 0.0f;
@@ -110,8 +107,8 @@ void validate_mask(std::span<const float> mask, image_shape shape, std::string_v
   expect_mask_size(mask.size(), shape, what);
   // Messages are built only on failure (the macro evaluates them lazily).
   auto where = [&](std::size_t i) {
-    return "mask '" + std::string(what) + "' entry " + std::to_string(i) + " (row " +
-           std::to_string(i / shape.width) + ", column " + std::to_string(i % shape.width) + ")";
+    return "mask '" + std::string(what) + "' entry " + std::to_string(i) + " (row " + std::to_string(i / shape.width) +
+           ", column " + std::to_string(i % shape.width) + ")";
   };
   bool any = false;
   for (std::size_t i = 0; i < mask.size(); ++i) {

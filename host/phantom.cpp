@@ -42,8 +42,10 @@ constexpr std::array<std::array<double, 6>, 10> shepp_logan_table{{
 constexpr std::array<double, 10> tissue_level{1.0, 0.2, 0.0, 0.0, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3};
 constexpr std::array<int, 10> container{-1, 0, 1, 1, 1, 1, 1, 1, 1, 1};
 
-// Fixed draw numbers: ellipse k uses 8k..8k+5, the lesion count 80, lesion j
-// 88 + 8j .. 88 + 8j + 6, the phase 120..126.
+// Fixed draw numbers, so that no parameter shifts another's draws: ellipse k uses
+// 8k + 0..4 for its geometry (ellipse 0's draws move the whole head, ellipse 1's are
+// unused) and 8k + 5 for its tissue level; the lesion count 80, lesion j
+// 88 + 8j + 0..6, the phase 120..126.
 constexpr std::uint64_t draw_lesion_count = 80;
 constexpr std::uint64_t draw_lesions = 88;
 constexpr std::uint64_t draw_phase = 120;
@@ -52,17 +54,14 @@ constexpr std::size_t max_lesions = 3;
 // One uniform (0, 1) draw of member `index` (counter layout in phantom.hpp).
 double draw(std::uint64_t seed, std::uint64_t index, std::uint64_t d) {
   const philox_counter ctr{static_cast<std::uint32_t>(d / 4), static_cast<std::uint32_t>(index),
-                           static_cast<std::uint32_t>(index >> 32),
-                           static_cast<std::uint32_t>(rng_purpose::phantom)};
+                           static_cast<std::uint32_t>(index >> 32), static_cast<std::uint32_t>(rng_purpose::phantom)};
   const philox_counter r = philox4x32_10(ctr, make_key(seed));
   const std::uint32_t w[4] = {r.c0, r.c1, r.c2, r.c3};
   return uniform_open01(w[d % 4]);
 }
 
 // Uniform on (-1, 1).
-double symmetric(std::uint64_t seed, std::uint64_t index, std::uint64_t d) {
-  return 2.0 * draw(seed, index, d) - 1.0;
-}
+double symmetric(std::uint64_t seed, std::uint64_t index, std::uint64_t d) { return 2.0 * draw(seed, index, d) - 1.0; }
 
 struct phantom_description {
   std::array<ellipse, 10 + max_lesions> ellipses{};
@@ -75,8 +74,7 @@ void perturb_ellipses(phantom_description& out, std::uint64_t seed, std::uint64_
   // Intensities: the tissue level inside ellipse k changes by δ_k, so its amplitude
   // (level minus the level of the ellipse containing it) changes by δ_k - δ_container.
   std::array<double, 10> level_change{};
-  for (std::size_t k = 0; k < 10; ++k)
-    level_change[k] = 0.25 * s * tissue_level[k] * symmetric(seed, index, 8 * k + 5);
+  for (std::size_t k = 0; k < 10; ++k) level_change[k] = 0.25 * s * tissue_level[k] * symmetric(seed, index, 8 * k + 5);
   for (std::size_t k = 0; k < 10; ++k)
     out.ellipses[k].amplitude +=
         level_change[k] - (container[k] >= 0 ? level_change[static_cast<std::size_t>(container[k])] : 0.0);
@@ -162,7 +160,14 @@ struct ellipse_test {
 
   static ellipse_test of(const ellipse& e) {
     const double c = std::cos(e.theta), s = std::sin(e.theta), a2 = e.a * e.a, b2 = e.b * e.b;
-    return {e.amplitude, e.x0, e.y0, c, s, 1.0 / a2, 1.0 / b2, std::sqrt(a2 * c * c + b2 * s * s),
+    return {e.amplitude,
+            e.x0,
+            e.y0,
+            c,
+            s,
+            1.0 / a2,
+            1.0 / b2,
+            std::sqrt(a2 * c * c + b2 * s * s),
             std::sqrt(a2 * s * s + b2 * c * c)};
   }
   bool contains(double x, double y) const {
@@ -174,9 +179,9 @@ struct ellipse_test {
 };
 
 void validate(const phantom_params& p) {
-  TWOFOLD_EXPECTS(p.shape.height >= 1 && p.shape.width >= 1,
-                  "phantom shape must be at least 1x1, got " + std::to_string(p.shape.height) + "x" +
-                      std::to_string(p.shape.width));
+  TWOFOLD_EXPECTS(p.shape.height >= 1 && p.shape.width >= 1, "phantom shape must be at least 1x1, got " +
+                                                                 std::to_string(p.shape.height) + "x" +
+                                                                 std::to_string(p.shape.width));
   TWOFOLD_EXPECTS(p.shape.pixels() / p.shape.width == p.shape.height, "phantom shape is too large");
   TWOFOLD_EXPECTS(std::isfinite(p.perturbation) && p.perturbation >= 0.0 && p.perturbation <= 4.0,
                   "phantom perturbation must be finite and in [0, 4], got " + std::to_string(p.perturbation));
@@ -211,8 +216,9 @@ void render(const phantom_params& p, std::uint64_t index, cfloat* out, bool para
       const auto& c = desc.phase;
       const double phi = c[0] + c[1] * xc + c[2] * yc + c[3] * xc * xc + c[4] * xc * yc + c[5] * yc * yc;
       out[static_cast<std::size_t>(r) * W + col] =
-          p.smooth_phase ? cfloat{static_cast<float>(magnitude * std::cos(phi)), static_cast<float>(magnitude * std::sin(phi))}
-                         : cfloat{static_cast<float>(magnitude), 0.0f};
+          p.smooth_phase
+              ? cfloat{static_cast<float>(magnitude * std::cos(phi)), static_cast<float>(magnitude * std::sin(phi))}
+              : cfloat{static_cast<float>(magnitude), 0.0f};
     }
   }
 }

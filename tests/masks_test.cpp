@@ -201,8 +201,7 @@ TEST(MaskValidate, AcceptsGoodAndNamesTheMaskInErrors) {
     EXPECT_NE(msg.find("'user' entry 13 (row 2, column 1)"), std::string::npos) << msg;
   }
   const std::vector<float> empty(24, 0.0f);
-  EXPECT_EQ(bad_input_message([&] { validate_mask(empty, shape, "user"); }),
-            "mask 'user' samples no k-space location");
+  EXPECT_EQ(bad_input_message([&] { validate_mask(empty, shape, "user"); }), "mask 'user' samples no k-space location");
 }
 
 }  // namespace
