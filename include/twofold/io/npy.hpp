@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// NumPy `.npy` files (format versions 1.0, 2.0 and 3.0), the array format of
+/// SPEC §3. Reading accepts C or Fortran order and either byte order and always
+/// yields C-order, native (little-endian) bytes; writing produces version 1.0
+/// (2.0 when the header needs it), C order, little-endian, atomically.
+///
+/// Every problem with a file is a `twofold::bad_input` whose message names the
+/// input (`what`, e.g. "k-space file"), the path and the problem (SPEC §5).
+
+#include <twofold/math/complex.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace twofold::io {
+
+/// Element types twofold reads. NumPy spellings: '<f4' '<f8' '<c8' '<c16' '|b1' '|u1'.
+enum class dtype { float32, float64, complex64, complex128, boolean, uint8 };
+
+/// Bytes per element (complex types count both parts: complex64 is 8).
+std::size_t dtype_size(dtype t) noexcept;
+
+/// Short NumPy-style name ("float32", "complex64", "bool", ...), for messages.
+std::string_view dtype_name(dtype t) noexcept;
+
+/// An n-dimensional array as read from disk: C order, native little-endian
+/// bytes, `elements() * dtype_size(type) == data.size()`. A 0-d array (empty
+/// shape) holds one element. Booleans are stored as bytes 0 or 1.
+struct npy_array {
+  std::vector<std::size_t> shape;
+  dtype type = dtype::float32;
+  std::vector<std::byte> data;
+
+  /// Product of `shape` (1 for a 0-d array).
+  std::size_t elements() const;
+};
+
+/// Reads a `.npy` file. `what` names the input in messages.
+/// Fortran-order data is transposed to C order; big-endian data is byte-swapped.
+/// Throws `bad_input` (message names `what`, the path and the problem) for: a
+/// missing or unreadable file, a bad magic string or version, a truncated or
+/// unparsable header, an unsupported dtype (named) or object/structured array,
+/// and a data size that disagrees with the shape (truncated or trailing bytes).
+/// Sizes are checked against the file size before anything is allocated, so a
+/// corrupt header cannot cause a huge allocation.
+npy_array read_npy(const std::filesystem::path& path, std::string_view what);
+
+/// The array as complex64 in C order. Real dtypes get imaginary part 0; bool and
+/// uint8 convert to their numeric value. Throws `bad_input` naming `what` and the
+/// first bad flat index when a value is NaN or ±Inf, or a finite float64 value
+/// does not fit in float32.
+std::vector<cfloat> as_complex64(const npy_array& a, std::string_view what);
+
+/// The array as float32 in C order, from float32/float64/bool/uint8. Throws
+/// `bad_input` naming `what` for complex input, and naming the first bad flat
+/// index for NaN, ±Inf or a float64 value outside the float32 range.
+std::vector<float> as_float32(const npy_array& a, std::string_view what);
+
+/// Write `values` (C order) with the given `shape` as a little-endian `.npy` of
+/// dtype float32 / complex64 / float64 / uint8 respectively. An empty shape
+/// writes a 0-d array (one value). The file is written to a temporary in the
+/// same folder and renamed into place, so `path` never holds a partial file.
+/// Throws `bad_input` when `values.size()` differs from the shape's product and
+/// `runtime_failure` (after removing the temporary) when writing fails.
+void write_npy(const std::filesystem::path& path, std::span<const float> values,
+               std::span<const std::size_t> shape);
+void write_npy(const std::filesystem::path& path, std::span<const cfloat> values,
+               std::span<const std::size_t> shape);
+void write_npy(const std::filesystem::path& path, std::span<const double> values,
+               std::span<const std::size_t> shape);
+void write_npy(const std::filesystem::path& path, std::span<const std::uint8_t> values,
+               std::span<const std::size_t> shape);
+
+}  // namespace twofold::io
