@@ -1,0 +1,34 @@
+#pragma once
+/// \file
+/// The subcommands of the `twofold` program. Each registers its options on a
+/// CLI11 app and runs after parsing; errors propagate as twofold::error.
+
+#include <twofold/sample.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace twofold::cli {
+
+/// Options every sampling command shares (sampler, design, backend, output).
+struct common_options {
+  std::string backend = "auto";
+  std::string sampler = "langevin";
+  std::string design = "cascade";
+  std::string schedule = "edm";
+  std::size_t runs = 16, chains = 16, levels = 200, inner_steps = 3, wave_chains = 0;
+  double step = 0.1, gamma = 1.0, s_min = 1e-3, s_max = 10.0, cg_tolerance = 1e-5;
+  std::uint64_t seed = 0;
+  std::string out = "twofold-output";
+};
+
+void add_common_options(CLI::App& app, common_options& o);
+sampler_params to_sampler_params(const common_options& o);
+design_params to_design_params(const common_options& o);
+
+/// Adds the subcommand; the returned function runs it once parsing succeeded.
+std::function<void()> add_demo_command(CLI::App& app);
+std::function<void()> add_sample_command(CLI::App& app);
+
+}  // namespace twofold::cli

@@ -1,0 +1,38 @@
+#pragma once
+/// \file
+/// What `twofold demo` and `twofold sample` write: the maps as .npy, PNG images
+/// for humans, and summary.json — all staged and committed together, so an
+/// interrupted or failed run leaves no half-written folder.
+
+#include <twofold/io/output_folder.hpp>
+#include <twofold/reference_dense.hpp>
+#include <twofold/sample.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+namespace twofold::cli {
+
+struct run_record {
+  const uncertainty_maps& maps;
+  std::vector<cfloat> zero_filled;
+  std::vector<float> mask;
+  std::optional<std::vector<cfloat>> truth;
+  std::optional<gaussian_posterior_maps> reference;
+  nlohmann::json summary;
+};
+
+/// Stages everything in `folder` and commits it.
+void write_outputs(io::output_folder& folder, const run_record& run);
+
+/// Sampler-versus-reference figures for the summary: mean error in units of the
+/// exact posterior std, and ratios of the spatially averaged variance maps.
+nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussian_posterior_maps& ref);
+
+/// The progress line printer used by both commands (stderr, at most twice a second).
+progress_callback stderr_progress();
+
+}  // namespace twofold::cli
