@@ -17,8 +17,8 @@ struct common_options {
   std::string sampler = "langevin";
   std::string design = "cascade";
   std::string schedule = "edm";
-  std::size_t runs = 16, chains = 16, levels = 200, inner_steps = 3, wave_chains = 0;
-  double step = 0.1, gamma = 1.0, s_min = 1e-3, s_max = 10.0, cg_tolerance = 1e-5;
+  std::size_t runs = 16, chains = 16, levels = 300, inner_steps = 3, wave_chains = 0;
+  double step = 0.5, gamma = 1.0, s_min = 1e-3, s_max = 10.0, cg_tolerance = 1e-5;
   std::uint64_t seed = 0;
   std::string out = "twofold-output";
 };

@@ -20,7 +20,7 @@ namespace {
 
 struct demo_options {
   common_options common;
-  std::size_t size = 96;
+  std::size_t size = 48;
   std::size_t family = 200;
   double acceleration = 4.0;
   double sigma = 0.02;

@@ -32,6 +32,14 @@ struct centred_fft_phase {
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % (height * width);
     const std::size_t h = p / width, w = p % width;
+    if (height % 2 == 0 && width % 2 == 0) {
+      // c = N/2: every factor is ±1 — (−1)^(h+w), and after the DFT also (−1)^((H+W)/2).
+      std::size_t parity = h + w;
+      if (after) parity += (height + width) / 2;
+      const float sgn = static_cast<float>(parity % 2 ? -scale : scale);
+      data[i] = sgn * data[i];
+      return;
+    }
     double turns = centring_turns(h, height) + centring_turns(w, width);
     if (after) turns -= centring_turns(height / 2, height) + centring_turns(width / 2, width);
     turns -= std::floor(turns);
