@@ -1,0 +1,38 @@
+#pragma once
+// The peer implementation timed in the same run (SPEC §6): bench/peers/numpy_langevin.py,
+// run through popen. A missing interpreter or NumPy makes the peer "skipped" with the
+// reason; it never fails the benchmark.
+
+#include <twofold/core_types.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace twofold::bench {
+
+/// Sizes and sampler settings handed to the peer script (its command-line flags).
+struct peer_request {
+  std::string sampler;  ///< "langevin" or "exact"
+  image_shape shape{};
+  std::size_t chains = 0;
+  std::size_t levels = 0, inner_steps = 1;
+  std::size_t repeats = 1;
+  double sigma_y = 0.01, gamma = 1.0, step = 0.1;
+  double s_min = 1e-4, s_max = 10.0, rho = 7.0;
+};
+
+struct peer_result {
+  std::string name = "numpy";
+  bool ran = false;
+  std::string skipped_reason;  ///< when !ran
+  std::string command;
+  double chain_steps_per_second = 0;
+  nlohmann::json report;  ///< the script's own JSON (versions, sizes, every timing)
+};
+
+/// Runs `python script <flags>`; `python` is the interpreter command (e.g. "python3").
+peer_result run_numpy_peer(const std::string& python, const std::string& script, const peer_request& request);
+
+}  // namespace twofold::bench

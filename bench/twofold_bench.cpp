@@ -1,0 +1,302 @@
+// twofold_bench: the performance figures of SPEC §6 for one backend, as JSON.
+//
+//   twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]
+//                 [--repeats N] [--no-peer] [--python CMD]
+//
+// Order of a run: copy bandwidth of the backend (the roofline denominator), then
+// each scenario (warm-up, timed repeats, pass count) followed by its NumPy peer.
+// Progress goes to stderr; the JSON to --out or stdout. Exit status 2 on bad
+// flags, the twofold::error exit code on library failures.
+#include "copy_bandwidth.hpp"
+#include "peer.hpp"
+#include "scenario.hpp"
+
+#include <twofold/context.hpp>
+#include <twofold/error.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+using namespace twofold;
+using namespace twofold::bench;
+
+constexpr const char* usage =
+    "usage: twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]\n"
+    "                     [--repeats N] [--no-peer] [--python CMD]\n"
+    "  --backend  backend to measure (default auto: CUDA when a device is usable)\n"
+    "  --size     scenario sizes: gpu = SPEC 6 reference (256x256, 4096 chains x 1000 steps),\n"
+    "             cpu = 64x64, 32 chains x 100 steps (default: gpu on CUDA, cpu otherwise)\n"
+    "  --out      write the JSON report to FILE (default: stdout)\n"
+    "  --repeats  timed repeats per scenario, median reported (default 3)\n"
+    "  --no-peer  do not run the NumPy peer (recorded as skipped)\n"
+    "  --python   interpreter for the peer (default $TWOFOLD_BENCH_PYTHON or python3)\n";
+
+struct options {
+  backend_request backend = backend_request::automatic;
+  std::optional<size_preset> size;
+  std::string out;
+  std::size_t repeats = 3;
+  bool peer = true;
+  std::string python;
+};
+
+struct usage_error {
+  std::string message;
+};
+
+options parse_options(int argc, char** argv) {
+  options o;
+  const char* env_python = std::getenv("TWOFOLD_BENCH_PYTHON");
+  o.python = env_python && *env_python ? env_python : "python3";
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw usage_error{flag + " needs a value"};
+      return argv[++i];
+    };
+    if (flag == "--backend") {
+      try {
+        o.backend = parse_backend(value(), "--backend");
+      } catch (const twofold::bad_input&) {
+        throw usage_error{"--backend must be one of auto, cpu, cuda (got '" + std::string(argv[i]) + "')"};
+      }
+    } else if (flag == "--size") {
+      const std::string v = value();
+      if (v == "cpu") o.size = size_preset::cpu;
+      else if (v == "gpu") o.size = size_preset::gpu;
+      else throw usage_error{"--size must be cpu or gpu (got '" + v + "')"};
+    } else if (flag == "--out") {
+      o.out = value();
+      if (o.out.empty()) throw usage_error{"--out needs a file name"};
+    } else if (flag == "--repeats") {
+      const std::string v = value();
+      std::size_t end = 0;
+      long n = 0;
+      try {
+        n = std::stol(v, &end);
+      } catch (const std::exception&) {
+        end = 0;
+      }
+      if (end != v.size() || n < 1 || n > 1000)
+        throw usage_error{"--repeats must be an integer in [1, 1000] (got '" + v + "')"};
+      o.repeats = static_cast<std::size_t>(n);
+    } else if (flag == "--no-peer") {
+      o.peer = false;
+    } else if (flag == "--python") {
+      o.python = value();
+    } else if (flag == "--help" || flag == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else {
+      throw usage_error{"unknown option '" + flag + "'"};
+    }
+  }
+  return o;
+}
+
+/// First line of a shell command's stdout ("" when it fails).
+std::string first_line_of(const std::string& command) {
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return "";
+  char line[512] = {};
+  const bool got = std::fgets(line, sizeof line, pipe) != nullptr;
+  const int status = pclose(pipe);
+  if (!got || status != 0) return "";
+  std::string s = line;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  return gethostname(name, sizeof name - 1) == 0 ? name : "";
+}
+
+json to_json(const copy_bandwidth& bw) {
+  json m = json::array();
+  for (const auto& c : bw.measurements)
+    m.push_back({{"method", c.method}, {"bytes_per_copy", c.bytes}, {"bytes_per_second", c.bytes_per_second},
+                 {"seconds", c.seconds}});
+  return {{"bytes_per_second", bw.bytes_per_second},
+          {"counting", "bytes read + bytes written per copy; the largest median of the methods below"},
+          {"measurements", m}};
+}
+
+/// The peer runs the same algorithm and image size. At the gpu size a CPU NumPy run of
+/// 4096 chains × 1000 steps would take hours, so it runs fewer chains and steps: its
+/// chain-steps/s is a per-step rate and comparable (the batch stays far beyond cache).
+peer_request peer_sizes(const scenario_config& c, size_preset size) {
+  peer_request r;
+  r.sampler = c.sampler == sampler_kind::langevin ? "langevin" : "exact";
+  r.shape = c.shape;
+  r.sigma_y = c.sigma_y;
+  const sampler_params p = sampler_settings(c);
+  r.gamma = p.langevin.gamma;
+  r.step = p.langevin.step;
+  r.s_min = p.schedule.s_min;
+  r.s_max = p.schedule.s_max;
+  r.rho = p.schedule.rho;
+  r.inner_steps = c.inner_steps;
+  if (size == size_preset::cpu) {
+    r.chains = c.chains();
+    r.levels = c.levels;
+    r.repeats = c.repeats;
+  } else {
+    r.chains = 256;
+    r.levels = c.sampler == sampler_kind::langevin ? 2 : 8;
+    r.repeats = 1;
+  }
+  return r;
+}
+
+json run_peer(const options& o, const scenario_config& c, size_preset size, double chain_steps_per_second) {
+  if (!o.peer) return {{"name", "numpy"}, {"skipped", "--no-peer"}};
+  const peer_result p = run_numpy_peer(o.python, TWOFOLD_BENCH_NUMPY_PEER, peer_sizes(c, size));
+  json j{{"name", p.name}, {"command", p.command}};
+  if (!p.ran) {
+    j["skipped"] = p.skipped_reason;
+    std::cerr << "[bench]   peer skipped: " << p.skipped_reason << "\n";
+    return j;
+  }
+  j["chain_steps_per_second"] = p.chain_steps_per_second;
+  j["speedup"] = chain_steps_per_second / p.chain_steps_per_second;
+  j["report"] = p.report;
+  std::cerr << "[bench]   numpy: " << p.chain_steps_per_second << " chain-steps/s, twofold/numpy = "
+            << chain_steps_per_second / p.chain_steps_per_second << "\n";
+  return j;
+}
+
+json to_json(const scenario_result& r) {
+  const scenario_config& c = r.config;
+  json passes = json::array();
+  int total = 0;
+  for (const auto& p : r.passes) {
+    passes.push_back({{"kernel", p.kernel}, {"reads", p.reads}, {"writes", p.writes}});
+    total += p.reads + p.writes;
+  }
+  return {{"name", c.name},
+          {"sampler", c.sampler == sampler_kind::langevin ? "langevin" : "exact"},
+          {"prior", c.sampler == sampler_kind::langevin ? "gaussian, pixel basis" : "gaussian, fourier basis"},
+          {"design", "replicate"},
+          {"shape", {c.shape.height, c.shape.width}},
+          {"acceleration", c.acceleration},
+          {"runs", c.runs},
+          {"chains_per_run", c.chains_per_run},
+          {"chains", c.chains()},
+          {"levels", c.levels},
+          {"inner_steps", c.inner_steps},
+          {"steps", c.steps_per_chain()},
+          {"waves", r.waves},
+          {"wave_chains", r.wave_chains},
+          {"repeats", c.repeats},
+          {"seconds", r.seconds},
+          {"all_seconds", r.wall_seconds},
+          {"engine_seconds", r.engine_seconds},
+          {"chain_steps_per_second", r.chain_steps_per_second},
+          {"passes_per_chain_step", total},
+          {"floor_bytes_per_chain_step", 2.0 * double(c.shape.pixels()) * double(sizeof(cfloat))},
+          {"passes", passes},
+          {"bytes_per_chain_step", r.bytes_per_chain_step},
+          {"achieved_bytes_per_second", r.achieved_bytes_per_second},
+          {"roofline_fraction", r.roofline_fraction}};
+}
+
+int run(const options& o, const std::string& command_line) {
+  const context ctx(o.backend);
+  const size_preset size = o.size.value_or(ctx.is_cuda() ? size_preset::gpu : size_preset::cpu);
+  std::cerr << "[bench] device: " << ctx.device_name() << "\n";
+
+  constexpr std::size_t copy_bytes = std::size_t{256} << 20;
+  const copy_bandwidth bw = measure_copy_bandwidth(ctx, copy_bytes, 10);
+  std::cerr << "[bench] copy bandwidth: " << bw.bytes_per_second / 1e9 << " GB/s (read + write)\n";
+
+  json scenarios = json::array();
+  for (const scenario_config& c : single_coil_scenarios(size, o.repeats)) {
+    std::cerr << "[bench] " << c.name << ", " << (c.sampler == sampler_kind::langevin ? "langevin" : "exact") << ": "
+              << c.shape.height << "x" << c.shape.width << ", " << c.chains() << " chains x " << c.steps_per_chain()
+              << " steps\n";
+    const scenario_result r = run_scenario(ctx, c, bw.bytes_per_second);
+    std::cerr << "[bench]   " << r.seconds << " s, " << r.chain_steps_per_second << " chain-steps/s, roofline "
+              << r.roofline_fraction << "\n";
+    json s = to_json(r);
+    s["peer"] = run_peer(o, c, size, r.chain_steps_per_second);
+    scenarios.push_back(std::move(s));
+  }
+
+  const std::string src = TWOFOLD_BENCH_SOURCE_DIR;
+  const json report{
+      {"benchmark", "twofold_bench"},
+      {"command_line", command_line},
+      {"timestamp_utc", utc_now()},
+      {"git", {{"describe", first_line_of("git -C '" + src + "' describe --always --dirty --tags")},
+               {"commit_date", first_line_of("git -C '" + src + "' log -1 --format=%cI")}}},
+      {"host", host_name()},
+      {"device", ctx.device_name()},
+      {"backend", std::string(to_string(ctx.backend()))},
+      {"size", size == size_preset::gpu ? "gpu" : "cpu"},
+      {"copy_bandwidth", to_json(bw)},
+      {"scenarios", scenarios}};
+
+  if (o.out.empty()) {
+    std::cout << report.dump(2) << "\n";
+  } else {
+    std::ofstream f(o.out);
+    f << report.dump(2) << "\n";
+    f.close();
+    if (!f) {
+      std::cerr << "twofold_bench: could not write '" << o.out << "'\n";
+      return 3;
+    }
+    std::cerr << "[bench] wrote " << o.out << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0) command_line += ' ';
+    command_line += argv[i];
+  }
+  options o;
+  try {
+    o = parse_options(argc, argv);
+  } catch (const usage_error& e) {
+    std::cerr << "twofold_bench: " << e.message << "\n" << usage;
+    return 2;
+  }
+  try {
+    return run(o, command_line);
+  } catch (const twofold::error& e) {
+    std::cerr << "twofold_bench: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "twofold_bench: " << e.what() << "\n";
+    return 3;
+  }
+}
