@@ -85,7 +85,7 @@ TEST(LangevinSampler, MatchesDenseReferenceWithinItsMeasuredBias) {
   RecordProperty("ambiguity_ratio", std::to_string(amb));
   RecordProperty("estimation_ratio", std::to_string(est));
   RecordProperty("mean_error_rms_std", std::to_string(err));
-  // Stated tolerance (docs/samplers.md): at 400 EDM levels × 3 steps, ε = 0.5, the
+  // Stated tolerance (README, "Samplers"): at 400 EDM levels × 3 steps, ε = 0.5, the
   // measured bias is a few percent; the band adds 4 Monte Carlo SEs
   // (ambiguity 1/√(R(K−1)) ≈ 0.07, estimation √(1/(R−1)) ≈ 0.26 per pixel,
   // several times smaller once averaged over 256 pixels) to a 10 % bias allowance.

@@ -22,7 +22,7 @@ enum class sampler_kind {
 /// i.e. by at most ε/2 relative: this is the method's discretisation bias.
 struct langevin_params {
   std::size_t inner_steps = 3;  ///< steps per noise level (Jalal et al.: 3)
-  double step = 0.5;            ///< ε (measured bias in docs/samplers.md)
+  double step = 0.5;            ///< ε (measured bias: README, "Samplers")
   double gamma = 1.0;           ///< γ of the annealed likelihood (Jalal et al.: 1)
 };
 
