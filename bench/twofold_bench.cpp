@@ -130,6 +130,13 @@ std::string utc_now() {
   return text;
 }
 
+/// /proc/loadavg's first three fields: other work on the machine distorts CPU timings.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one, five, fifteen;
+  return f >> one >> five >> fifteen ? one + " " + five + " " + fifteen : "";
+}
+
 std::string host_name() {
   char name[256] = {};
   return gethostname(name, sizeof name - 1) == 0 ? name : "";
@@ -227,7 +234,8 @@ json to_json(const scenario_result& r) {
 int run(const options& o, const std::string& command_line) {
   const context ctx(o.backend);
   const size_preset size = o.size.value_or(ctx.is_cuda() ? size_preset::gpu : size_preset::cpu);
-  std::cerr << "[bench] device: " << ctx.device_name() << "\n";
+  const std::string load_before = load_average();
+  std::cerr << "[bench] device: " << ctx.device_name() << ", load average " << load_before << "\n";
 
   constexpr std::size_t copy_bytes = std::size_t{256} << 20;
   const copy_bandwidth bw = measure_copy_bandwidth(ctx, copy_bytes, 10);
@@ -254,6 +262,7 @@ int run(const options& o, const std::string& command_line) {
       {"git", {{"describe", first_line_of("git -C '" + src + "' describe --always --dirty --tags")},
                {"commit_date", first_line_of("git -C '" + src + "' log -1 --format=%cI")}}},
       {"host", host_name()},
+      {"load_average", {{"before", load_before}, {"after", load_average()}}},
       {"device", ctx.device_name()},
       {"backend", std::string(to_string(ctx.backend()))},
       {"size", size == size_preset::gpu ? "gpu" : "cpu"},
