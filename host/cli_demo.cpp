@@ -66,7 +66,7 @@ void run_demo(const demo_options& o) {
   summary["command"] = "demo";
   summary["problem"] = {{"shape", {shape.height, shape.width}},
                         {"acceleration", o.acceleration},
-                        {"sampled_lines", op->lines() ? std::count(lines.begin(), lines.end(), 1) : 0},
+                        {"sampled_lines", std::count(lines.begin(), lines.end(), 1)},
                         {"sigma_y", o.sigma},
                         {"prior", "pixel-basis Gaussian estimated from " + std::to_string(o.family) + " phantoms"}};
   summary["sampler"] = {{"kind", to_string(sp.kind)},

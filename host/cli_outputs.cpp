@@ -1,9 +1,11 @@
 #include "host/cli_outputs.hpp"
 
+#include <twofold/error.hpp>
 #include <twofold/io/npy.hpp>
 #include <twofold/io/output_folder.hpp>
 #include <twofold/io/png.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -58,6 +60,15 @@ class writer {
   image_shape shape_;
   std::size_t dims_[2];
 };
+
+float max_of(const std::vector<float>& v);
+
+/// √ambiguity and √estimation as a PNG pair on one colour scale, so they compare by eye.
+void write_std_pair(writer& w, const std::string& prefix, const std::string& title_prefix,
+                    const std::vector<float>& amb, const std::vector<float>& est, float hi) {
+  w.png(prefix + "ambiguity_std", amb, title_prefix + "ambiguity std", io::colormap::magma, hi);
+  w.png(prefix + "estimation_std", est, title_prefix + "estimation std", io::colormap::magma, hi);
+}
 
 float max_of(const std::vector<float>& v) {
   float m = 0;
@@ -117,15 +128,16 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
   for (std::size_t i = 0; i < mask8.size(); ++i) mask8[i] = run.mask[i] > 0 ? 255 : 0;
   io::write_png_gray8(folder.stage("mask.png"), mask8, shape.height, shape.width);
 
+  // The sampler's and the exact std maps share one colour scale.
+  const auto amb = std_dev(m.ambiguity), est = std_dev(m.estimation_clipped);
+  std::vector<float> ref_amb, ref_est;
+  if (run.reference) ref_amb = std_dev(run.reference->ambiguity), ref_est = std_dev(run.reference->estimation);
+  const float hi = std::max({max_of(amb), max_of(est), max_of(ref_amb), max_of(ref_est)});
   if (!m.ambiguity.empty()) {
     w.npy("ambiguity", as_float(m.ambiguity));
     w.npy("estimation", as_float(m.estimation));
     w.npy("estimation_clipped", as_float(m.estimation_clipped));
-    // One colour scale for both std maps so they can be compared by eye.
-    const auto amb = std_dev(m.ambiguity), est = std_dev(m.estimation_clipped);
-    const float hi = std::max(max_of(amb), max_of(est));
-    w.png("ambiguity_std", amb, "ambiguity std", io::colormap::magma, hi);
-    w.png("estimation_std", est, "estimation std", io::colormap::magma, hi);
+    write_std_pair(w, "", "", amb, est, hi);
   }
   if (run.truth) {
     w.npy("truth", *run.truth);
@@ -139,13 +151,13 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
     w.npy("reference_mean", as_cfloat(r.mean));
     w.npy("reference_ambiguity", as_float(r.ambiguity));
     w.npy("reference_estimation", as_float(r.estimation));
-    const auto amb = std_dev(r.ambiguity), est = std_dev(r.estimation);
-    const float hi = std::max(max_of(amb), max_of(est));
-    w.png("reference_ambiguity_std", amb, "exact ambiguity std", io::colormap::magma, hi);
-    w.png("reference_estimation_std", est, "exact estimation std", io::colormap::magma, hi);
+    write_std_pair(w, "reference_", "exact ", ref_amb, ref_est, hi);
   }
   const std::string text = run.summary.dump(2) + "\n";
-  std::ofstream(folder.stage("summary.json"), std::ios::binary) << text;
+  std::ofstream json(folder.stage("summary.json"), std::ios::binary);
+  json << text;
+  json.close();
+  TWOFOLD_ENSURES(json.good(), "could not write summary.json");
   folder.commit();
 }
 

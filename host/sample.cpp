@@ -70,10 +70,10 @@ void check_finite(const context& ctx, const_chain_view x, std::size_t first_chai
 
 class design_runner {
  public:
-  design_runner(const context& ctx, const inverse_problem& problem, const detail::sampler& sampler,
+  design_runner(const context& ctx, image_shape shape, const detail::sampler& sampler,
                 const design_params& design, const progress_callback& progress)
-      : ctx_(ctx), problem_(problem), sampler_(sampler), design_(design), progress_(progress),
-        shape_(problem.shape()), capacity_(wave_capacity(ctx, shape_, design)), start_(clock_type::now()) {}
+      : ctx_(ctx), sampler_(sampler), design_(design), progress_(progress),
+        shape_(shape), capacity_(wave_capacity(ctx, shape_, design)), start_(clock_type::now()) {}
 
   /// Samples `total` chains (substream `substream`) wave by wave and hands each
   /// finished wave to `consume(x, first_chain)`.
@@ -122,7 +122,6 @@ class design_runner {
   }
 
   const context& ctx_;
-  const inverse_problem& problem_;
   const detail::sampler& sampler_;
   const design_params& design_;
   const progress_callback& progress_;
@@ -191,7 +190,7 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
   const auto sampler = detail::make_sampler(ctx, problem, prior, params);
   const image_shape shape = problem.shape();
   const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();
-  design_runner runner(ctx, problem, *sampler, design, progress);
+  design_runner runner(ctx, shape, *sampler, design, progress);
   projected_accumulators acc(ctx, shape, K);
   const auto accumulate = [&](chain_view x, std::size_t first) { acc.add(ctx, problem.op(), x, first); };
 

@@ -16,7 +16,6 @@
   X(::twofold::math::multiply_by_map)              \
   X(::twofold::math::multiply_by_complement)       \
   X(::twofold::math::axpby)                        \
-  X(::twofold::math::broadcast_image)              \
   X(::twofold::math::add_run_anchor)               \
   X(::twofold::math::scaled_normal)                \
   X(::twofold::math::gaussian_shrink)              \

@@ -60,8 +60,8 @@ TEST(PtoSampler, MatchesDenseReferenceForPixelPrior) {
   const std::size_t R = d.runs, K = d.chains_per_run;
   // Spatially averaged maps: relative SEs 1/√(R(K−1)) (ambiguity) and ≈ √(1/(R−1))
   // (estimation, per pixel; averaging shrinks it); 4 SE. The mean: the cascade's
-  // per-pixel MC variance is (e + a/K)/R ≤ v/R·(1 + 1/K)... so the RMS z-score
-  // is ≈ √(1/R); 3× that bounds it.
+  // per-pixel Monte Carlo variance is (e + a/K)/R ≤ v/R, so the RMS z-score over
+  // pixels is at most ≈ √(1/R); 3× that bounds it.
   EXPECT_NEAR(pc.ratio(r.maps.ambiguity, pc.reference.ambiguity), 1.0, 4 / std::sqrt(double(R * (K - 1))));
   EXPECT_NEAR(pc.ratio(r.maps.estimation, pc.reference.estimation), 1.0, 4 / std::sqrt(double(R - 1)));
   EXPECT_LT(pc.mean_error(r.maps), 3 / std::sqrt(double(R)));

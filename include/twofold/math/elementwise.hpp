@@ -38,14 +38,6 @@ struct axpby {
   TWOFOLD_HD void operator()(std::size_t i) const { out[i] = a[i] + beta * b[i]; }
 };
 
-/// out[i] = src[i % pixels]: broadcast one image to every chain.
-struct broadcast_image {
-  cfloat* out;
-  const cfloat* src;
-  std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const { out[i] = src[i % pixels]; }
-};
-
 /// x[i] += beta · anchors[run(i)][pixel(i)] with run = (first_chain + chain(i)) / chains_per_run:
 /// moves each chain onto (beta = 1) or off (beta = −1) the affine set P_R x = x_R of its
 /// run (cascade stage 2).
