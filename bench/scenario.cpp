@@ -6,7 +6,7 @@
 #include <twofold/fft.hpp>
 #include <twofold/masks.hpp>
 #include <twofold/math/philox.hpp>
-#include <twofold/operator.hpp>
+#include <twofold/operators/fourier_mask.hpp>
 #include <twofold/phantom.hpp>
 #include <twofold/prior.hpp>
 #include <twofold/problem.hpp>

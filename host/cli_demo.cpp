@@ -5,6 +5,7 @@
 #include "host/cli_commands.hpp"
 #include "host/cli_outputs.hpp"
 
+#include <twofold/operators.hpp>
 #include <twofold/error.hpp>
 #include <twofold/masks.hpp>
 #include <twofold/phantom.hpp>

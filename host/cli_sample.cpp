@@ -3,6 +3,7 @@
 #include "host/cli_commands.hpp"
 #include "host/cli_outputs.hpp"
 
+#include <twofold/operators.hpp>
 #include <twofold/error.hpp>
 #include <twofold/io/npy.hpp>
 #include <twofold/reference_fourier.hpp>

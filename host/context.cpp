@@ -3,6 +3,7 @@
 #include <twofold/error.hpp>
 
 #include "host/cuda_runtime.hpp"
+#include "host/blas_engine.hpp"
 #include "host/fft_engine.hpp"
 
 #include <omp.h>
@@ -35,9 +36,12 @@ struct context::impl {
   void* stream = nullptr;
   mutable std::unique_ptr<detail::fft_engine> fft;
   mutable std::mutex fft_mutex;
+  mutable std::unique_ptr<detail::blas_engine> blas;
+  mutable std::mutex blas_mutex;
 
   ~impl() {
-    fft.reset();  // plans before the stream they run on
+    fft.reset();  // plans and handles before the stream they run on
+    blas.reset();
     if (stream) detail::cuda::destroy_stream(stream);
   }
 };
@@ -89,6 +93,12 @@ detail::fft_engine& context::fft() const {
   return *impl_->fft;
 }
 
+detail::blas_engine& context::blas() const {
+  std::lock_guard lock(impl_->blas_mutex);
+  if (!impl_->blas) impl_->blas = is_cuda() ? detail::make_cublas_engine(impl_->stream) : detail::make_cpu_blas_engine();
+  return *impl_->blas;
+}
+
 namespace detail {
 
 void* allocate_bytes(const context& ctx, std::size_t bytes) {
@@ -137,6 +147,9 @@ void zero(void*, std::size_t, void*) { missing(); }
 }  // namespace detail::cuda
 namespace detail {
 std::unique_ptr<fft_engine> make_cufft_engine(void*) {
+  throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend");
+}
+std::unique_ptr<blas_engine> make_cublas_engine(void*) {
   throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend");
 }
 }  // namespace detail

@@ -29,12 +29,14 @@ class cufft_engine final : public fft_engine {
   cufftHandle plan(std::size_t batch, image_shape shape) {
     const key k{batch, shape.height, shape.width};
     if (auto it = plans_.find(k); it != plans_.end()) return it->second;
+    // A batch of 1×W images is a batch of rows: plan it as rank 1.
+    const int rank = shape.height == 1 ? 1 : 2;
     long long n[2] = {static_cast<long long>(shape.height), static_cast<long long>(shape.width)};
     const long long dist = static_cast<long long>(shape.pixels());
     cufftHandle h{};
     TWOFOLD_CUFFT_TRY(cufftCreate(&h));
     std::size_t work = 0;
-    TWOFOLD_CUFFT_TRY(cufftMakePlanMany64(h, 2, n, nullptr, 1, dist, nullptr, 1, dist, CUFFT_C2C,
+    TWOFOLD_CUFFT_TRY(cufftMakePlanMany64(h, rank, rank == 1 ? n + 1 : n, nullptr, 1, dist, nullptr, 1, dist, CUFFT_C2C,
                                           static_cast<long long>(batch), &work));
     TWOFOLD_CUFFT_TRY(cufftSetStream(h, stream_));
     plans_.emplace(k, h);

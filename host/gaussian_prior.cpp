@@ -20,10 +20,6 @@ std::vector<cfloat> to_fourier(const context& ctx, image_shape shape, std::span<
   return to_host(ctx, k.storage);
 }
 
-void copy_if_distinct(const context& ctx, const_chain_view from, chain_view to) {
-  if (from.data != to.data) detail::copy_bytes(ctx, to.data, from.data, from.size() * sizeof(cfloat));
-}
-
 }  // namespace
 
 gaussian_prior::gaussian_prior(const context& ctx, gaussian_basis basis, image_shape shape,
@@ -67,7 +63,7 @@ void gaussian_prior::denoise(const context& ctx, const_chain_view z, double s, c
     detail::for_each(ctx, z.size(), math::gaussian_shrink{out.data, z.data, mean_.data(), variance_.data(), N, s * s});
     return;
   }
-  copy_if_distinct(ctx, z, out);
+  detail::copy_if_distinct(ctx, z, out);
   fft2c(ctx, out, fft_direction::forward);
   detail::for_each(ctx, out.size(), math::gaussian_shrink{out.data, out.data, mean_.data(), variance_.data(), N, s * s});
   fft2c(ctx, out, fft_direction::inverse);
@@ -85,7 +81,7 @@ template <class F>
 void gaussian_prior::in_basis(const context& ctx, const_chain_view x, chain_view out, F&& diagonal_pass) const {
   TWOFOLD_EXPECTS(x.shape == shape_ && out.shape == shape_ && x.chains == out.chains,
                   "prior operator: batch shape differs from the prior's");
-  copy_if_distinct(ctx, x, out);
+  detail::copy_if_distinct(ctx, x, out);
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::forward);
   detail::for_each(ctx, out.size(), diagonal_pass(out));
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::inverse);

@@ -70,10 +70,10 @@ void check_finite(const context& ctx, const_chain_view x, std::size_t first_chai
 
 class design_runner {
  public:
-  design_runner(const context& ctx, image_shape shape, const detail::sampler& sampler,
+  design_runner(const context& ctx, const inverse_problem& problem, const detail::sampler& sampler,
                 const design_params& design, const progress_callback& progress)
       : ctx_(ctx), sampler_(sampler), design_(design), progress_(progress),
-        shape_(shape), capacity_(wave_capacity(ctx, shape_, design)), start_(clock_type::now()) {}
+        shape_(problem.shape()), real_(problem.is_real()), capacity_(wave_capacity(ctx, shape_, design)), start_(clock_type::now()) {}
 
   /// Samples `total` chains (substream `substream`) wave by wave and hands each
   /// finished wave to `consume(x, first_chain)`.
@@ -84,7 +84,7 @@ class design_runner {
     std::size_t done = 0;
     for (const auto& [first, count] : plan) {
       chain_buffer x(ctx_, count, shape_);
-      const rng_stream rng{design_.seed, first, 0, rng_purpose::diffusion_noise, substream};
+      const rng_stream rng{design_.seed, first, 0, rng_purpose::diffusion_noise, substream, real_};
       const auto observe = [&](std::size_t step, std::size_t steps) { report(stage, done, total, step, steps, count); };
       draw(x.view(), rng, observe);
       check_finite(ctx_, x.view(), first);
@@ -126,6 +126,7 @@ class design_runner {
   const design_params& design_;
   const progress_callback& progress_;
   image_shape shape_;
+  bool real_;
   std::size_t capacity_;
   clock_type::time_point start_;
   std::size_t waves_ = 0, largest_wave_ = 0;
@@ -190,7 +191,7 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
   const auto sampler = detail::make_sampler(ctx, problem, prior, params);
   const image_shape shape = problem.shape();
   const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();
-  design_runner runner(ctx, shape, *sampler, design, progress);
+  design_runner runner(ctx, problem, *sampler, design, progress);
   projected_accumulators acc(ctx, shape, K);
   const auto accumulate = [&](chain_view x, std::size_t first) { acc.add(ctx, problem.op(), x, first); };
 

@@ -2,6 +2,7 @@
 // posterior one. Available when prior and operator share a basis: a Fourier-basis
 // Gaussian prior with a Cartesian mask, where the posterior is diagonal in k-space
 // (SPEC §1.4). Its only error is time discretisation.
+#include <twofold/operators.hpp>
 #include <twofold/error.hpp>
 #include <twofold/fft.hpp>
 #include <twofold/math/elementwise.hpp>

@@ -4,6 +4,7 @@
 // by batched CG; the solution is an exact posterior draw. Cascade stage 2 solves
 // the constrained version min (x − x')ᴴΣ⁻¹(x − x') subject to P_R x = x_R, i.e.
 // P_N Σ⁻¹ P_N w = P_N Σ⁻¹ (x' − x_R), x = x_R + w: an exact draw of x | P_R x.
+#include <twofold/operators.hpp>
 #include <twofold/error.hpp>
 #include <twofold/math/elementwise.hpp>
 #include <twofold/math/sampler_steps.hpp>

@@ -8,6 +8,7 @@
 #include <twofold/math/elementwise.hpp>
 #include <twofold/math/fft_phase.hpp>
 #include <twofold/math/gaussian.hpp>
+#include <twofold/math/operator_maps.hpp>
 #include <twofold/math/sampler_steps.hpp>
 #include <twofold/math/welford.hpp>
 
@@ -16,6 +17,11 @@
   X(::twofold::math::multiply_by_map)              \
   X(::twofold::math::multiply_by_complement)       \
   X(::twofold::math::axpby)                        \
+  X(::twofold::math::multiply_by_complex_map)      \
+  X(::twofold::math::coil_expand)                  \
+  X(::twofold::math::coil_combine)                 \
+  X(::twofold::math::block_sum)                    \
+  X(::twofold::math::block_spread)                 \
   X(::twofold::math::add_run_anchor)               \
   X(::twofold::math::scaled_normal)                \
   X(::twofold::math::gaussian_shrink)              \

@@ -1,6 +1,7 @@
 // CPU/GPU parity: the raw Philox bits of the CUDA kernels equal the host's, and the
 // samplers' maps agree between backends. Skips with a reason without a usable
 // device; TWOFOLD_REQUIRE_GPU=1 turns the skip into a failure.
+#include <twofold/operators.hpp>
 #include <twofold/math/elementwise.hpp>
 #include <twofold/reference_fourier.hpp>
 #include <twofold/sample.hpp>

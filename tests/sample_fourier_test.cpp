@@ -3,6 +3,7 @@
 // Monte Carlo test) and that expectation with the closed form (its bias);
 // perturb-then-optimise has no discretisation and is compared with the closed form.
 // Tolerances are multiples of Monte Carlo standard errors stated next to each check.
+#include <twofold/operators.hpp>
 #include <twofold/reference_fourier.hpp>
 #include <twofold/sample.hpp>
 

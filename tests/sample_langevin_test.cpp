@@ -2,6 +2,7 @@
 // with a line mask (prior and operator do not share a basis; the reference is the
 // row-wise dense solution, host/reference_dense.cpp), and perturb-then-optimise
 // against the same reference.
+#include <twofold/operators.hpp>
 #include <twofold/masks.hpp>
 #include <twofold/phantom.hpp>
 #include <twofold/reference_dense.hpp>

@@ -2,7 +2,7 @@
 // Shared builders for the statistical tests: small problems with known answers.
 #include <twofold/buffer.hpp>
 #include <twofold/math/philox.hpp>
-#include <twofold/operator.hpp>
+#include <twofold/operators/fourier_mask.hpp>
 #include <twofold/prior.hpp>
 #include <twofold/problem.hpp>
 

@@ -88,4 +88,11 @@ std::vector<T> to_host(const context& ctx, const buffer<T>& b) {
   return to_host(ctx, b.data(), b.size());
 }
 
+namespace detail {
+/// to ← from (same shape) unless they are the same memory.
+inline void copy_if_distinct(const context& ctx, const_chain_view from, chain_view to) {
+  if (from.data != to.data) copy_bytes(ctx, to.data, from.data, from.size() * sizeof(cfloat));
+}
+}  // namespace detail
+
 }  // namespace twofold

@@ -29,6 +29,7 @@ std::string cuda_unavailable_reason();
 
 namespace detail {
 class fft_engine;
+class blas_engine;
 }
 
 class context {
@@ -56,6 +57,7 @@ class context {
 
   /// The backend's FFT engine, created on first use; plans cached by shape.
   detail::fft_engine& fft() const;
+  detail::blas_engine& blas() const;
 
  private:
   struct impl;

@@ -1,21 +1,32 @@
 #pragma once
 /// \file
 /// Plain value types shared by the whole API: image shapes and non-owning views
-/// of chain batches. Arrays are C-order `[chain, H, W]`, complex64 (SPEC §2).
+/// of chain batches. Arrays are C-order `[chain, (coil,) H, W]`, complex64 (SPEC §2).
 
 #include <twofold/math/complex.hpp>
 
 #include <cstddef>
+#include <string>
 
 namespace twofold {
 
-/// Height (readout axis) and width (phase-encode axis, the last axis) of an image.
+/// Height (readout axis) and width (phase-encode axis, the last axis) of an image,
+/// and the number of coil planes in front of them (SPEC §2 layout `[coil, H, W]`):
+/// 1 for images and single-coil data, C for multi-coil k-space.
 struct image_shape {
   std::size_t height = 0;
   std::size_t width = 0;
-  constexpr std::size_t pixels() const { return height * width; }
+  std::size_t coils = 1;
+  constexpr std::size_t plane() const { return height * width; }
+  constexpr std::size_t pixels() const { return coils * height * width; }
   friend constexpr bool operator==(image_shape, image_shape) = default;
 };
+
+/// "H x W" or "C x H x W" (multi-coil), for messages.
+inline std::string to_string(image_shape s) {
+  const std::string hw = std::to_string(s.height) + "x" + std::to_string(s.width);
+  return s.coils == 1 ? hw : std::to_string(s.coils) + "x" + hw;
+}
 
 /// Non-owning view of `chains` images of one shape, contiguous, C-order.
 /// Memory lives on the backend of the context that allocated it.

@@ -13,7 +13,9 @@ namespace twofold {
 
 enum class fft_direction { forward, inverse };
 
-/// In place on every chain of `x` (memory on ctx's backend), queued on ctx's stream.
+/// In place on every H×W plane of every chain of `x` (each coil of a multi-coil
+/// batch; a batch of shape {1, W} transforms rows along W only), memory on ctx's
+/// backend, queued on ctx's stream.
 /// Cost: two element-wise passes (the centring phases) around the library FFT.
 void fft2c(const context& ctx, chain_view x, fft_direction dir);
 

@@ -1,72 +1,76 @@
 #pragma once
 /// \file
-/// Linear forward operators A: images [chain, H, W] -> measurements, applied to a
-/// whole batch of chains at once (SPEC §2). Every operator has apply, adjoint,
-/// normal (AᴴA) and the orthogonal projector onto its row space P_R = A⁺A,
-/// and passes a dot-product adjoint test (tests/operator_test.cpp).
+/// Linear forward operators A: images [chain, H, W] -> measurements [chain, (coil,) H', W'],
+/// applied to a whole batch of chains at once (SPEC §2). Every operator has apply,
+/// adjoint, normal (AᴴA) and the orthogonal projectors onto its row space
+/// P_R = A⁺A and null space P_N = I − P_R, and passes a dot-product adjoint test
+/// (tests/operator_test.cpp). Operators with a known SVD also expose it as a
+/// spectral_form. The concrete operators live in include/twofold/operators/.
 
 #include <twofold/buffer.hpp>
 #include <twofold/context.hpp>
 #include <twofold/core_types.hpp>
 
-#include <cstdint>
-#include <optional>
-#include <span>
+#include <string>
 #include <vector>
 
 namespace twofold {
+
+class spectral_form;
 
 class linear_operator {
  public:
   virtual ~linear_operator() = default;
   /// Shape of one image (the domain).
   virtual image_shape domain() const = 0;
-  /// Shape of one chain's measurement (the range space).
+  /// Shape of one chain's measurement (the codomain).
   virtual image_shape codomain() const = 0;
   /// y = A x for every chain. Queued on ctx's stream.
   virtual void apply(const context& ctx, const_chain_view x, chain_view y) const = 0;
   /// x = Aᴴ y for every chain.
   virtual void adjoint(const context& ctx, const_chain_view y, chain_view x) const = 0;
-  /// out = AᴴA x for every chain; `out` may alias `x`.
-  virtual void normal(const context& ctx, const_chain_view x, chain_view out) const = 0;
+  /// out = AᴴA x for every chain; `out` may alias `x`. Default: adjoint(apply(x)).
+  virtual void normal(const context& ctx, const_chain_view x, chain_view out) const;
   /// x ← P_R x in place (projector onto the row space of A).
   virtual void range_project(const context& ctx, chain_view x) const = 0;
-  /// x ← P_N x = x − P_R x in place (projector onto the null space of A).
-  virtual void null_project(const context& ctx, chain_view x) const = 0;
+  /// x ← P_N x = x − P_R x in place. Default: x − P_R x with one scratch batch.
+  virtual void null_project(const context& ctx, chain_view x) const;
+  /// The SVD A = U diag(a) Vᴴ as fast transforms, or nullptr when none is known.
+  virtual const spectral_form* spectral() const { return nullptr; }
+  /// Short name for messages and summaries ("mri", "dense", ...).
+  virtual std::string name() const = 0;
+
+ protected:
+  /// Throws bad_input unless `v` is a batch of `expected` (messages name `what`).
+  static void expect_batch(const_chain_view v, image_shape expected, const char* what);
 };
 
-/// Single-coil Cartesian MRI, A = M F: F the centred orthonormal 2-D DFT
-/// (include/twofold/fft.hpp), M a 0/1 k-space mask. Measurements live on the full
-/// H×W k-space grid with zeros where M = 0.
-/// Spectral form: A = U diag(a) Vᴴ with V = Fᴴ and singular values a = M, so
-/// P_R = Fᴴ M F and AᴴA = P_R. Cost: two FFTs and three element-wise passes.
-class fourier_mask_operator final : public linear_operator {
+/// Which unitary basis the right singular vectors V are, so that priors diagonal in
+/// the same basis can be recognised (the exact sampler's closed form needs it).
+enum class spectral_basis {
+  pixel,    ///< V = I: coefficients are pixels (inpainting)
+  fourier,  ///< V = Fᴴ, the centred orthonormal DFT: coefficients are k-space (MRI, blur)
+  other,    ///< any other orthonormal V (dense SVD, block averages)
+};
+
+/// A = U diag(a) Vᴴ with r orthonormal columns in V (r ≤ n) and singular values
+/// a_k ≥ 0 (some may be 0). span(V)'s orthogonal complement lies in A's null space,
+/// so x = V Vᴴx + (I − V Vᴴ)x splits every image into r coefficients and a part A
+/// never sees. Used by the exact sampler and the spectral samplers (SPEC §1.5).
+class spectral_form {
  public:
-  /// `mask`: H·W entries, each exactly 0 or 1, at least one 1 (bad_input otherwise).
-  fourier_mask_operator(const context& ctx, image_shape shape, std::span<const float> mask);
-
-  image_shape domain() const override { return shape_; }
-  image_shape codomain() const override { return shape_; }
-  void apply(const context& ctx, const_chain_view x, chain_view y) const override;
-  void adjoint(const context& ctx, const_chain_view y, chain_view x) const override;
-  void normal(const context& ctx, const_chain_view x, chain_view out) const override;
-  void range_project(const context& ctx, chain_view x) const override;
-  void null_project(const context& ctx, chain_view x) const override;
-
-  /// The mask on the host (H·W, C order) and on the backend.
-  const std::vector<float>& mask() const { return mask_host_; }
-  const float* mask_device() const { return mask_.data(); }
-  /// Number of sampled k-space locations m.
-  std::size_t sampled() const { return sampled_; }
-  /// W flags when the mask is made of whole phase-encode lines, else nullopt.
-  const std::optional<std::vector<std::uint8_t>>& lines() const { return lines_; }
-
- private:
-  image_shape shape_;
-  std::vector<float> mask_host_;
-  buffer<float> mask_;
-  std::size_t sampled_ = 0;
-  std::optional<std::vector<std::uint8_t>> lines_;
+  virtual ~spectral_form() = default;
+  virtual spectral_basis basis() const = 0;
+  /// Shape of one chain's coefficient vector (r = coefficient_shape().pixels()).
+  virtual image_shape coefficient_shape() const = 0;
+  /// a_k ≥ 0, r values on the host.
+  virtual const std::vector<float>& singular_values() const = 0;
+  /// c = Vᴴ x for every chain.
+  virtual void analyse(const context& ctx, const_chain_view x, chain_view c) const = 0;
+  /// x = V c for every chain.
+  virtual void synthesise(const context& ctx, const_chain_view c, chain_view x) const = 0;
+  /// ỹ = Uᴴ y for every chain (only coefficients with a_k > 0 are meaningful).
+  virtual void measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const = 0;
 };
 
 }  // namespace twofold

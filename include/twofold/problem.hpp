@@ -14,18 +14,26 @@
 
 namespace twofold {
 
+/// The field K of x and y (SPEC §1.1). Arrays are complex64 either way; a real
+/// problem keeps every imaginary part 0: real measurements, real noise
+/// N(0, σ_y² I), real prior draws. Variances mean E|x − E x|² in both fields.
+enum class field { complex, real };
+
 class inverse_problem {
  public:
   /// `measurements`: one measurement of A's codomain shape. For Cartesian MRI the
   /// full k-space grid: entries where the mask is 0 are ignored (zeroed), so fully
   /// sampled k-space may be passed for retrospective undersampling.
-  /// Throws bad_input on size mismatch, non-finite data or σ_y not finite and > 0.
+  /// Throws bad_input on size mismatch, non-finite data, σ_y not finite and > 0, or
+  /// (for field::real) a measurement with a non-zero imaginary part.
   inverse_problem(const context& ctx, std::shared_ptr<const linear_operator> op,
-                  std::span<const cfloat> measurements, double sigma_y);
+                  std::span<const cfloat> measurements, double sigma_y, field values = field::complex);
 
   const linear_operator& op() const { return *op_; }
   std::shared_ptr<const linear_operator> op_ptr() const { return op_; }
   double sigma_y() const { return sigma_y_; }
+  field values() const { return field_; }
+  bool is_real() const { return field_ == field::real; }
   image_shape shape() const { return op_->domain(); }
   /// y as given, on the host and on the backend.
   const std::vector<cfloat>& measurements() const { return y_host_; }
@@ -38,6 +46,7 @@ class inverse_problem {
  private:
   std::shared_ptr<const linear_operator> op_;
   double sigma_y_;
+  field field_;
   std::vector<cfloat> y_host_, aty_host_;
   buffer<cfloat> y_, aty_;
 };

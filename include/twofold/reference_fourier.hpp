@@ -8,7 +8,7 @@
 ///   ambiguity  = (1/N) Σ_{k unsampled} λ_k      (= null_variance)
 ///   estimation = (1/N) Σ_{k sampled} λ_post,k   (= range_variance)
 
-#include <twofold/operator.hpp>
+#include <twofold/operators/fourier_mask.hpp>
 #include <twofold/prior.hpp>
 #include <twofold/reference_dense.hpp>
 

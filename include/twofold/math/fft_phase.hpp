@@ -19,6 +19,9 @@ TWOFOLD_HD double centring_turns(std::size_t n, std::size_t N) {
   return static_cast<double>(((N / 2) * n) % N) / static_cast<double>(N);
 }
 
+/// Whether an axis of length N has centring phases ±1 only (N even, or N = 1).
+TWOFOLD_HD bool sign_only(std::size_t N) { return N % 2 == 0 || N == 1; }
+
 /// Multiplies element i of a batch of H×W images by its centring phase.
 /// `after` selects the post-DFT factor (with the e^{∓2πi c²/N} constant and `scale`);
 /// `sign` is −1 for the inverse transform.
@@ -32,10 +35,11 @@ struct centred_fft_phase {
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % (height * width);
     const std::size_t h = p / width, w = p % width;
-    if (height % 2 == 0 && width % 2 == 0) {
-      // c = N/2: every factor is ±1 — (−1)^(h+w), and after the DFT also (−1)^((H+W)/2).
-      std::size_t parity = h + w;
-      if (after) parity += (height + width) / 2;
+    if (sign_only(height) && sign_only(width)) {
+      // Axes of even length contribute (−1)^n (c·n/N = n/2 turns) and, after the DFT,
+      // the constant (−1)^(N/2) (c²/N = N/4 turns); axes of length 1 contribute nothing.
+      std::size_t parity = (height > 1 ? h : 0) + (width > 1 ? w : 0);
+      if (after) parity += (height > 1 ? height / 2 : 0) + (width > 1 ? width / 2 : 0);
       const float sgn = static_cast<float>(parity % 2 ? -scale : scale);
       data[i] = sgn * data[i];
       return;

@@ -118,18 +118,23 @@ TWOFOLD_HD double uniform(std::uint64_t seed, std::uint64_t index, rng_purpose p
 
 /// Where a batch of chains draws its normals: element e of local chain c uses
 /// counter (e/2, first_chain + c, step, purpose | substream << 8) under key = seed.
+/// For a real-valued problem (`real`), every draw is a real N(0, 1) — √2 times the
+/// real part of the complex draw — with imaginary part 0, so variances keep their
+/// meaning E|x − E x|² in both fields (SPEC §1.1).
 struct rng_stream {
   std::uint64_t seed = 0;
   std::uint64_t first_chain = 0;
   std::uint64_t step = 0;
   rng_purpose purpose = rng_purpose::diffusion_noise;
   std::uint32_t substream = 0;
+  bool real = false;
 
   TWOFOLD_HD cfloat normal(std::size_t chain, std::size_t element) const {
-    return complex_normal(seed, first_chain + chain, step, purpose, element, substream);
+    const cfloat z = complex_normal(seed, first_chain + chain, step, purpose, element, substream);
+    return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z;
   }
-  TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream}; }
-  TWOFOLD_HD rng_stream with(rng_purpose p) const { return {seed, first_chain, step, p, substream}; }
+  TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream, real}; }
+  TWOFOLD_HD rng_stream with(rng_purpose p) const { return {seed, first_chain, step, p, substream, real}; }
 };
 
 }  // namespace twofold

@@ -1,31 +1,17 @@
 #include <twofold/error.hpp>
 #include <twofold/fft.hpp>
 #include <twofold/math/elementwise.hpp>
-#include <twofold/operator.hpp>
+#include <twofold/operators/fourier_mask.hpp>
 
 #include "host/for_each.hpp"
 
-#include <cmath>
 #include <string>
 
 namespace twofold {
-namespace {
-
-void copy_if_distinct(const context& ctx, const_chain_view from, chain_view to) {
-  if (from.data != to.data) detail::copy_bytes(ctx, to.data, from.data, from.size() * sizeof(cfloat));
-}
-
-void expect_batch(const_chain_view v, image_shape s, const char* what) {
-  TWOFOLD_EXPECTS(v.shape == s, std::string(what) + " has shape " + std::to_string(v.shape.height) + "x" +
-                                    std::to_string(v.shape.width) + ", operator expects " +
-                                    std::to_string(s.height) + "x" + std::to_string(s.width));
-}
-
-}  // namespace
 
 fourier_mask_operator::fourier_mask_operator(const context& ctx, image_shape shape, std::span<const float> mask)
     : shape_(shape), mask_host_(mask.begin(), mask.end()) {
-  TWOFOLD_EXPECTS(shape.pixels() > 0, "image shape must be non-empty");
+  TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "MRI image shape must be a non-empty H x W");
   TWOFOLD_EXPECTS(mask.size() == shape.pixels(), "mask has " + std::to_string(mask.size()) +
                                                      " entries, expected H*W = " + std::to_string(shape.pixels()));
   for (std::size_t i = 0; i < mask.size(); ++i) {
@@ -45,6 +31,7 @@ fourier_mask_operator::fourier_mask_operator(const context& ctx, image_shape sha
     std::vector<std::uint8_t> flags(shape.width);
     for (std::size_t w = 0; w < shape.width; ++w) flags[w] = mask[w] == 1.0f;
     lines_ = std::move(flags);
+    line_mask_ = to_backend(ctx, std::span<const float>(mask_host_.data(), shape.width));
   }
   mask_ = to_backend(ctx, std::span<const float>(mask_host_));
 }
@@ -52,7 +39,7 @@ fourier_mask_operator::fourier_mask_operator(const context& ctx, image_shape sha
 void fourier_mask_operator::apply(const context& ctx, const_chain_view x, chain_view y) const {
   expect_batch(x, shape_, "image batch");
   expect_batch(y, shape_, "k-space batch");
-  copy_if_distinct(ctx, x, y);
+  detail::copy_if_distinct(ctx, x, y);
   fft2c(ctx, y, fft_direction::forward);
   detail::for_each(ctx, y.size(), math::multiply_by_map{y.data, mask_.data(), shape_.pixels()});
 }
@@ -60,28 +47,54 @@ void fourier_mask_operator::apply(const context& ctx, const_chain_view x, chain_
 void fourier_mask_operator::adjoint(const context& ctx, const_chain_view y, chain_view x) const {
   expect_batch(y, shape_, "k-space batch");
   expect_batch(x, shape_, "image batch");
-  copy_if_distinct(ctx, y, x);
+  detail::copy_if_distinct(ctx, y, x);
   detail::for_each(ctx, x.size(), math::multiply_by_map{x.data, mask_.data(), shape_.pixels()});
   fft2c(ctx, x, fft_direction::inverse);
 }
 
 void fourier_mask_operator::normal(const context& ctx, const_chain_view x, chain_view out) const {
-  copy_if_distinct(ctx, x, out);
-  range_project(ctx, out);  // M² = M, so AᴴA = Fᴴ M F = P_R
+  expect_batch(x, shape_, "image batch");
+  detail::copy_if_distinct(ctx, x, out);
+  project(ctx, out, true);  // M² = M, so AᴴA = Fᴴ M F = P_R
 }
 
 void fourier_mask_operator::range_project(const context& ctx, chain_view x) const {
   expect_batch(x, shape_, "image batch");
-  fft2c(ctx, x, fft_direction::forward);
-  detail::for_each(ctx, x.size(), math::multiply_by_map{x.data, mask_.data(), shape_.pixels()});
-  fft2c(ctx, x, fft_direction::inverse);
+  project(ctx, x, true);
 }
 
 void fourier_mask_operator::null_project(const context& ctx, chain_view x) const {
   expect_batch(x, shape_, "image batch");
-  fft2c(ctx, x, fft_direction::forward);
-  detail::for_each(ctx, x.size(), math::multiply_by_complement{x.data, mask_.data(), shape_.pixels()});
+  project(ctx, x, false);
+}
+
+void fourier_mask_operator::project(const context& ctx, chain_view x, bool keep) const {
+  // With a line mask, F = F_H ⊗ F_W and M = 1 ⊗ M_W, so Fᴴ M F = 1 ⊗ F_Wᴴ M_W F_W:
+  // transform every row (a batch of chains·H images of shape 1×W).
+  const bool rows = lines_.has_value();
+  const chain_view v = rows ? chain_view{x.data, x.chains * shape_.height, image_shape{1, shape_.width}} : x;
+  const float* weights = rows ? line_mask_.data() : mask_.data();
+  fft2c(ctx, v, fft_direction::forward);
+  if (keep) detail::for_each(ctx, v.size(), math::multiply_by_map{v.data, weights, v.shape.pixels()});
+  else detail::for_each(ctx, v.size(), math::multiply_by_complement{v.data, weights, v.shape.pixels()});
+  fft2c(ctx, v, fft_direction::inverse);
+}
+
+void fourier_mask_operator::analyse(const context& ctx, const_chain_view x, chain_view c) const {
+  expect_batch(x, shape_, "image batch");
+  detail::copy_if_distinct(ctx, x, c);
+  fft2c(ctx, c, fft_direction::forward);
+}
+
+void fourier_mask_operator::synthesise(const context& ctx, const_chain_view c, chain_view x) const {
+  expect_batch(c, shape_, "coefficient batch");
+  detail::copy_if_distinct(ctx, c, x);
   fft2c(ctx, x, fft_direction::inverse);
+}
+
+void fourier_mask_operator::measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const {
+  expect_batch(y, shape_, "k-space batch");
+  detail::copy_if_distinct(ctx, y, c);  // U = I
 }
 
 }  // namespace twofold
