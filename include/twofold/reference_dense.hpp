@@ -32,6 +32,7 @@
 /// sampled, a mean or a sampled k-space entry is not finite, or a size limit is passed.
 /// twofold::runtime_failure if a factorisation fails (not expected for valid input).
 
+#include <twofold/context.hpp>
 #include <twofold/core_types.hpp>
 #include <twofold/math/complex.hpp>
 
@@ -41,6 +42,8 @@
 #include <vector>
 
 namespace twofold {
+
+class linear_operator;
 
 /// Exact posterior maps of a Gaussian prior; every vector has shape.pixels() entries.
 struct gaussian_posterior_maps {
@@ -104,5 +107,21 @@ std::vector<cdouble> dense_posterior_covariance(image_shape shape, std::span<con
 /// diagonal is the ambiguity map. Arguments and limits as dense_posterior_covariance.
 std::vector<cdouble> dense_conditional_covariance(image_shape shape, std::span<const float> prior_variance,
                                                   std::span<const float> mask);
+
+/// Posterior maps for any linear operator given as a dense m×N matrix A (row-major,
+/// entry (i, j) at i·N + j) and measurements y (m values): the same quantities as
+/// dense_posterior_pixel_prior, with P_R = V_r V_rᴴ from the SVD A = U_r S_r V_rᴴ
+/// (singular values ≤ 1e-9·s_max count as 0). y enters through ŷ = S_r⁻¹U_rᴴy,
+/// data on V_rᴴx with noise σ_y²/s_r² per row. Holds for real problems too (real A,
+/// μ, y and noise N(0, σ_y²): the covariance formulas are the same). LAPACK zgesdd.
+/// N ≤ dense_reference_max_pixels.
+gaussian_posterior_maps dense_posterior(image_shape shape, std::span<const cdouble> matrix, std::size_t rows,
+                                        std::span<const cfloat> prior_mean, std::span<const float> prior_variance,
+                                        std::span<const cfloat> measurements, double sigma_y);
+
+/// The m×N matrix of an operator (row-major), by applying it to the N unit images
+/// in one batch: the direct slow form every operator is checked against.
+/// N = domain pixels ≤ dense_reference_max_pixels.
+std::vector<cdouble> operator_matrix(const context& ctx, const linear_operator& op);
 
 }  // namespace twofold

@@ -30,6 +30,7 @@ enum class rng_purpose : std::uint32_t {
   measurement_noise = 5,   ///< noise of simulated measurements (demo, tests)
   phantom = 6,             ///< random phantom parameters
   mask = 7,                ///< random line selection of masks
+  operator_probe = 16,     ///< white probes that estimate an operator's trace
   test = 255,              ///< reserved for tests
 };
 
