@@ -30,6 +30,9 @@ enum class rng_purpose : std::uint32_t {
   measurement_noise = 5,   ///< noise of simulated measurements (demo, tests)
   phantom = 6,             ///< random phantom parameters
   mask = 7,                ///< random line selection of masks
+  poisson_disc_mask = 8,   ///< candidate points of 2-D Poisson-disc masks
+  variable_density_mask = 9,  ///< Bernoulli draws of 2-D variable-density masks
+  coil_maps = 10,          ///< random coil placement of synthetic sensitivity maps
   operator_probe = 16,     ///< white probes that estimate an operator's trace
   test = 255,              ///< reserved for tests
 };
