@@ -1,0 +1,391 @@
+// Every operator against its own dense matrix (operator_matrix, built by applying the
+// operator to unit images) and against exact linear algebra on that matrix:
+// dot-product adjoint test, normal = adjoint ∘ apply, P_R = A⁺A (from an eigen-
+// decomposition of AᴴA in double precision), P_N = I − P_R, and for operators with a
+// spectral form Vᴴ V = I, Uᴴ A = diag(a) Vᴴ and P_R = V 1[a > 0] Vᴴ. Odd and even
+// sizes. Tolerances: float32 operators applied to O(1) data are accurate to a few
+// 1e-6 relative; 1e-4 leaves room for FFT round-off and sums over ~100 terms.
+#include "tests/test_support.hpp"
+
+#include <twofold/error.hpp>
+#include <twofold/operators.hpp>
+#include <twofold/reference_dense.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#define lapack_complex_float std::complex<float>  // as lapack.h suggests for C++
+#define lapack_complex_double std::complex<double>
+#include <lapacke.h>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace twofold {
+namespace {
+
+using cd = std::complex<double>;
+using testing::random_image;
+
+struct operator_case {
+  std::string label;
+  std::function<std::unique_ptr<linear_operator>(const context&)> make;
+};
+
+std::ostream& operator<<(std::ostream& os, const operator_case& c) { return os << c.label; }
+
+std::vector<float> random_mask(image_shape s, double fraction, std::uint64_t seed) {
+  std::vector<float> m(s.pixels());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = uniform(seed, 0, rng_purpose::test, std::uint32_t(i)) < fraction ? 1.0f : 0.0f;
+  m[s.pixels() / 2] = 1.0f;
+  return m;
+}
+
+std::vector<cfloat> random_matrix(std::size_t rows, std::size_t cols, bool real, std::uint64_t seed) {
+  auto a = random_image({rows, cols}, seed);
+  if (real)
+    for (auto& z : a) z.im = 0.0f;
+  return a;
+}
+
+/// A rank-`rank` m×n matrix: the product of random m×rank and rank×n factors.
+std::vector<cfloat> low_rank_matrix(std::size_t rows, std::size_t cols, std::size_t rank, std::uint64_t seed) {
+  auto l = random_image({rows, rank}, seed), r = random_image({rank, cols}, seed + 1);
+  std::vector<cfloat> a(rows * cols);
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < cols; ++j) {
+      cd s = 0;
+      for (std::size_t k = 0; k < rank; ++k)
+        s += cd(l[i * rank + k].re, l[i * rank + k].im) * cd(r[k * cols + j].re, r[k * cols + j].im);
+      a[i * cols + j] = {float(s.real()), float(s.imag())};
+    }
+  return a;
+}
+
+/// Smooth random coil maps (low-order polynomials in x, y with random complex
+/// coefficients), not normalised: the operator must not rely on Σ|S|² = 1.
+std::vector<cfloat> smooth_maps(image_shape s, std::size_t coils, std::uint64_t seed) {
+  std::vector<cfloat> maps(coils * s.pixels());
+  for (std::size_t c = 0; c < coils; ++c) {
+    auto k = random_image({1, 3}, seed + c);
+    for (std::size_t h = 0; h < s.height; ++h)
+      for (std::size_t w = 0; w < s.width; ++w) {
+        const float u = float(h) / float(s.height) - 0.5f, v = float(w) / float(s.width) - 0.5f;
+        maps[(c * s.height + h) * s.width + w] = {1.0f + k[0].re * u + k[1].re * v + 0.3f * k[2].re * u * v,
+                                                  k[0].im * u + k[1].im * v};
+      }
+  }
+  return maps;
+}
+
+std::vector<operator_case> cases() {
+  std::vector<operator_case> c;
+  c.push_back({"mri_line_6x7", [](const context& ctx) {
+                 const image_shape s{6, 7};
+                 return std::make_unique<fourier_mask_operator>(ctx, s, testing::line_mask(s, {0, 3, 4}));
+               }});
+  c.push_back({"mri_2d_5x6", [](const context& ctx) {
+                 const image_shape s{5, 6};
+                 return std::make_unique<fourier_mask_operator>(ctx, s, random_mask(s, 0.4, 1));
+               }});
+  c.push_back({"inpaint_5x7", [](const context& ctx) {
+                 const image_shape s{5, 7};
+                 return std::make_unique<inpainting_operator>(ctx, s, random_mask(s, 0.6, 2));
+               }});
+  c.push_back({"superres_6x9_by3", [](const context&) {
+                 return std::make_unique<superres_operator>(image_shape{6, 9}, 3);
+               }});
+  c.push_back({"blur_gaussian_7x8", [](const context& ctx) {
+                 image_shape ks;
+                 const auto k = gaussian_blur_kernel(1.0, 2, ks);
+                 return std::make_unique<convolution_operator>(ctx, image_shape{7, 8}, k, ks);
+               }});
+  c.push_back({"blur_box_6x6", [](const context& ctx) {
+                 // A 2×2 box has exact zeros in its transfer function (a real null space).
+                 const std::vector<cfloat> k(4, cfloat{0.25f, 0.0f});
+                 return std::make_unique<convolution_operator>(ctx, image_shape{6, 6}, k, image_shape{2, 2});
+               }});
+  c.push_back({"dense_complex_9x(3x5)", [](const context& ctx) {
+                 return std::make_unique<dense_operator>(ctx, random_matrix(9, 15, false, 3), 9, image_shape{3, 5});
+               }});
+  c.push_back({"dense_real_wide_6x13", [](const context& ctx) {
+                 return std::make_unique<dense_operator>(ctx, random_matrix(6, 13, true, 4), 6, image_shape{1, 13});
+               }});
+  c.push_back({"dense_tall_20x8", [](const context& ctx) {
+                 return std::make_unique<dense_operator>(ctx, random_matrix(20, 8, false, 5), 20, image_shape{1, 8});
+               }});
+  c.push_back({"dense_rank3_10x12", [](const context& ctx) {
+                 return std::make_unique<dense_operator>(ctx, low_rank_matrix(10, 12, 3, 6), 10, image_shape{1, 12});
+               }});
+  c.push_back({"mri_multicoil_3x6x7_lines", [](const context& ctx) {
+                 const image_shape s{6, 7};
+                 return std::make_unique<multicoil_operator>(ctx, s, 3, smooth_maps(s, 3, 7),
+                                                             testing::line_mask(s, {1, 3, 4}));
+               }});
+  c.push_back({"mri_multicoil_2x5x5_2d", [](const context& ctx) {
+                 const image_shape s{5, 5};
+                 return std::make_unique<multicoil_operator>(ctx, s, 2, smooth_maps(s, 2, 8), random_mask(s, 0.3, 9));
+               }});
+  return c;
+}
+
+// ---- helpers on host vectors ------------------------------------------------------------
+
+cd dot(const std::vector<cfloat>& a, const std::vector<cfloat>& b) {  // aᴴb
+  cd s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += std::conj(cd(a[i].re, a[i].im)) * cd(b[i].re, b[i].im);
+  return s;
+}
+
+double norm(const std::vector<cfloat>& a) { return std::sqrt(dot(a, a).real()); }
+
+double max_abs_difference(const std::vector<cfloat>& a, const std::vector<cfloat>& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, std::abs(cd(a[i].re - b[i].re, a[i].im - b[i].im)));
+  return m;
+}
+
+/// Applies `f` to a batch of host images and returns the result on the host.
+std::vector<cfloat> run(const context& ctx, const std::vector<cfloat>& in, std::size_t chains, image_shape in_shape,
+                        image_shape out_shape,
+                        const std::function<void(const_chain_view, chain_view)>& f) {
+  auto x = to_backend<cfloat>(ctx, in);
+  chain_buffer out(ctx, chains, out_shape);
+  f({x.data(), chains, in_shape}, out.view());
+  return to_host(ctx, out.storage);
+}
+
+/// P = A⁺A (N×N row-major) and rank(A) from the eigen-decomposition of AᴴA in double
+/// precision; eigenvalues ≤ 1e-10 · max (singular values ≤ 1e-5 · max: above float
+/// round-off, below every operator's own cut-off) count as zero.
+struct exact_projector {
+  std::vector<cd> p;
+  std::size_t rank = 0;
+};
+
+exact_projector exact_range_projector(const std::vector<cdouble>& a, std::size_t m, std::size_t n) {
+  std::vector<lapack_complex_double> g(n * n);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      cd s = 0;
+      for (std::size_t k = 0; k < m; ++k)
+        s += std::conj(cd(a[k * n + i].re, a[k * n + i].im)) * cd(a[k * n + j].re, a[k * n + j].im);
+      g[i * n + j] = s;
+    }
+  std::vector<double> lambda(n);
+  EXPECT_EQ(LAPACKE_zheev(LAPACK_ROW_MAJOR, 'V', 'U', lapack_int(n), g.data(), lapack_int(n), lambda.data()), 0);
+  const double top = *std::max_element(lambda.begin(), lambda.end());
+  exact_projector out{std::vector<cd>(n * n), 0};
+  for (std::size_t k = 0; k < n; ++k) {
+    if (lambda[k] <= 1e-10 * top) continue;
+    ++out.rank;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j) out.p[i * n + j] += g[i * n + k] * std::conj(g[j * n + k]);
+  }
+  return out;
+}
+
+class Operator : public ::testing::TestWithParam<operator_case> {
+ protected:
+  context ctx{backend_request::cpu};
+  std::unique_ptr<linear_operator> op = GetParam().make(ctx);
+  image_shape in = op->domain(), out = op->codomain();
+  static constexpr std::size_t chains = 3;
+};
+
+TEST_P(Operator, AdjointPassesTheDotProductTest) {
+  const auto x = random_image({chains * in.height, in.width * in.coils}, 11);
+  const auto y = random_image({chains * out.height, out.width * out.coils}, 12);
+  const auto ax = run(ctx, x, chains, in, out, [&](auto a, auto b) { op->apply(ctx, a, b); });
+  const auto aty = run(ctx, y, chains, out, in, [&](auto a, auto b) { op->adjoint(ctx, a, b); });
+  // Per chain: ⟨A x, y⟩ = ⟨x, Aᴴ y⟩.
+  for (std::size_t c = 0; c < chains; ++c) {
+    const auto part = [c](const std::vector<cfloat>& v, std::size_t n) {
+      return std::vector<cfloat>(v.begin() + std::ptrdiff_t(c * n), v.begin() + std::ptrdiff_t((c + 1) * n));
+    };
+    const cd lhs = dot(part(ax, out.pixels()), part(y, out.pixels()));
+    const cd rhs = dot(part(x, in.pixels()), part(aty, in.pixels()));
+    EXPECT_LE(std::abs(lhs - rhs), 1e-5 * norm(part(ax, out.pixels())) * norm(part(y, out.pixels())))
+        << "chain " << c << ": " << lhs << " vs " << rhs;
+  }
+}
+
+TEST_P(Operator, NormalIsAdjointOfApplyAndMayWorkInPlace) {
+  const auto x = random_image({chains * in.height, in.width * in.coils}, 13);
+  const auto ax = run(ctx, x, chains, in, out, [&](auto a, auto b) { op->apply(ctx, a, b); });
+  const auto ahax = run(ctx, ax, chains, out, in, [&](auto a, auto b) { op->adjoint(ctx, a, b); });
+  const auto normal = run(ctx, x, chains, in, in, [&](auto a, auto b) { op->normal(ctx, a, b); });
+  auto in_place = to_backend<cfloat>(ctx, x);
+  op->normal(ctx, const_chain_view{in_place.data(), chains, in}, chain_view{in_place.data(), chains, in});
+  EXPECT_LE(max_abs_difference(normal, ahax), 1e-5 * norm(ahax));
+  EXPECT_LE(max_abs_difference(to_host(ctx, in_place), ahax), 1e-5 * norm(ahax));
+}
+
+TEST_P(Operator, MatchesItsDenseMatrix) {
+  const auto a = operator_matrix(ctx, *op);
+  ASSERT_EQ(a.size(), out.pixels() * in.pixels());
+  const auto x = random_image(in, 14);
+  const auto ax = run(ctx, x, 1, in, out, [&](auto u, auto v) { op->apply(ctx, u, v); });
+  double worst = 0;
+  for (std::size_t i = 0; i < out.pixels(); ++i) {
+    cd s = 0;
+    for (std::size_t j = 0; j < in.pixels(); ++j)
+      s += cd(a[i * in.pixels() + j].re, a[i * in.pixels() + j].im) * cd(x[j].re, x[j].im);
+    worst = std::max(worst, std::abs(s - cd(ax[i].re, ax[i].im)));
+  }
+  EXPECT_LE(worst, 1e-5 * norm(ax));
+}
+
+TEST_P(Operator, ProjectorsAreThePseudoInverseProjectors) {
+  const std::size_t n = in.pixels();
+  const auto exact = exact_range_projector(operator_matrix(ctx, *op), out.pixels(), n);
+  ASSERT_GT(exact.rank, 0u);
+  const auto x = random_image({chains * in.height, in.width * in.coils}, 15);
+  auto range = to_backend<cfloat>(ctx, x), null = to_backend<cfloat>(ctx, x);
+  op->range_project(ctx, chain_view{range.data(), chains, in});
+  op->null_project(ctx, chain_view{null.data(), chains, in});
+  const auto pr = to_host(ctx, range), pn = to_host(ctx, null);
+  // Multi-coil P_R is iterative (CG stopped at 1e-5 relative residual of AᴴA); the
+  // error in z is at most that times cond(AᴴA on the row space), here < 100.
+  const double tol = op->name() == "mri-multicoil" ? 1e-3 : 1e-5;
+  for (std::size_t c = 0; c < chains; ++c) {
+    std::vector<cfloat> want(n), want_null(n), xc(x.begin() + std::ptrdiff_t(c * n), x.begin() + std::ptrdiff_t((c + 1) * n));
+    for (std::size_t i = 0; i < n; ++i) {
+      cd s = 0;
+      for (std::size_t j = 0; j < n; ++j) s += exact.p[i * n + j] * cd(xc[j].re, xc[j].im);
+      want[i] = {float(s.real()), float(s.imag())};
+      want_null[i] = {xc[i].re - want[i].re, xc[i].im - want[i].im};
+    }
+    const std::vector<cfloat> got(pr.begin() + std::ptrdiff_t(c * n), pr.begin() + std::ptrdiff_t((c + 1) * n));
+    const std::vector<cfloat> got_null(pn.begin() + std::ptrdiff_t(c * n), pn.begin() + std::ptrdiff_t((c + 1) * n));
+    EXPECT_LE(max_abs_difference(got, want), tol * norm(xc)) << "P_R, chain " << c << ", rank " << exact.rank;
+    EXPECT_LE(max_abs_difference(got_null, want_null), tol * norm(xc)) << "P_N, chain " << c;
+  }
+  // A P_N x = 0.
+  const auto a_null = run(ctx, pn, chains, in, out, [&](auto u, auto v) { op->apply(ctx, u, v); });
+  const auto a_x = run(ctx, x, chains, in, out, [&](auto u, auto v) { op->apply(ctx, u, v); });
+  EXPECT_LE(norm(a_null), tol * norm(a_x));
+}
+
+TEST_P(Operator, SpectralFormIsTheSvd) {
+  const spectral_form* sf = op->spectral();
+  if (sf == nullptr) GTEST_SKIP() << op->name() << " has no spectral form (P_R by CG)";
+  const image_shape cs = sf->coefficient_shape();
+  const auto& a = sf->singular_values();
+  ASSERT_EQ(a.size(), cs.pixels());
+  const std::size_t rank = std::size_t(std::count_if(a.begin(), a.end(), [](float s) { return s > 0; }));
+  EXPECT_EQ(rank, exact_range_projector(operator_matrix(ctx, *op), out.pixels(), in.pixels()).rank);
+
+  // Vᴴ V = I on coefficients.
+  const auto c = random_image({chains * cs.height, cs.width}, 16);
+  const auto vc = run(ctx, c, chains, cs, in, [&](auto u, auto v) { sf->synthesise(ctx, u, v); });
+  const auto vhvc = run(ctx, vc, chains, in, cs, [&](auto u, auto v) { sf->analyse(ctx, u, v); });
+  EXPECT_LE(max_abs_difference(vhvc, c), 1e-5 * norm(c));
+
+  // Uᴴ A x = a ⊙ Vᴴ x on the coefficients with a > 0.
+  const auto x = random_image({chains * in.height, in.width}, 17);
+  const auto ax = run(ctx, x, chains, in, out, [&](auto u, auto v) { op->apply(ctx, u, v); });
+  const auto uhax = run(ctx, ax, chains, out, cs, [&](auto u, auto v) { sf->measurement_coefficients(ctx, u, v); });
+  auto vhx = run(ctx, x, chains, in, cs, [&](auto u, auto v) { sf->analyse(ctx, u, v); });
+  double worst = 0;
+  for (std::size_t i = 0; i < vhx.size(); ++i) {
+    const float s = a[i % cs.pixels()];
+    if (s > 0) worst = std::max(worst, std::abs(cd(uhax[i].re - s * vhx[i].re, uhax[i].im - s * vhx[i].im)));
+  }
+  EXPECT_LE(worst, 1e-5 * norm(ax));
+
+  // P_R = V 1[a > 0] Vᴴ.
+  for (std::size_t i = 0; i < vhx.size(); ++i)
+    if (!(a[i % cs.pixels()] > 0)) vhx[i] = {0, 0};
+  const auto want = run(ctx, vhx, chains, cs, in, [&](auto u, auto v) { sf->synthesise(ctx, u, v); });
+  auto got = to_backend<cfloat>(ctx, x);
+  op->range_project(ctx, chain_view{got.data(), chains, in});
+  EXPECT_LE(max_abs_difference(to_host(ctx, got), want), 1e-5 * norm(x));
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Operator, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<operator_case>& param_info) {
+                           std::string s = param_info.param.label;
+                           for (auto& ch : s)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return s;
+                         });
+
+// ---- details of single operators -------------------------------------------------------
+
+TEST(MulticoilOperator, ProjectionConvergesWithinItsTolerance) {
+  context ctx(backend_request::cpu);
+  const image_shape s{6, 7};
+  multicoil_operator op(ctx, s, 3, smooth_maps(s, 3, 7), testing::line_mask(s, {1, 3, 4}));
+  auto x = to_backend<cfloat>(ctx, random_image(s, 18));
+  op.range_project(ctx, chain_view{x.data(), 1, s});
+  EXPECT_GT(op.last_projection_iterations(), 0u);
+  EXPECT_LT(op.last_projection_iterations(), 1000u);
+}
+
+TEST(MulticoilOperator, RejectsMapsAndMasksOfTheWrongSize) {
+  context ctx(backend_request::cpu);
+  const image_shape s{6, 7};
+  const auto maps = smooth_maps(s, 3, 7);
+  const auto mask = testing::line_mask(s, {1});
+  EXPECT_THROW(multicoil_operator(ctx, s, 2, maps, mask), bad_input);
+  EXPECT_THROW(multicoil_operator(ctx, s, 3, maps, std::vector<float>(7, 1.0f)), bad_input);
+  auto bad = maps;
+  bad[5].re = std::nanf("");
+  EXPECT_THROW(multicoil_operator(ctx, s, 3, bad, mask), bad_input);
+}
+
+TEST(DenseOperator, RejectsMatricesThatDoNotFitTheSources) {
+  context ctx(backend_request::cpu);
+  // A lead field with fewer columns than the source vector has entries.
+  EXPECT_THROW(dense_operator(ctx, random_matrix(4, 10, true, 1), 4, image_shape{1, 12}), bad_input);
+  EXPECT_THROW(dense_operator(ctx, std::vector<cfloat>(12, cfloat{0, 0}), 1, image_shape{1, 12}), bad_input);
+  auto a = random_matrix(2, 6, true, 2);
+  a[3].im = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(dense_operator(ctx, a, 2, image_shape{1, 6}), bad_input);
+}
+
+TEST(DenseOperator, RealLeadFieldMapsRealSourcesToRealMeasurements) {
+  context ctx(backend_request::cpu);
+  dense_operator op(ctx, random_matrix(5, 9, true, 3), 5, image_shape{1, 9});
+  EXPECT_TRUE(op.is_real());
+  auto x = random_image({1, 9}, 4);
+  for (auto& z : x) z.im = 0;
+  const auto y = run(ctx, x, 1, op.domain(), op.codomain(), [&](auto u, auto v) { op.apply(ctx, u, v); });
+  for (const auto& z : y) EXPECT_EQ(z.im, 0.0f);
+}
+
+TEST(SuperresOperator, RejectsAFactorThatDoesNotDivideTheImage) {
+  EXPECT_THROW(superres_operator(image_shape{6, 9}, 2), bad_input);
+  EXPECT_THROW(superres_operator(image_shape{6, 9}, 0), bad_input);
+}
+
+TEST(ConvolutionOperator, RejectsNonFiniteAndOversizedKernels) {
+  context ctx(backend_request::cpu);
+  std::vector<cfloat> k(9, cfloat{1.0f / 9, 0});
+  EXPECT_THROW(convolution_operator(ctx, image_shape{2, 2}, k, image_shape{3, 3}), bad_input);
+  k[4].re = std::nanf("");
+  EXPECT_THROW(convolution_operator(ctx, image_shape{8, 8}, k, image_shape{3, 3}), bad_input);
+}
+
+TEST(RealRngStream, DrawsRealStandardNormals) {
+  const rng_stream real{42, 0, 0, rng_purpose::test, 0, true};
+  const std::size_t n = 20000;
+  double sum = 0, sum2 = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const cfloat z = real.normal(0, i);
+    ASSERT_EQ(z.im, 0.0f);
+    sum += z.re;
+    sum2 += double(z.re) * z.re;
+  }
+  // Mean 0 (standard error 1/√n) and variance 1 (standard error √(2/n)), 5 standard errors.
+  EXPECT_NEAR(sum / double(n), 0.0, 5 / std::sqrt(double(n)));
+  EXPECT_NEAR(sum2 / double(n), 1.0, 5 * std::sqrt(2.0 / double(n)));
+}
+
+}  // namespace
+}  // namespace twofold
