@@ -298,9 +298,10 @@ gaussian_posterior_maps dense_posterior_pixel_prior(image_shape shape, std::span
 
 gaussian_posterior_maps dense_posterior(image_shape shape, std::span<const cdouble> matrix, std::size_t rows,
                                         std::span<const cfloat> prior_mean, std::span<const float> prior_variance,
-                                        std::span<const cfloat> measurements, double sigma_y) {
+                                        std::span<const cfloat> measurements, double sigma_y, double rcond) {
   check_shape(shape, dense_reference_max_pixels);
   const std::size_t N = shape.pixels(), M = rows;
+  TWOFOLD_EXPECTS(std::isfinite(rcond) && rcond >= 0 && rcond < 1, "rcond: must be in [0, 1)");
   check_mean(prior_mean, N);
   auto v = checked_variance(prior_variance, N);
   check_size(matrix.size(), M * N, "matrix");
@@ -322,7 +323,7 @@ gaussian_posterior_maps dense_posterior(image_shape shape, std::span<const cdoub
   TWOFOLD_ENSURES(info == 0, "dense reference: SVD failed (LAPACK zgesdd info " + std::to_string(info) + ")");
   TWOFOLD_EXPECTS(s[0] > 0, "matrix: is zero");
   std::size_t r = 0;
-  while (r < K && s[r] > 1e-9 * s[0]) ++r;
+  while (r < K && s[r] > rcond * s[0]) ++r;
   std::vector<zd> b(r * N), t(r);
   std::vector<double> d(r);
   for (std::size_t k = 0; k < r; ++k) {

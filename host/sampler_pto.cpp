@@ -2,13 +2,17 @@
 // operator. Each chain draws x' ~ N(μ, Σ) and y' = y + n', then solves
 //   (Σ⁻¹ + AᴴA/σ_y²) x = Σ⁻¹x' + Aᴴy'/σ_y²
 // by batched CG; the solution is an exact posterior draw. Cascade stage 2 draws
-// x | P_R x = x_R exactly as min (x − x')ᴴΣ⁻¹(x − x') subject to P_R x = x_R, in one
-// of two equivalent forms:
-//  - operators with a spectral form (cheap exact P_N): P_N Σ⁻¹ P_N w = P_N Σ⁻¹ (x' − x_R),
-//    x = x_R + w, preconditioned by P_N Σ P_N;
-//  - other operators (P_N itself needs CG, e.g. multi-coil MRI): Matheron's update
-//    x = x' − Σ Aᴴ λ with (A Σ Aᴴ) λ = A (x' − x_R), one CG in the measurement space
-//    (A x = A x_R is the same constraint as P_R x = x_R for x_R in the row space).
+// x | P_R x = x_R exactly by Matheron's update for a linear constraint B x = B x_R
+// whose rows span A's row space:
+//   x = x' − Σ Bᴴ λ,  (B Σ Bᴴ) λ = B (x' − x_R)   (λ = 0 to start)
+//  - operators with a spectral form: B = 1[a > 0] Vᴴ, orthonormal rows, so B Σ Bᴴ is
+//    as well conditioned as Σ and masked coefficients stay exactly zero; the
+//    preconditioner 1[a > 0] Vᴴ Σ⁻¹ V 1[a > 0] is its exact inverse when the prior is
+//    diagonal in V (Fourier prior with MRI or blur, pixel prior with inpainting);
+//  - other operators (multi-coil MRI): B = A itself, CG in the measurement space
+//    (A x = A x_R is the same constraint as P_R x = x_R for x_R in the row space);
+//    A Σ Aᴴ is singular there when A has more rows than rank, which CG tolerates for
+//    the consistent right-hand side but which makes its accuracy depend on cond(A)².
 #include <twofold/operators.hpp>
 #include <twofold/error.hpp>
 #include <twofold/math/elementwise.hpp>
@@ -54,6 +58,11 @@ class pto_sampler final : public sampler {
     // Jacobi-type preconditioner (Σ⁻¹ + ρ/σ_y² I)⁻¹ in the prior's basis, with ρ the mean
     // diagonal of AᴴA (the sampled fraction for a Cartesian mask).
     shift_ = mean_normal_diagonal(ctx, problem.op()) / (problem.sigma_y() * problem.sigma_y());
+    if (const spectral_form* sf = problem.op().spectral()) {
+      std::vector<float> support(sf->singular_values().size());
+      for (std::size_t k = 0; k < support.size(); ++k) support[k] = sf->singular_values()[k] > 0 ? 1.0f : 0.0f;
+      support_ = to_backend(ctx, std::span<const float>(support));
+    }
   }
 
   std::size_t steps() const override { return 1; }
@@ -90,59 +99,61 @@ class pto_sampler final : public sampler {
   void conditional(const context& ctx, chain_view x, const rng_stream& rng, const cfloat* anchors,
                    std::size_t chains_per_run, const step_observer& observe) const override {
     prior_.draw(ctx, x, 0.0, rng.with(rng_purpose::prior_perturbation));
-    if (problem_.op().spectral()) constrain_in_null_space(ctx, x, rng, anchors, chains_per_run);
-    else constrain_by_matheron(ctx, x, rng, anchors, chains_per_run);
+    const linear_operator& A = problem_.op();
+    if (const spectral_form* sf = A.spectral()) {
+      const image_shape c = sf->coefficient_shape();
+      chain_buffer masked(ctx, x.chains, c), u(ctx, x.chains, x.shape);
+      const auto mask = [&](chain_view v) {
+        detail::for_each(ctx, v.size(), math::multiply_by_map{v.data, support_.data(), c.pixels()});
+      };
+      const batch_map constraint = [&](const_chain_view in, chain_view out) {
+        sf->analyse(ctx, in, out);
+        mask(out);
+      };
+      const batch_map constraint_adjoint = [&](const_chain_view in, chain_view out) {
+        copy_bytes(ctx, masked.view().data, in.data, in.size() * sizeof(cfloat));
+        mask(masked.view());
+        sf->synthesise(ctx, masked.view(), out);
+      };
+      const batch_map precondition = [&](const_chain_view in, chain_view out) {
+        constraint_adjoint(in, u.view());
+        prior_.apply_precision(ctx, u.view(), u.view());
+        constraint(u.view(), out);
+      };
+      constrain_by_matheron(ctx, x, rng, anchors, chains_per_run, c, constraint, constraint_adjoint, precondition);
+      // x ← x_R + P_N (x − x_R): removes the CG's round-off from the range, so that
+      // P_R x = x_R holds to the projector's accuracy (exactly for 0/1 spectra).
+      const std::size_t N = x.shape.pixels();
+      for_each(ctx, x.size(), math::add_run_anchor{x.data, anchors, N, rng.first_chain, chains_per_run, -1.0f});
+      A.null_project(ctx, x);
+      for_each(ctx, x.size(), math::add_run_anchor{x.data, anchors, N, rng.first_chain, chains_per_run, 1.0f});
+    } else {
+      const batch_map apply = [&](const_chain_view in, chain_view out) { A.apply(ctx, in, out); };
+      const batch_map adjoint = [&](const_chain_view in, chain_view out) { A.adjoint(ctx, in, out); };
+      const batch_map identity = [&](const_chain_view in, chain_view out) { copy_if_distinct(ctx, in, out); };
+      constrain_by_matheron(ctx, x, rng, anchors, chains_per_run, A.codomain(), apply, adjoint, identity);
+    }
     if (observe) observe(1, 1);
   }
 
  private:
-  // x holds x' ~ N(μ, Σ). rhs = P_N Σ⁻¹ (x' − x_R); start from w = P_N x'; x = x_R + w.
-  void constrain_in_null_space(const context& ctx, chain_view x, const rng_stream& rng, const cfloat* anchors,
-                               std::size_t chains_per_run) const {
-    const std::size_t N = x.shape.pixels(), n = x.size();
-    const auto shift_anchor = [&](chain_view v, float beta) {
-      for_each(ctx, n, math::add_run_anchor{v.data, anchors, N, rng.first_chain, chains_per_run, beta});
-    };
-    chain_buffer rhs(ctx, x.chains, x.shape);
-    copy_bytes(ctx, rhs.view().data, x.data, n * sizeof(cfloat));
-    shift_anchor(rhs.view(), -1.0f);
-    prior_.apply_precision(ctx, rhs.view(), rhs.view());
-    problem_.op().null_project(ctx, rhs.view());
-    problem_.op().null_project(ctx, x);
-
-    const batch_map op = [&](const_chain_view in, chain_view out) {
-      copy_if_distinct(ctx, in, out);
-      problem_.op().null_project(ctx, out);
-      prior_.apply_precision(ctx, out, out);
-      problem_.op().null_project(ctx, out);
-    };
-    const batch_map precondition = [&](const_chain_view in, chain_view out) {  // P_N Σ P_N
-      copy_if_distinct(ctx, in, out);
-      problem_.op().null_project(ctx, out);
-      prior_.apply_covariance(ctx, out, out);
-      problem_.op().null_project(ctx, out);
-    };
-    batched_cg(ctx, op, precondition, rhs.view(), x, cg_);
-    shift_anchor(x, 1.0f);
-  }
-
-  // x holds x' ~ N(μ, Σ). (A Σ Aᴴ) λ = A (x' − x_R) from λ = 0; x ← x' − Σ Aᴴ λ.
+  // x holds x' ~ N(μ, Σ). (B Σ Bᴴ) λ = B (x' − x_R) from λ = 0; x ← x' − Σ Bᴴ λ.
   void constrain_by_matheron(const context& ctx, chain_view x, const rng_stream& rng, const cfloat* anchors,
-                             std::size_t chains_per_run) const {
-    const linear_operator& A = problem_.op();
+                             std::size_t chains_per_run, image_shape constraint_shape, const batch_map& B,
+                             const batch_map& B_adjoint, const batch_map& precondition) const {
     const std::size_t N = x.shape.pixels(), n = x.size();
-    chain_buffer t(ctx, x.chains, x.shape), rhs(ctx, x.chains, A.codomain()), lambda(ctx, x.chains, A.codomain());
+    chain_buffer t(ctx, x.chains, x.shape), rhs(ctx, x.chains, constraint_shape), lambda(ctx, x.chains, constraint_shape);
     copy_bytes(ctx, t.view().data, x.data, n * sizeof(cfloat));
     for_each(ctx, n, math::add_run_anchor{t.view().data, anchors, N, rng.first_chain, chains_per_run, -1.0f});
-    A.apply(ctx, t.view(), rhs.view());
+    B(t.view(), rhs.view());
+    zero_bytes(ctx, lambda.view().data, lambda.view().size() * sizeof(cfloat));
     const batch_map op = [&](const_chain_view in, chain_view out) {
-      A.adjoint(ctx, in, t.view());
+      B_adjoint(in, t.view());
       prior_.apply_covariance(ctx, t.view(), t.view());
-      A.apply(ctx, t.view(), out);
+      B(t.view(), out);
     };
-    const batch_map identity = [&](const_chain_view in, chain_view out) { copy_if_distinct(ctx, in, out); };
-    batched_cg(ctx, op, identity, rhs.view(), lambda.view(), cg_);
-    A.adjoint(ctx, lambda.view(), t.view());
+    batched_cg(ctx, op, precondition, rhs.view(), lambda.view(), cg_);
+    B_adjoint(lambda.view(), t.view());
     prior_.apply_covariance(ctx, t.view(), t.view());
     for_each(ctx, n, math::axpby{x.data, x.data, t.view().data, -1.0f});
   }
@@ -151,6 +162,7 @@ class pto_sampler final : public sampler {
   const gaussian_prior& prior_;
   cg_params cg_;
   double shift_ = 0;
+  buffer<float> support_;  // 1[a_k > 0] over the spectral coefficients
 };
 
 }  // namespace

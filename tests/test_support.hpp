@@ -7,6 +7,7 @@
 #include <twofold/problem.hpp>
 
 #include <cmath>
+#include <complex>
 #include <memory>
 #include <vector>
 
@@ -16,6 +17,53 @@ inline std::vector<cfloat> random_image(image_shape s, std::uint64_t seed, float
   std::vector<cfloat> x(s.pixels());
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = scale * complex_normal(seed, 0, 0, rng_purpose::test, i, 7);
   return x;
+}
+
+/// A random 2-D 0/1 mask sampling about `fraction` of the grid (and its centre).
+inline std::vector<float> random_mask(image_shape s, double fraction, std::uint64_t seed) {
+  std::vector<float> m(s.pixels());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = uniform(seed, 0, rng_purpose::test, std::uint32_t(i)) < fraction ? 1.0f : 0.0f;
+  m[s.pixels() / 2] = 1.0f;
+  return m;
+}
+
+/// A random m×n matrix (C order), real when asked.
+inline std::vector<cfloat> random_matrix(std::size_t rows, std::size_t cols, bool real, std::uint64_t seed) {
+  auto a = random_image({rows, cols}, seed);
+  if (real)
+    for (auto& z : a) z.im = 0.0f;
+  return a;
+}
+
+/// A rank-`rank` m×n matrix: the product of random m×rank and rank×n factors.
+inline std::vector<cfloat> low_rank_matrix(std::size_t rows, std::size_t cols, std::size_t rank, std::uint64_t seed) {
+  auto l = random_image({rows, rank}, seed), r = random_image({rank, cols}, seed + 1);
+  std::vector<cfloat> a(rows * cols);
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < cols; ++j) {
+      std::complex<double> s = 0;
+      for (std::size_t k = 0; k < rank; ++k)
+        s += std::complex<double>(l[i * rank + k].re, l[i * rank + k].im) *
+             std::complex<double>(r[k * cols + j].re, r[k * cols + j].im);
+      a[i * cols + j] = {float(s.real()), float(s.imag())};
+    }
+  return a;
+}
+
+/// Smooth random coil maps (low-order polynomials in x, y with random complex
+/// coefficients), not normalised: the operator must not rely on Σ|S|² = 1.
+inline std::vector<cfloat> smooth_maps(image_shape s, std::size_t coils, std::uint64_t seed) {
+  std::vector<cfloat> maps(coils * s.pixels());
+  for (std::size_t c = 0; c < coils; ++c) {
+    auto k = random_image({1, 3}, seed + c);
+    for (std::size_t h = 0; h < s.height; ++h)
+      for (std::size_t w = 0; w < s.width; ++w) {
+        const float u = float(h) / float(s.height) - 0.5f, v = float(w) / float(s.width) - 0.5f;
+        maps[(c * s.height + h) * s.width + w] = {1.0f + k[0].re * u + k[1].re * v + 0.3f * k[2].re * u * v,
+                                                  k[0].im * u + k[1].im * v};
+      }
+  }
+  return maps;
 }
 
 /// A k-space mask made of whole lines (W flags) on an H×W grid.

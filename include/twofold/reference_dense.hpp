@@ -111,13 +111,15 @@ std::vector<cdouble> dense_conditional_covariance(image_shape shape, std::span<c
 /// Posterior maps for any linear operator given as a dense m×N matrix A (row-major,
 /// entry (i, j) at i·N + j) and measurements y (m values): the same quantities as
 /// dense_posterior_pixel_prior, with P_R = V_r V_rᴴ from the SVD A = U_r S_r V_rᴴ
-/// (singular values ≤ 1e-9·s_max count as 0). y enters through ŷ = S_r⁻¹U_rᴴy,
+/// (singular values ≤ rcond·s_max count as 0; the default 1e-5 lies above the
+/// float32 round-off of a matrix probed from an operator and below every operator's
+/// own cut-off, so the reference sees the operator's null space). y enters through ŷ = S_r⁻¹U_rᴴy,
 /// data on V_rᴴx with noise σ_y²/s_r² per row. Holds for real problems too (real A,
 /// μ, y and noise N(0, σ_y²): the covariance formulas are the same). LAPACK zgesdd.
 /// N ≤ dense_reference_max_pixels.
 gaussian_posterior_maps dense_posterior(image_shape shape, std::span<const cdouble> matrix, std::size_t rows,
                                         std::span<const cfloat> prior_mean, std::span<const float> prior_variance,
-                                        std::span<const cfloat> measurements, double sigma_y);
+                                        std::span<const cfloat> measurements, double sigma_y, double rcond = 1e-5);
 
 /// The m×N matrix of an operator (row-major), by applying it to the N unit images
 /// in one batch: the direct slow form every operator is checked against.
