@@ -1,6 +1,8 @@
 // .npy reading and writing: round trips, hand-built files (Fortran order, big
 // endian, versions 2.0/3.0) written byte by byte from the format definition,
 // corrupt files, and interoperability with NumPy itself when it is installed.
+#include "tests/io_test_support.hpp"
+
 #include <twofold/error.hpp>
 #include <twofold/io/npy.hpp>
 
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,22 +24,9 @@ namespace twofold::io {
 namespace {
 namespace fs = std::filesystem;
 
-struct scratch_dir {
-  fs::path path;
-  explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("twofold-npy-" + std::to_string(::getpid()) + "-" + name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using twofold::testing::bad_input_message;
+using twofold::testing::scratch_dir;
+using twofold::testing::write_bytes;
 
 // A .npy file from its parts: magic, version, little-endian header length, the
 // dict padded with spaces and '\n' to a multiple of 64 bytes, then `data`.
@@ -60,22 +50,6 @@ std::string raw(const std::vector<T>& v, bool big_endian = false, std::size_t un
     for (std::size_t i = 0; i < s.size(); i += unit) std::reverse(s.begin() + long(i), s.begin() + long(i + unit));
   return s;
 }
-
-template <class F>
-std::string bad_input_message(F&& f) {
-  try {
-    f();
-  } catch (const bad_input& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected bad_input, got: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected bad_input, nothing was thrown";
-  return {};
-}
-
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << "message: " << (text)
 
 TEST(NpyRoundTrip, EveryDtypeAndShape) {
   scratch_dir dir("roundtrip");
@@ -283,6 +257,64 @@ TEST(NpyWrite, PreconditionsAndFailuresLeaveNothingBehind) {
   write_npy(dir.path / "a.npy", w, shape2);
   EXPECT_EQ(as_float32(read_npy(dir.path / "a.npy", "a"), "a"), w);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);
+}
+
+TEST(NpyRoundTrip, Complex128AndBool) {
+  scratch_dir dir("c16bool");
+  const std::vector<std::size_t> shape{2, 3};
+  std::vector<cdouble> z(6);
+  for (std::size_t i = 0; i < 6; ++i) z[i] = {1e-3 * double(i) + 1.0 / 3.0, -double(i)};
+  write_npy(dir.path / "z.npy", std::span<const cdouble>(z), shape);
+  const auto rz = read_npy(dir.path / "z.npy", "z");
+  EXPECT_EQ(rz.type, dtype::complex128);
+  EXPECT_EQ(rz.shape, shape);
+  ASSERT_EQ(rz.data.size(), 6u * 16u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    double re, im;
+    std::memcpy(&re, rz.data.data() + 16 * i, 8);
+    std::memcpy(&im, rz.data.data() + 16 * i + 8, 8);
+    EXPECT_EQ(re, z[i].re);  // bit-exact: no narrowing on the way
+    EXPECT_EQ(im, z[i].im);
+  }
+  const bool b[6] = {true, false, false, true, true, false};
+  write_npy(dir.path / "b.npy", std::span<const bool>(b), shape);
+  const auto rb = read_npy(dir.path / "b.npy", "b");
+  EXPECT_EQ(rb.type, dtype::boolean);
+  EXPECT_EQ(as_float32(rb, "b"), (std::vector<float>{1, 0, 0, 1, 1, 0}));
+}
+
+std::vector<std::byte> as_byte_vector(const std::string& s) {
+  std::vector<std::byte> v(s.size());
+  std::memcpy(v.data(), s.data(), s.size());
+  return v;
+}
+
+TEST(NpyHeader, ParsesFromBytesWithoutTheData) {
+  const std::string dict = "{'descr': '>c8', 'fortran_order': True, 'shape': (4, 5, 6), }";
+  const auto head = as_byte_vector(npy_bytes(dict, ""));
+  const npy_header h = parse_npy_header(head, "probe");
+  EXPECT_EQ(h.type, dtype::complex64);
+  EXPECT_TRUE(h.big_endian);
+  EXPECT_TRUE(h.fortran_order);
+  EXPECT_EQ(h.shape, (std::vector<std::size_t>{4, 5, 6}));
+  EXPECT_EQ(h.data_offset, head.size());
+  EXPECT_EQ(h.data_offset % 64, 0u);
+  EXPECT_EQ(h.data_bytes, 4u * 5u * 6u * 8u);
+
+  const auto v2 = as_byte_vector(npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (), }", "x", 2));
+  const npy_header h2 = parse_npy_header(v2, "probe");
+  EXPECT_EQ(h2.type, dtype::uint8);
+  EXPECT_FALSE(h2.big_endian);
+  EXPECT_TRUE(h2.shape.empty());
+  EXPECT_EQ(h2.data_bytes, 1u);
+  EXPECT_EQ(h2.data_offset + 1, v2.size());
+
+  // Every prefix of a valid header is a clean bad_input, never a crash.
+  for (std::size_t n = 0; n < head.size(); ++n) {
+    const std::span<const std::byte> prefix(head.data(), n);
+    const std::string msg = bad_input_message([&] { parse_npy_header(prefix, "probe"); });
+    EXPECT_CONTAINS(msg, "probe: ");
+  }
 }
 
 bool have_numpy() { return std::system("python3 -c 'import numpy' >/dev/null 2>&1") == 0; }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,35 @@ struct npy_array {
   std::size_t elements() const;
 };
 
+/// The magic string every `.npy` file starts with.
+inline constexpr std::string_view npy_magic{"\x93NUMPY", 6};
+
+/// Largest header `parse_npy_header` accepts (NumPy itself writes a few hundred bytes).
+inline constexpr std::size_t max_npy_header_bytes = std::size_t{1} << 20;
+
+/// What the preamble and header dict of a `.npy` file say.
+struct npy_header {
+  dtype type = dtype::float32;
+  bool big_endian = false;     ///< '>' byte order (always false for one-byte dtypes)
+  bool fortran_order = false;  ///< data stored column-major
+  std::vector<std::size_t> shape;
+  std::string descr;            ///< the dtype as written, e.g. "<c8", for messages
+  std::size_t data_offset = 0;  ///< bytes from the start of the file to the data
+  std::size_t data_bytes = 0;   ///< bytes of data the shape and dtype need
+};
+
+/// Parses the preamble (magic, version, header length) and the header dict from
+/// `bytes`, the beginning of a `.npy` file through at least the end of the header
+/// (bytes past it are ignored; the data is not looked at). No file I/O: this is
+/// what `read_npy` uses and what the fuzz harness drives with arbitrary bytes.
+/// Errors: throws `bad_input` "<what>: <problem>" for an empty buffer, a bad magic
+/// string, an unsupported version, a truncated preamble or header, a header longer
+/// than `max_npy_header_bytes`, an unparsable dict (missing, repeated-type or
+/// unknown keys, negative or non-integer shape entries, text after the brace), an
+/// unsupported, object or structured dtype (named), and a shape whose byte count
+/// overflows size_t. Never throws anything else for any input.
+npy_header parse_npy_header(std::span<const std::byte> bytes, std::string_view what);
+
 /// Reads a `.npy` file. `what` names the input in messages.
 /// Fortran-order data is transposed to C order; big-endian data is byte-swapped.
 /// Throws `bad_input` (message names `what`, the path and the problem) for: a
@@ -62,7 +92,7 @@ std::vector<cfloat> as_complex64(const npy_array& a, std::string_view what);
 std::vector<float> as_float32(const npy_array& a, std::string_view what);
 
 /// Write `values` (C order) with the given `shape` as a little-endian `.npy` of
-/// dtype float32 / complex64 / float64 / uint8 respectively. An empty shape
+/// dtype float32 / complex64 / float64 / uint8 / complex128 / bool respectively. An empty shape
 /// writes a 0-d array (one value). The file is written to a temporary in the
 /// same folder and renamed into place, so `path` never holds a partial file.
 /// Throws `bad_input` when `values.size()` differs from the shape's product and
@@ -74,6 +104,10 @@ void write_npy(const std::filesystem::path& path, std::span<const cfloat> values
 void write_npy(const std::filesystem::path& path, std::span<const double> values,
                std::span<const std::size_t> shape);
 void write_npy(const std::filesystem::path& path, std::span<const std::uint8_t> values,
+               std::span<const std::size_t> shape);
+void write_npy(const std::filesystem::path& path, std::span<const cdouble> values,
+               std::span<const std::size_t> shape);
+void write_npy(const std::filesystem::path& path, std::span<const bool> values,
                std::span<const std::size_t> shape);
 
 }  // namespace twofold::io
