@@ -170,13 +170,15 @@ json to_json(const copy_bandwidth& bw) {
 /// The peer runs the same algorithm and image size. At the gpu size a CPU NumPy run of
 /// 4096 chains × 1000 steps would take hours, so it runs fewer chains and steps: its
 /// chain-steps/s is a per-step rate and comparable (the batch stays far beyond cache).
-peer_request peer_sizes(const scenario_config& c, size_preset size) {
+peer_request peer_sizes(const scenario_result& result, size_preset size) {
+  const scenario_config& c = result.config;
   peer_request r;
   r.sampler = c.sampler == sampler_kind::langevin ? "langevin" : "exact";
   r.op = operator_id(c.op);
   r.shape = c.shape;
   r.coils = c.coils;
   r.sensors = c.sensors;
+  r.projection_iterations = result.projection_iterations;
   r.sigma_y = c.sigma_y;
   const sampler_params p = sampler_settings(c);
   r.gamma = p.langevin.gamma;
@@ -197,9 +199,10 @@ peer_request peer_sizes(const scenario_config& c, size_preset size) {
   return r;
 }
 
-json run_peer(const options& o, const scenario_config& c, size_preset size, double chain_steps_per_second) {
+json run_peer(const options& o, const scenario_result& r, size_preset size) {
+  const double chain_steps_per_second = r.chain_steps_per_second;
   if (!o.peer) return {{"name", "numpy"}, {"skipped", "--no-peer"}};
-  const peer_result p = run_numpy_peer(o.python, TWOFOLD_BENCH_NUMPY_PEER, peer_sizes(c, size));
+  const peer_result p = run_numpy_peer(o.python, TWOFOLD_BENCH_NUMPY_PEER, peer_sizes(r, size));
   json j{{"name", p.name}, {"command", p.command}};
   if (!p.ran) {
     j["skipped"] = p.skipped_reason;
@@ -269,13 +272,13 @@ int run(const options& o, const std::string& command_line) {
   json scenarios = json::array();
   for (const scenario_config& c : all_scenarios(size, o.repeats)) {
     if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), c.id) == o.only.end()) continue;
-    std::cerr << "[bench] " << c.id << " (" << c.name << "): " << c.shape.height << "x" << c.shape.width << ", " << c.chains() << " chains x " << c.steps_per_chain()
-              << " steps\n";
+    std::cerr << "[bench] " << c.id << " (" << c.name << "): " << c.shape.height << "x" << c.shape.width << ", "
+              << c.chains() << " chains x " << c.steps_per_chain() << " steps\n";
     const scenario_result r = run_scenario(ctx, c, bw.bytes_per_second);
     std::cerr << "[bench]   " << r.seconds << " s, " << r.chain_steps_per_second << " chain-steps/s, roofline "
               << r.roofline_fraction << "\n";
     json s = to_json(r);
-    s["peer"] = run_peer(o, c, size, r.chain_steps_per_second);
+    s["peer"] = run_peer(o, r, size);
     scenarios.push_back(std::move(s));
   }
 

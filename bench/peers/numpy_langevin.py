@@ -28,8 +28,11 @@ Every run ends, as twofold::sample's accumulators do, with P_R u of every chain:
 single-coil ifft2c(mask · fft2c(u)); dense V_r V_rᴴ u (V_r from an SVD computed
 before timing, as twofold computes it when the operator is built); multicoil the
 minimum-norm solution of AᴴA z = AᴴA u by batched CG from z = 0 with per-chain
-scalars, stopped when ‖AᴴA(z − u)‖ ≤ 1e-5 ‖AᴴA u‖ (host/operators/multicoil.cpp);
-its iteration count is reported. twofold's Welford accumulators are not mirrored.
+scalars, stopped when ‖AᴴA(z − u)‖ ≤ 1e-5 ‖AᴴA u‖ (host/operators/multicoil.cpp), or
+after exactly --projection-iterations iterations: the bench passes the count twofold
+took in the same run, so both do the same work (the peer's own maps and mask need not
+converge at the same rate); the peer's final relative residual is reported. twofold's
+Welford accumulators are not mirrored.
 
 The inputs are NOT twofold's problem: prior mean and variance, the Fourier-basis
 posterior, Aᴴy, a random 4x line mask (8 % centre block), the lead field (N(0, 1/n)
@@ -56,6 +59,8 @@ def parse_args(argv):
     p.add_argument("--operator", choices=["single-coil", "multicoil", "dense"], default="single-coil")
     p.add_argument("--coils", type=int, default=1, help="multicoil: coil maps")
     p.add_argument("--sensors", type=int, default=0, help="dense: rows m (the image is 1 x n)")
+    p.add_argument("--projection-iterations", type=int, default=0,
+                   help="multicoil: CG iterations of P_R (twofold's count in the same run); 0: to tolerance")
     p.add_argument("--height", type=int, required=True)
     p.add_argument("--width", type=int, required=True)
     p.add_argument("--chains", type=int, required=True)
@@ -191,8 +196,8 @@ def main(argv):
         r, p = b.copy(), b.copy()
         rr = dots(r, r)
         limit = 1e-10 * dots(b, b)
-        it = 0
-        while not np.all(rr <= limit) and it < 1000:
+        it, fixed = 0, args.projection_iterations
+        while (it < fixed) if fixed > 0 else (not np.all(rr <= limit) and it < 1000):
             ap = normal(p)
             pap = dots(p, ap)
             alpha = np.where((rr <= limit) | (pap <= 0), 0.0, rr / np.where(pap > 0, pap, 1.0))
@@ -206,6 +211,7 @@ def main(argv):
             p += r
             it += 1
         projection["iterations"] = it
+        projection["relative_residual"] = float(np.sqrt(np.max(rr / np.where(limit > 0, limit / 1e-10, 1.0))))
         return z
 
     def noise(shape):
@@ -283,6 +289,7 @@ def main(argv):
         "sensors": args.sensors if args.operator == "dense" else None,
         "projection_cg_iterations": projection["iterations"] if args.operator == "multicoil" else None,
         "projection_seconds": projection["seconds"][1:],
+        "projection_relative_residual": projection.get("relative_residual"),
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "dtype": "complex64",
