@@ -169,7 +169,8 @@ json to_json(const copy_bandwidth& bw) {
 
 /// The peer runs the same algorithm and image size. At the gpu size a CPU NumPy run of
 /// 4096 chains × 1000 steps would take hours, so it runs fewer chains and steps: its
-/// chain-steps/s is a per-step rate and comparable (the batch stays far beyond cache).
+/// chain-steps/s is a per-step rate and comparable (the batch stays far beyond cache),
+/// with the multi-coil projection's CG iterations scaled by the same step ratio.
 peer_request peer_sizes(const scenario_result& result, size_preset size) {
   const scenario_config& c = result.config;
   peer_request r;
@@ -192,9 +193,15 @@ peer_request peer_sizes(const scenario_result& result, size_preset size) {
     r.levels = c.levels;
     r.repeats = c.repeats;
   } else {
-    r.chains = 256;
+    r.chains = c.op == scenario_operator::multicoil ? 32 : 256;  // 32 × 8 coils × 320² is already 210 MB per array
     r.levels = c.sampler == sampler_kind::langevin ? 2 : 8;
     r.repeats = 1;
+    // Keep the projection's share of the work per step: scale twofold's CG iterations
+    // by the peer's steps over twofold's.
+    if (r.projection_iterations > 0)
+      r.projection_iterations = std::max<std::size_t>(
+          1, static_cast<std::size_t>(std::llround(double(r.projection_iterations) * double(r.levels * r.inner_steps) /
+                                                   double(c.steps_per_chain()))));
   }
   return r;
 }

@@ -107,10 +107,10 @@ struct poisson_disc_mask_params {
 /// accepted sample q has |c − q| ≥ ρ(c). So any two Poisson samples a, b satisfy
 /// |a − b| ≥ min(ρ(a), ρ(b)). The calibration rectangle is added on top (exempt).
 /// `slope` is found by bisection on [0, max(H, W)] (40 halvings; every trial uses
-/// the same random stream, so the count varies smoothly with the slope) as the
-/// largest slope whose union with the calibration region has ≥ n locations; the
-/// excess Poisson samples are then removed in a seeded random order (removal keeps
-/// the distance property). If even slope 0 (ρ = 1: any two grid points qualify)
+/// the same random stream, so the count varies smoothly with the slope), keeping
+/// the trial whose union with the calibration region has the fewest locations ≥ n
+/// (it stops early on exactly n); the excess Poisson samples are then removed in a
+/// seeded random order (removal keeps the distance property). If even slope 0 (ρ = 1: any two grid points qualify)
 /// gives fewer than n, the missing locations are added in a seeded random order.
 /// Randomness: `uniform(seed, i, poisson_disc_mask, s)` with s = 0 for the dart
 /// throwing (i counts draws within one trial), 1 for the removal order, 2 for the
