@@ -18,7 +18,9 @@ std::string shell_quote(const std::string& s) {
 std::string command_line(const std::string& python, const std::string& script, const peer_request& r) {
   std::ostringstream cmd;
   cmd.precision(17);
-  cmd << python << ' ' << shell_quote(script) << " --sampler " << r.sampler << " --height " << r.shape.height
+  cmd << python << ' ' << shell_quote(script) << " --sampler " << r.sampler << " --operator " << r.op
+      << " --coils " << r.coils << " --sensors " << r.sensors << " --projection-iterations "
+      << r.projection_iterations << " --height " << r.shape.height
       << " --width " << r.shape.width << " --chains " << r.chains << " --levels " << r.levels << " --inner-steps "
       << r.inner_steps << " --repeats " << r.repeats << " --sigma-y " << r.sigma_y << " --gamma " << r.gamma
       << " --step " << r.step << " --s-min " << r.s_min << " --s-max " << r.s_max << " --rho " << r.rho;

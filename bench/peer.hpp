@@ -15,7 +15,11 @@ namespace twofold::bench {
 /// Sizes and sampler settings handed to the peer script (its command-line flags).
 struct peer_request {
   std::string sampler;  ///< "langevin" or "exact"
+  std::string op = "single-coil";  ///< "single-coil", "multicoil" or "dense"
   image_shape shape{};
+  std::size_t coils = 1;    ///< multicoil
+  std::size_t sensors = 0;  ///< dense: rows m (shape is 1 × n)
+  std::size_t projection_iterations = 0;  ///< multicoil: CG iterations of P_R (twofold's)
   std::size_t chains = 0;
   std::size_t levels = 0, inner_steps = 1;
   std::size_t repeats = 1;

@@ -3,15 +3,18 @@
 #include "timing.hpp"
 
 #include <twofold/buffer.hpp>
-#include <twofold/fft.hpp>
+#include <twofold/coil_maps.hpp>
 #include <twofold/masks.hpp>
 #include <twofold/math/philox.hpp>
+#include <twofold/operators/dense.hpp>
 #include <twofold/operators/fourier_mask.hpp>
+#include <twofold/operators/multicoil.hpp>
 #include <twofold/phantom.hpp>
 #include <twofold/prior.hpp>
 #include <twofold/problem.hpp>
 #include <twofold/sample.hpp>
 
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -20,57 +23,114 @@ namespace twofold::bench {
 namespace {
 
 /// fft2c as host/fft.cpp runs it: two centring-phase passes around the library FFT.
-void add_fft2c(std::vector<memory_pass>& p, const std::string& direction) {
-  p.push_back({"fft2c " + direction + ": centring phase before", 1, 1});
-  p.push_back({"fft2c " + direction + ": library FFT (assumed one pass)", 1, 1});
-  p.push_back({"fft2c " + direction + ": centring phase after", 1, 1});
+/// `planes` images of N elements each (the C coil images of multi-coil MRI).
+void add_fft2c(std::vector<memory_pass>& p, const std::string& direction, int planes, double N) {
+  p.push_back({"fft2c " + direction + ": centring phase before", planes, planes, N});
+  p.push_back({"fft2c " + direction + ": library FFT (assumed one pass)", planes, planes, N});
+  p.push_back({"fft2c " + direction + ": centring phase after", planes, planes, N});
 }
 
 struct problem_data {
-  std::shared_ptr<const fourier_mask_operator> op;
-  std::vector<cfloat> kspace;
-  std::vector<cfloat> prior_images;
+  std::shared_ptr<const linear_operator> op;
+  std::vector<cfloat> measurements;
+  field values = field::complex;
 };
 
-/// Phantom 0 of a seeded family is the truth; y = M F x + CN(0, σ_y²) on the mask's
-/// lines; phantoms 1 … prior_images estimate the prior.
+/// y = A x + noise: CN(0, σ_y²) on the MRI mask's locations (phantom 0 of a seeded
+/// family is x), N(0, σ_y²) for the dense lead field (x ~ N(0, I)).
 problem_data make_problem(const context& ctx, const scenario_config& c) {
-  const phantom_params family{c.shape, 1, 1.0, true};
-  const std::vector<std::uint8_t> lines = make_line_mask({c.shape.width, c.acceleration, 0.0, line_pattern::random, 0});
-  const std::vector<float> mask = expand_line_mask(lines, c.shape);
+  problem_data d;
+  std::vector<cfloat> truth;
+  std::vector<float> mask;
+  if (c.op == scenario_operator::dense) {
+    const std::size_t m = c.sensors, n = c.shape.pixels();
+    std::vector<cfloat> lead_field(m * n);
+    // N(0, 1) as rng_stream draws it for real problems: √2 times a complex draw's real part.
+    const auto real_normal = [](std::uint64_t seed, std::size_t i) {
+      return 1.41421356f * complex_normal(seed, 0, 0, rng_purpose::test, i).re;
+    };
+    const float scale = float(1.0 / std::sqrt(double(n)));  // entries N(0, 1/n): |A x| ≈ |x| per row
+    for (std::size_t i = 0; i < m * n; ++i) lead_field[i] = {scale * real_normal(2, i), 0.0f};
+    truth.resize(n);
+    for (std::size_t i = 0; i < n; ++i) truth[i] = {real_normal(3, i), 0.0f};
+    d.op = std::make_shared<dense_operator>(ctx, lead_field, m, c.shape);
+    d.values = field::real;
+  } else {
+    truth = make_phantom({c.shape, 1, 1.0, true}, 0);
+    mask = expand_line_mask(make_line_mask({c.shape.width, c.acceleration, 0.0, line_pattern::random, 0}), c.shape);
+    if (c.op == scenario_operator::single_coil) {
+      d.op = std::make_shared<fourier_mask_operator>(ctx, c.shape, mask);
+    } else {
+      const std::vector<cfloat> maps = make_coil_maps({c.shape.height, c.shape.width, c.coils}, {0, 1.5, 1.0});
+      d.op = std::make_shared<multicoil_operator>(ctx, c.shape, c.coils, maps, mask);
+    }
+  }
+  chain_buffer x(ctx, 1, c.shape), y(ctx, 1, d.op->codomain());
+  detail::copy_bytes(ctx, x.storage.data(), truth.data(), truth.size() * sizeof(cfloat));
+  d.op->apply(ctx, x.view(), y.view());
+  d.measurements = to_host(ctx, y.storage);
+  for (std::size_t i = 0; i < d.measurements.size(); ++i) {
+    const cfloat z = complex_normal(1, 0, 0, rng_purpose::measurement_noise, i);
+    if (d.values == field::real) d.measurements[i].re += float(c.sigma_y) * 1.41421356f * z.re;
+    else d.measurements[i] += mask[i % mask.size()] * float(c.sigma_y) * z;
+  }
+  return d;
+}
 
-  const std::vector<cfloat> truth = make_phantom(family, 0);
-  chain_buffer k(ctx, 1, c.shape);
-  detail::copy_bytes(ctx, k.storage.data(), truth.data(), truth.size() * sizeof(cfloat));
-  fft2c(ctx, k.view(), fft_direction::forward);
-  std::vector<cfloat> kspace = to_host(ctx, k.storage);
-  for (std::size_t i = 0; i < kspace.size(); ++i)
-    kspace[i] = mask[i] * (kspace[i] + float(c.sigma_y) * complex_normal(1, 0, 0, rng_purpose::measurement_noise, i));
-
-  return {std::make_shared<fourier_mask_operator>(ctx, c.shape, mask), std::move(kspace),
-          make_phantom_family(family, 1, c.prior_images)};
+gaussian_prior make_prior(const context& ctx, const scenario_config& c) {
+  if (c.op == scenario_operator::dense)
+    return gaussian_prior(ctx, gaussian_basis::pixel, c.shape, std::vector<cfloat>(c.shape.pixels()),
+                          std::vector<float>(c.shape.pixels(), 1.0f));
+  const gaussian_basis basis = c.sampler == sampler_kind::exact ? gaussian_basis::fourier : gaussian_basis::pixel;
+  return estimate_gaussian_prior(ctx, basis, c.shape, make_phantom_family({c.shape, 1, 1.0, true}, 1, c.prior_images));
 }
 
 }  // namespace
 
-std::vector<memory_pass> passes_per_step(sampler_kind kind) {
-  std::vector<memory_pass> p;
-  if (kind == sampler_kind::langevin) {
-    // langevin_sampler::run: denoise, normal (= copy + range_project), langevin_step.
-    p.push_back({"denoise: gaussian_shrink d <- D(u, s) (pixel basis)", 1, 1});
-    p.push_back({"normal: copy u -> g", 1, 1});
-    add_fft2c(p, "forward");
-    p.push_back({"normal: multiply_by_map g *= mask", 1, 1});
-    add_fft2c(p, "inverse");
-    p.push_back({"langevin_step: reads u, d, g; writes u", 3, 1});
-  } else if (kind == sampler_kind::exact) {
-    // exact_sampler::ancestral: Fourier-basis denoise (copy, fft2c, shrink, fft2c), ancestral_step.
-    p.push_back({"denoise: copy u -> d", 1, 1});
-    add_fft2c(p, "forward");
-    p.push_back({"denoise: gaussian_shrink in k-space, in place", 1, 1});
-    add_fft2c(p, "inverse");
-    p.push_back({"ancestral_step: reads u, d; writes u", 2, 1});
+const char* operator_id(scenario_operator op) {
+  switch (op) {
+    case scenario_operator::single_coil: return "single-coil";
+    case scenario_operator::multicoil: return "multicoil";
+    case scenario_operator::dense: return "dense";
   }
+  return "?";
+}
+
+std::vector<memory_pass> passes_per_step(const scenario_config& c) {
+  const double N = double(c.shape.pixels());
+  std::vector<memory_pass> p;
+  if (c.sampler == sampler_kind::exact) {
+    // exact_sampler::ancestral: Fourier-basis denoise (copy, fft2c, shrink, fft2c), ancestral_step.
+    p.push_back({"denoise: copy u -> d", 1, 1, N});
+    add_fft2c(p, "forward", 1, N);
+    p.push_back({"denoise: gaussian_shrink in k-space, in place", 1, 1, N});
+    add_fft2c(p, "inverse", 1, N);
+    p.push_back({"ancestral_step: reads u, d; writes u", 2, 1, N});
+    return p;
+  }
+  // langevin_sampler::run: denoise, the operator's normal, langevin_step.
+  p.push_back({"denoise: gaussian_shrink d <- D(u, s) (pixel basis)", 1, 1, N});
+  if (c.op == scenario_operator::single_coil) {
+    p.push_back({"normal: copy u -> g", 1, 1, N});
+    add_fft2c(p, "forward", 1, N);
+    p.push_back({"normal: multiply_by_map g *= mask", 1, 1, N});
+    add_fft2c(p, "inverse", 1, N);
+  } else if (c.op == scenario_operator::multicoil) {
+    const int C = int(c.coils);
+    p.push_back({"normal: coil_expand z_c <- S_c u", 1, C, N});
+    add_fft2c(p, "forward", C, N);
+    p.push_back({"normal: multiply_by_map z_c *= mask", C, C, N});
+    add_fft2c(p, "inverse", C, N);
+    p.push_back({"normal: coil_combine g <- sum_c conj(S_c) z_c", C, 1, N});
+  } else {
+    const double m = double(c.sensors);
+    p.push_back({"normal: GEMM y <- A u (reads u)", 1, 0, N});
+    p.push_back({"normal: GEMM y <- A u (writes y)", 0, 1, m});
+    p.push_back({"normal: GEMM g <- A^H y (reads y)", 1, 0, m});
+    p.push_back({"normal: GEMM g <- A^H y (writes g)", 0, 1, N});
+    p.push_back({"normal: the lead field, read once per GEMM for the batch", 2, 0, m * N / double(c.chains())});
+  }
+  p.push_back({"langevin_step: reads u, d, g; writes u", 3, 1, N});
   return p;
 }
 
@@ -85,15 +145,57 @@ std::vector<scenario_config> single_coil_scenarios(size_preset size, std::size_t
   base.repeats = repeats;
 
   scenario_config langevin = base;  // 250 × 4 = 1000 or 25 × 4 = 100 steps
+  langevin.id = "single-coil-langevin";
   langevin.sampler = sampler_kind::langevin;
   langevin.inner_steps = 4;
   langevin.levels = gpu ? 250 : 25;
 
   scenario_config exact = base;  // one step per level
+  exact.id = "single-coil-exact";
   exact.sampler = sampler_kind::exact;
   exact.inner_steps = 1;
   exact.levels = gpu ? 1000 : 100;
   return {langevin, exact};
+}
+
+scenario_config multicoil_scenario(size_preset size, std::size_t repeats) {
+  const bool gpu = size == size_preset::gpu;
+  scenario_config c;
+  c.id = "multicoil-langevin";
+  c.name = "8-coil line mask";
+  c.op = scenario_operator::multicoil;
+  c.shape = gpu ? image_shape{320, 320} : image_shape{64, 64};
+  c.coils = 8;
+  c.runs = gpu ? 8 : 2;
+  c.chains_per_run = gpu ? 128 : 16;  // 1024 or 32 chains
+  c.prior_images = gpu ? 64 : 32;
+  c.inner_steps = 4;
+  c.levels = gpu ? 250 : 25;  // 1000 or 100 steps
+  c.repeats = repeats;
+  return c;
+}
+
+scenario_config dense_scenario(size_preset size, std::size_t repeats) {
+  const bool gpu = size == size_preset::gpu;
+  scenario_config c;
+  c.id = "dense-langevin";
+  c.name = "EEG lead field";
+  c.op = scenario_operator::dense;
+  c.shape = image_shape{1, gpu ? std::size_t{8196} : std::size_t{2048}};
+  c.sensors = gpu ? 128 : 64;
+  c.runs = 8;
+  c.chains_per_run = gpu ? 512 : 16;  // 4096 or 128 chains
+  c.inner_steps = 4;
+  c.levels = gpu ? 250 : 25;  // 1000 or 100 steps
+  c.repeats = repeats;
+  return c;
+}
+
+std::vector<scenario_config> all_scenarios(size_preset size, std::size_t repeats) {
+  std::vector<scenario_config> all = single_coil_scenarios(size, repeats);
+  all.push_back(multicoil_scenario(size, repeats));
+  all.push_back(dense_scenario(size, repeats));
+  return all;
 }
 
 sampler_params sampler_settings(const scenario_config& c) {
@@ -107,9 +209,8 @@ sampler_params sampler_settings(const scenario_config& c) {
 
 scenario_result run_scenario(const context& ctx, const scenario_config& c, double copy_bytes_per_second) {
   const problem_data data = make_problem(ctx, c);
-  const inverse_problem problem(ctx, data.op, data.kspace, c.sigma_y);
-  const gaussian_basis basis = c.sampler == sampler_kind::exact ? gaussian_basis::fourier : gaussian_basis::pixel;
-  const gaussian_prior prior = estimate_gaussian_prior(ctx, basis, c.shape, data.prior_images);
+  const inverse_problem problem(ctx, data.op, data.measurements, c.sigma_y, data.values);
+  const gaussian_prior prior = make_prior(ctx, c);
   const design_params design{run_design::replicate, c.runs, c.chains_per_run, 0, 0};
 
   sampler_params warm = sampler_settings(c);
@@ -136,10 +237,22 @@ scenario_result run_scenario(const context& ctx, const scenario_config& c, doubl
   }
   r.seconds = median(r.wall_seconds);
   r.chain_steps_per_second = double(c.chains()) * double(c.steps_per_chain()) / r.seconds;
-  r.passes = passes_per_step(c.sampler);
-  int passes = 0;
-  for (const auto& p : r.passes) passes += p.reads + p.writes;
-  r.bytes_per_chain_step = double(passes) * double(c.shape.pixels()) * double(sizeof(cfloat));
+  r.passes = passes_per_step(c);
+  if (const auto* mc = dynamic_cast<const multicoil_operator*>(data.op.get())) {
+    // The accumulators' P_R (batched CG, host/conjugate_gradient.cpp) is not amortised
+    // here: per iteration the normal (1 + 8C reads, 1 + 8C writes), cg_advance (4, 2),
+    // the identity preconditioner's copy (1, 1), dots r·z, r·r, p·AᴴAp (2 + 1 + 2, 0)
+    // and cg_direction (2, 1); spread over the steps of a chain.
+    r.projection_iterations = mc->last_projection_iterations();
+    const int C = int(c.coils);
+    r.passes.push_back({"accumulators: P_R by CG, " + std::to_string(r.projection_iterations) +
+                            " iterations spread over the steps",
+                        13 + 8 * C, 5 + 8 * C,
+                        double(c.shape.pixels()) * double(r.projection_iterations) / double(c.steps_per_chain())});
+  }
+  r.bytes_per_chain_step = 0;
+  for (const auto& p : r.passes)
+    r.bytes_per_chain_step += double(p.reads + p.writes) * p.elements * double(sizeof(cfloat));
   r.achieved_bytes_per_second = r.chain_steps_per_second * r.bytes_per_chain_step;
   r.roofline_fraction = r.achieved_bytes_per_second / copy_bytes_per_second;
   return r;

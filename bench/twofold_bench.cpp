@@ -1,7 +1,7 @@
 // twofold_bench: the performance figures of SPEC §6 for one backend, as JSON.
 //
 //   twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]
-//                 [--repeats N] [--no-peer] [--python CMD]
+//                 [--repeats N] [--no-peer] [--python CMD] [--only ID[,ID...]]
 //
 // Order of a run: copy bandwidth of the backend (the roofline denominator), then
 // each scenario (warm-up, timed repeats, pass count) followed by its NumPy peer.
@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,14 +37,16 @@ using namespace twofold::bench;
 
 constexpr const char* usage =
     "usage: twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]\n"
-    "                     [--repeats N] [--no-peer] [--python CMD]\n"
+    "                     [--repeats N] [--no-peer] [--python CMD] [--only ID[,ID...]]\n"
     "  --backend  backend to measure (default auto: CUDA when a device is usable)\n"
     "  --size     scenario sizes: gpu = SPEC 6 reference (256x256, 4096 chains x 1000 steps),\n"
     "             cpu = 64x64, 32 chains x 100 steps (default: gpu on CUDA, cpu otherwise)\n"
     "  --out      write the JSON report to FILE (default: stdout)\n"
     "  --repeats  timed repeats per scenario, median reported (default 3)\n"
     "  --no-peer  do not run the NumPy peer (recorded as skipped)\n"
-    "  --python   interpreter for the peer (default $TWOFOLD_BENCH_PYTHON or python3)\n";
+    "  --python   interpreter for the peer (default $TWOFOLD_BENCH_PYTHON or python3)\n"
+    "  --only     run only these scenarios: single-coil-langevin, single-coil-exact,\n"
+    "             multicoil-langevin, dense-langevin (default: all)\n";
 
 struct options {
   backend_request backend = backend_request::automatic;
@@ -52,6 +55,7 @@ struct options {
   std::size_t repeats = 3;
   bool peer = true;
   std::string python;
+  std::vector<std::string> only;  ///< scenario ids; empty = all
 };
 
 struct usage_error {
@@ -98,6 +102,17 @@ options parse_options(int argc, char** argv) {
       o.peer = false;
     } else if (flag == "--python") {
       o.python = value();
+    } else if (flag == "--only") {
+      const std::string v = value();
+      const std::vector<scenario_config> known = all_scenarios(size_preset::cpu, 1);
+      for (std::size_t start = 0; start <= v.size();) {
+        const std::size_t end = std::min(v.find(',', start), v.size());
+        const std::string id = v.substr(start, end - start);
+        if (std::none_of(known.begin(), known.end(), [&](const scenario_config& c) { return c.id == id; }))
+          throw usage_error{"--only: unknown scenario '" + id + "'"};
+        o.only.push_back(id);
+        start = end + 1;
+      }
     } else if (flag == "--help" || flag == "-h") {
       std::cout << usage;
       std::exit(0);
@@ -154,11 +169,17 @@ json to_json(const copy_bandwidth& bw) {
 
 /// The peer runs the same algorithm and image size. At the gpu size a CPU NumPy run of
 /// 4096 chains × 1000 steps would take hours, so it runs fewer chains and steps: its
-/// chain-steps/s is a per-step rate and comparable (the batch stays far beyond cache).
-peer_request peer_sizes(const scenario_config& c, size_preset size) {
+/// chain-steps/s is a per-step rate and comparable (the batch stays far beyond cache),
+/// with the multi-coil projection's CG iterations scaled by the same step ratio.
+peer_request peer_sizes(const scenario_result& result, size_preset size) {
+  const scenario_config& c = result.config;
   peer_request r;
   r.sampler = c.sampler == sampler_kind::langevin ? "langevin" : "exact";
+  r.op = operator_id(c.op);
   r.shape = c.shape;
+  r.coils = c.coils;
+  r.sensors = c.sensors;
+  r.projection_iterations = result.projection_iterations;
   r.sigma_y = c.sigma_y;
   const sampler_params p = sampler_settings(c);
   r.gamma = p.langevin.gamma;
@@ -172,16 +193,23 @@ peer_request peer_sizes(const scenario_config& c, size_preset size) {
     r.levels = c.levels;
     r.repeats = c.repeats;
   } else {
-    r.chains = 256;
+    r.chains = c.op == scenario_operator::multicoil ? 32 : 256;  // 32 × 8 coils × 320² is already 210 MB per array
     r.levels = c.sampler == sampler_kind::langevin ? 2 : 8;
     r.repeats = 1;
+    // Keep the projection's share of the work per step: scale twofold's CG iterations
+    // by the peer's steps over twofold's.
+    if (r.projection_iterations > 0)
+      r.projection_iterations = std::max<std::size_t>(
+          1, static_cast<std::size_t>(std::llround(double(r.projection_iterations) * double(r.levels * r.inner_steps) /
+                                                   double(c.steps_per_chain()))));
   }
   return r;
 }
 
-json run_peer(const options& o, const scenario_config& c, size_preset size, double chain_steps_per_second) {
+json run_peer(const options& o, const scenario_result& r, size_preset size) {
+  const double chain_steps_per_second = r.chain_steps_per_second;
   if (!o.peer) return {{"name", "numpy"}, {"skipped", "--no-peer"}};
-  const peer_result p = run_numpy_peer(o.python, TWOFOLD_BENCH_NUMPY_PEER, peer_sizes(c, size));
+  const peer_result p = run_numpy_peer(o.python, TWOFOLD_BENCH_NUMPY_PEER, peer_sizes(r, size));
   json j{{"name", p.name}, {"command", p.command}};
   if (!p.ran) {
     j["skipped"] = p.skipped_reason;
@@ -199,13 +227,13 @@ json run_peer(const options& o, const scenario_config& c, size_preset size, doub
 json to_json(const scenario_result& r) {
   const scenario_config& c = r.config;
   json passes = json::array();
-  int total = 0;
-  for (const auto& p : r.passes) {
-    passes.push_back({{"kernel", p.kernel}, {"reads", p.reads}, {"writes", p.writes}});
-    total += p.reads + p.writes;
-  }
-  return {{"name", c.name},
+  for (const auto& p : r.passes)
+    passes.push_back({{"kernel", p.kernel}, {"reads", p.reads}, {"writes", p.writes}, {"elements", p.elements}});
+  const double state_bytes = double(c.shape.pixels()) * double(sizeof(cfloat));
+  json j{{"id", c.id},
+          {"name", c.name},
           {"sampler", c.sampler == sampler_kind::langevin ? "langevin" : "exact"},
+          {"operator", operator_id(c.op)},
           {"prior", c.sampler == sampler_kind::langevin ? "gaussian, pixel basis" : "gaussian, fourier basis"},
           {"design", "replicate"},
           {"shape", {c.shape.height, c.shape.width}},
@@ -223,12 +251,19 @@ json to_json(const scenario_result& r) {
           {"all_seconds", r.wall_seconds},
           {"engine_seconds", r.engine_seconds},
           {"chain_steps_per_second", r.chain_steps_per_second},
-          {"passes_per_chain_step", total},
-          {"floor_bytes_per_chain_step", 2.0 * double(c.shape.pixels()) * double(sizeof(cfloat))},
+          {"passes_per_chain_step", r.bytes_per_chain_step / state_bytes},
+          {"floor_bytes_per_chain_step", 2.0 * state_bytes},
           {"passes", passes},
           {"bytes_per_chain_step", r.bytes_per_chain_step},
           {"achieved_bytes_per_second", r.achieved_bytes_per_second},
           {"roofline_fraction", r.roofline_fraction}};
+  if (c.op == scenario_operator::multicoil) {
+    j["coils"] = c.coils;
+    j["projection_cg_iterations"] = r.projection_iterations;
+  }
+  if (c.op == scenario_operator::dense) j["sensors"] = c.sensors;
+  if (c.op == scenario_operator::dense) j.erase("acceleration");
+  return j;
 }
 
 int run(const options& o, const std::string& command_line) {
@@ -242,15 +277,15 @@ int run(const options& o, const std::string& command_line) {
   std::cerr << "[bench] copy bandwidth: " << bw.bytes_per_second / 1e9 << " GB/s (read + write)\n";
 
   json scenarios = json::array();
-  for (const scenario_config& c : single_coil_scenarios(size, o.repeats)) {
-    std::cerr << "[bench] " << c.name << ", " << (c.sampler == sampler_kind::langevin ? "langevin" : "exact") << ": "
-              << c.shape.height << "x" << c.shape.width << ", " << c.chains() << " chains x " << c.steps_per_chain()
-              << " steps\n";
+  for (const scenario_config& c : all_scenarios(size, o.repeats)) {
+    if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), c.id) == o.only.end()) continue;
+    std::cerr << "[bench] " << c.id << " (" << c.name << "): " << c.shape.height << "x" << c.shape.width << ", "
+              << c.chains() << " chains x " << c.steps_per_chain() << " steps\n";
     const scenario_result r = run_scenario(ctx, c, bw.bytes_per_second);
     std::cerr << "[bench]   " << r.seconds << " s, " << r.chain_steps_per_second << " chain-steps/s, roofline "
               << r.roofline_fraction << "\n";
     json s = to_json(r);
-    s["peer"] = run_peer(o, c, size, r.chain_steps_per_second);
+    s["peer"] = run_peer(o, r, size);
     scenarios.push_back(std::move(s));
   }
 

@@ -11,17 +11,36 @@ runs it on one thread.
   langevin  annealed Langevin (Jalal et al. 2021), as host/sampler_langevin.cpp:
             EDM levels s; per level δ = ε / (1/s² + 1/(σ_y² + γ s²)); per step
               d = μ + v/(v + s²) (u − μ)                  pixel-basis Gaussian denoiser
-              g = ifft2c(mask · fft2c(u))                 AᴴA u
+              g = AᴴA u                                   (--operator, below)
               u ← u + δ [(d − u)/s² + (Aᴴy − g)/(σ_y² + γ s²)] + √(2δ) ζ,  ζ ~ CN(0, I)
+            (ζ ~ N(0, I) for --operator dense, a real-valued problem)
   exact     ancestral steps with a Fourier-basis Gaussian denoiser, as
             host/sampler_exact.cpp: d = ifft2c(m + c/(c + S)(fft2c(u) − m)),
             u ← d + (T/S)(u − d) + √(T(S − T)/S) ζ, S = s_i², T = s_{i+1}² (0 at the end).
+            Single-coil only.
+
+Operators (AᴴA u of one langevin step), as host/operators/:
+  single-coil  ifft2c(mask · fft2c(u))
+  multicoil    Σ_c conj(S_c) ifft2c(mask · fft2c(S_c u)), [chains, coils, H, W] batched
+  dense        (u Aᵀ) conj(A): two complex64 GEMMs through NumPy's BLAS (u is
+               [chains, n], A is m × n stored as complex64 as twofold stores it)
+Every run ends, as twofold::sample's accumulators do, with P_R u of every chain:
+single-coil ifft2c(mask · fft2c(u)); dense V_r V_rᴴ u (V_r from an SVD computed
+before timing, as twofold computes it when the operator is built); multicoil the
+minimum-norm solution of AᴴA z = AᴴA u by batched CG from z = 0 with per-chain
+scalars, stopped when ‖AᴴA(z − u)‖ ≤ 1e-5 ‖AᴴA u‖ (host/operators/multicoil.cpp), or
+after exactly --projection-iterations iterations: the bench passes the count twofold
+took in the same run, so both do the same work (the peer's own maps and mask need not
+converge at the same rate); the peer's final relative residual is reported. twofold's
+Welford accumulators are not mirrored.
 
 The inputs are NOT twofold's problem: prior mean and variance, the Fourier-basis
-posterior, Aᴴy and a random 4x line mask (8 % centre block) are seeded random
-arrays of the right shapes and dtypes. The numbers drawn are meaningless; only the
-time per chain-step is used. Each timed repeat runs the whole sampler (initial
-draw included) after one untimed warm-up with two levels.
+posterior, Aᴴy, a random 4x line mask (8 % centre block), the lead field (N(0, 1/n)
+entries) and the coil maps (the loop-field formula of include/twofold/coil_maps.hpp
+with seeded placement, so the CG sees similar conditioning) are seeded random arrays
+of the right shapes and dtypes. The numbers drawn are meaningless; only the time per
+chain-step is used. Each timed repeat runs the whole sampler (initial draw included)
+after one untimed warm-up with two levels.
 
 Prints one JSON line with chain_steps_per_second (chains · steps / median seconds).
 If NumPy cannot be imported it prints {"skipped": reason} and exits 0.
@@ -37,6 +56,11 @@ import time
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sampler", choices=["langevin", "exact"], default="langevin")
+    p.add_argument("--operator", choices=["single-coil", "multicoil", "dense"], default="single-coil")
+    p.add_argument("--coils", type=int, default=1, help="multicoil: coil maps")
+    p.add_argument("--sensors", type=int, default=0, help="dense: rows m (the image is 1 x n)")
+    p.add_argument("--projection-iterations", type=int, default=0,
+                   help="multicoil: CG iterations of P_R (twofold's count in the same run); 0: to tolerance")
     p.add_argument("--height", type=int, required=True)
     p.add_argument("--width", type=int, required=True)
     p.add_argument("--chains", type=int, required=True)
@@ -56,6 +80,12 @@ def parse_args(argv):
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if a.levels < 2:
         p.error("--levels must be >= 2")
+    if a.operator == "multicoil" and a.coils < 1:
+        p.error("--coils must be >= 1")
+    if a.operator == "dense" and (a.sensors < 1 or a.height != 1):
+        p.error("--operator dense needs --sensors >= 1 and --height 1")
+    if a.operator != "single-coil" and a.sampler != "langevin":
+        p.error("--sampler exact is single-coil only")
     return a
 
 
@@ -103,9 +133,94 @@ def main(argv):
     lines[rng.choice(outside, size=max(0, round(W / 4) - centre), replace=False)] = 1
     mask = np.broadcast_to(lines, (H, W)).astype(np.float32)
     sigma2 = args.sigma_y ** 2
+    real = args.operator == "dense"
+
+    if args.operator == "multicoil":
+        y, x = np.mgrid[:H, :W].astype(np.float64)
+        y = (y - H // 2) / (H / 2)
+        x = (x - W // 2) / (W / 2)
+        maps = np.empty((args.coils, H, W), dtype=np.complex64)
+        for c in range(args.coils):
+            j, phase0, gx, gy = rng.uniform(size=4)
+            theta = 2 * np.pi * (c + 0.5 * (j - 0.5)) / args.coils
+            d2 = (x - 1.5 * np.cos(theta)) ** 2 + (y - 1.5 * np.sin(theta)) ** 2
+            maps[c] = (1 + d2) ** -1.5 * np.exp(1j * (2 * np.pi * phase0 + np.pi * (gx - 0.5) * x
+                                                       + np.pi * (gy - 0.5) * y))
+        maps /= np.sqrt((np.abs(maps) ** 2).sum(axis=0))
+        maps_conj = maps.conj()
+
+        def normal(u):
+            z = fft2c(maps * u[:, None])
+            z *= mask
+            z = ifft2c(z)
+            z *= maps_conj
+            return z.sum(axis=1)
+    elif args.operator == "dense":
+        m = args.sensors
+        lead = (rng.standard_normal((m, W), dtype=np.float32) / np.float32(np.sqrt(W))).astype(np.complex64)
+        lead_t, lead_conj = np.ascontiguousarray(lead.T), lead.conj()
+        _, sv, vh = np.linalg.svd(lead, full_matrices=False)
+        rank = int((sv > max(m, W) * np.finfo(np.float32).eps * sv[0]).sum())
+        v_r = np.ascontiguousarray(vh[:rank].conj().T)  # n x r
+        v_r_conj, v_r_t = v_r.conj(), np.ascontiguousarray(v_r.T)
+
+        def normal(u):
+            flat = u.reshape(C, W)
+            return ((flat @ lead_t) @ lead_conj).reshape(C, H, W)
+    else:
+        def normal(u):
+            g = fft2c(u)
+            g *= mask
+            return ifft2c(g)
+
+    projection = {"iterations": 0, "seconds": []}
+
+    def range_project(u):
+        """P_R u of every chain, as twofold's accumulators compute it (timed apart too)."""
+        t0 = time.perf_counter()
+        out = project(u)
+        projection["seconds"].append(time.perf_counter() - t0)
+        return out
+
+    def project(u):
+        if args.operator == "dense":
+            return ((u.reshape(C, W) @ v_r_conj) @ v_r_t).reshape(C, H, W)
+        if args.operator == "single-coil":
+            return normal(u)
+
+        def dots(a, b):
+            return np.sum((a.conj() * b).real, axis=(1, 2), dtype=np.float64)
+
+        b = normal(u)
+        z = np.zeros_like(u)
+        r, p = b.copy(), b.copy()
+        rr = dots(r, r)
+        limit = 1e-10 * dots(b, b)
+        it, fixed = 0, args.projection_iterations
+        while (it < fixed) if fixed > 0 else (not np.all(rr <= limit) and it < 1000):
+            ap = normal(p)
+            pap = dots(p, ap)
+            alpha = np.where((rr <= limit) | (pap <= 0), 0.0, rr / np.where(pap > 0, pap, 1.0))
+            alpha = alpha.astype(np.float32)[:, None, None]
+            z += alpha * p
+            r -= alpha * ap
+            rr_new = dots(r, r)
+            beta = np.where(rr > 0, rr_new / np.where(rr > 0, rr, 1.0), 0.0).astype(np.float32)[:, None, None]
+            rr = rr_new
+            p *= beta
+            p += r
+            it += 1
+        projection["iterations"] = it
+        projection["relative_residual"] = float(np.sqrt(np.max(rr / np.where(limit > 0, limit / 1e-10, 1.0))))
+        return z
+
+    def noise(shape):
+        if not real:
+            return complex_normal(shape)
+        return rng.standard_normal(shape, dtype=np.float32).astype(np.complex64)
 
     def langevin(levels, inner):
-        u = complex_normal((C, H, W))
+        u = noise((C, H, W))
         u *= np.float32(levels[0])
         for s in levels:
             s2 = s * s
@@ -118,18 +233,16 @@ def main(argv):
                 d += mean          # d = D(u, s)
                 d -= u
                 d *= np.float32(1.0 / s2)
-                g = fft2c(u)
-                g *= mask
-                g = ifft2c(g)      # AᴴA u
+                g = normal(u)      # AᴴA u
                 np.subtract(aty, g, out=g)
                 g *= np.float32(lik)
                 d += g
                 d *= np.float32(delta)
                 u += d
-                z = complex_normal((C, H, W))
+                z = noise((C, H, W))
                 z *= np.float32(np.sqrt(2 * delta))
                 u += z
-        return u
+        return range_project(u)
 
     def exact(levels):
         u = complex_normal((C, H, W))
@@ -152,7 +265,7 @@ def main(argv):
                 z = complex_normal((C, H, W))
                 z *= np.float32(np.sqrt(T * (S - T) / S))
                 u += z
-        return u
+        return range_project(u)
 
     def run(levels):
         if args.sampler == "langevin":
@@ -171,6 +284,12 @@ def main(argv):
     print(json.dumps({
         "name": "numpy",
         "sampler": args.sampler,
+        "operator": args.operator,
+        "coils": args.coils if args.operator == "multicoil" else None,
+        "sensors": args.sensors if args.operator == "dense" else None,
+        "projection_cg_iterations": projection["iterations"] if args.operator == "multicoil" else None,
+        "projection_seconds": projection["seconds"][1:],
+        "projection_relative_residual": projection.get("relative_residual"),
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "dtype": "complex64",
