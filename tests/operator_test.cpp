@@ -7,7 +7,9 @@
 // 1e-6 relative; 1e-4 leaves room for FFT round-off and sums over ~100 terms.
 #include "tests/test_support.hpp"
 
+#include <twofold/coil_maps.hpp>
 #include <twofold/error.hpp>
+#include <twofold/masks.hpp>
 #include <twofold/operators.hpp>
 #include <twofold/reference_dense.hpp>
 #include <twofold/sample.hpp>
@@ -92,6 +94,26 @@ std::vector<operator_case> cases() {
   c.push_back({"mri_multicoil_2x5x5_2d", [](const context& ctx) {
                  const image_shape s{5, 5};
                  return std::make_unique<multicoil_operator>(ctx, s, 2, smooth_maps(s, 2, 8), random_mask(s, 0.3, 9));
+               }});
+  c.push_back({"mri_multicoil_4x8x9_poisson_disc", [](const context& ctx) {
+                 // The library's synthetic maps (Σ|S|² = 1) and a 2-D Poisson-disc mask.
+                 const image_shape s{8, 9};
+                 poisson_disc_mask_params mp;
+                 mp.shape = s;
+                 mp.acceleration = 3;
+                 mp.calibration = {2, 2};
+                 mp.seed = 10;
+                 return std::make_unique<multicoil_operator>(ctx, s, 4, make_coil_maps({8, 9, 4}, {11}),
+                                                             make_poisson_disc_mask(mp));
+               }});
+  c.push_back({"mri_variable_density_7x8", [](const context& ctx) {
+                 const image_shape s{7, 8};
+                 variable_density_mask_params mp;
+                 mp.shape = s;
+                 mp.acceleration = 2.5;
+                 mp.calibration = {1, 2};
+                 mp.seed = 12;
+                 return std::make_unique<fourier_mask_operator>(ctx, s, make_variable_density_mask(mp));
                }});
   return c;
 }
