@@ -1,6 +1,7 @@
 #include "host/cli_outputs.hpp"
 
 #include <twofold/error.hpp>
+#include <twofold/io/cfl.hpp>
 #include <twofold/io/npy.hpp>
 #include <twofold/io/output_folder.hpp>
 #include <twofold/io/png.hpp>
@@ -39,10 +40,18 @@ std::vector<cfloat> as_cfloat(const std::vector<cdouble>& v) {
 
 class writer {
  public:
-  writer(io::output_folder& folder, image_shape shape) : folder_(folder), shape_(shape), dims_{shape.height, shape.width} {}
+  writer(io::output_folder& folder, image_shape shape, bool cfl)
+      : folder_(folder), shape_(shape), dims_{shape.height, shape.width}, cfl_(cfl) {}
 
-  void npy(const std::string& name, const std::vector<float>& v) { io::write_npy(folder_.stage(name + ".npy"), v, dims_); }
-  void npy(const std::string& name, const std::vector<cfloat>& v) { io::write_npy(folder_.stage(name + ".npy"), v, dims_); }
+  /// name.npy, and name.cfl/.hdr (BART's column-major layout) when asked.
+  void npy(const std::string& name, const std::vector<float>& v) {
+    io::write_npy(folder_.stage(name + ".npy"), v, dims_);
+    if (cfl_) cfl(name, std::vector<cfloat>(v.begin(), v.end()));
+  }
+  void npy(const std::string& name, const std::vector<cfloat>& v) {
+    io::write_npy(folder_.stage(name + ".npy"), v, dims_);
+    if (cfl_) cfl(name, v);
+  }
   void png(const std::string& name, const std::vector<float>& v, const std::string& title, io::colormap map,
            std::optional<float> hi = {}) {
     io::png_map_options o;
@@ -56,9 +65,16 @@ class writer {
   }
 
  private:
+  void cfl(const std::string& name, const std::vector<cfloat>& v) {
+    folder_.stage(name + ".hdr");
+    const auto bart = io::coil_stack_to_cfl(shape_, v);
+    io::write_cfl(folder_.stage(name + ".cfl"), bart.data, bart.dims);
+  }
+
   io::output_folder& folder_;
   image_shape shape_;
   std::size_t dims_[2];
+  bool cfl_;
 };
 
 float max_of(const std::vector<float>& v);
@@ -108,7 +124,7 @@ nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussi
 
 void write_outputs(io::output_folder& folder, const run_record& run) {
   const image_shape shape = run.maps.shape;
-  writer w(folder, shape);
+  writer w(folder, shape, run.cfl);
   const auto& m = run.maps;
 
   w.npy("mean", as_cfloat(m.mean));
@@ -117,16 +133,18 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
   w.npy("range_variance", as_float(m.range_variance));
   w.npy("null_variance", as_float(m.null_variance));
   w.npy("zero_filled", run.zero_filled);
-  w.npy("mask", run.mask);
+  if (!run.mask.empty()) w.npy("mask", run.mask);
 
   const auto mean_mag = magnitude(m.mean);
   const float level = std::max(max_of(mean_mag), max_of(magnitude(run.zero_filled)));
   w.png("mean", mean_mag, "posterior mean |x|", io::colormap::gray, level);
-  w.png("zero_filled", magnitude(run.zero_filled), "zero-filled |A^H y|", io::colormap::gray, level);
+  w.png("zero_filled", magnitude(run.zero_filled), "adjoint |A^H y| (zero-filled for MRI)", io::colormap::gray, level);
   w.png("total_std", std_dev(m.total_variance), "total posterior std", io::colormap::magma);
-  std::vector<std::uint8_t> mask8(run.mask.size());
-  for (std::size_t i = 0; i < mask8.size(); ++i) mask8[i] = run.mask[i] > 0 ? 255 : 0;
-  io::write_png_gray8(folder.stage("mask.png"), mask8, shape.height, shape.width);
+  if (!run.mask.empty()) {
+    std::vector<std::uint8_t> mask8(run.mask.size());
+    for (std::size_t i = 0; i < mask8.size(); ++i) mask8[i] = run.mask[i] > 0 ? 255 : 0;
+    io::write_png_gray8(folder.stage("mask.png"), mask8, shape.height, shape.width);
+  }
 
   // The sampler's and the exact std maps share one colour scale.
   const auto amb = std_dev(m.ambiguity), est = std_dev(m.estimation_clipped);

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// What `twofold demo` and `twofold sample` write: the maps as .npy, PNG images
+/// What `twofold demo` and `twofold sample` write: the maps as .npy (and BART
+/// .cfl/.hdr on request), PNG images
 /// for humans, and summary.json — all staged and committed together, so an
 /// interrupted or failed run leaves no half-written folder.
 
@@ -19,10 +20,11 @@ namespace twofold::cli {
 struct run_record {
   const uncertainty_maps& maps;
   std::vector<cfloat> zero_filled;
-  std::vector<float> mask;
+  std::vector<float> mask;  ///< k-space or pixel mask (empty: the operator has none)
   std::optional<std::vector<cfloat>> truth;
   std::optional<gaussian_posterior_maps> reference;
   nlohmann::json summary;
+  bool cfl = false;  ///< also write each array as a BART .cfl/.hdr pair
 };
 
 /// Stages everything in `folder` and commits it.

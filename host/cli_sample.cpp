@@ -1,14 +1,20 @@
-// `twofold sample`: the engine on user data. Every input is read and checked
-// before the output folder is touched; nothing is written unless all succeeds.
+// `twofold sample`: the engine on user data, for every operator and input format.
+// Every input is read and checked before the output folder is touched; nothing is
+// written unless all succeeds.
 #include "host/cli_commands.hpp"
 #include "host/cli_outputs.hpp"
 
-#include <twofold/operators.hpp>
+#include <twofold/coil_maps.hpp>
 #include <twofold/error.hpp>
-#include <twofold/io/npy.hpp>
+#include <twofold/io/array_file.hpp>
+#include <twofold/io/fastmri.hpp>
+#include <twofold/operators.hpp>
 #include <twofold/reference_fourier.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -17,63 +23,210 @@ namespace {
 
 struct sample_options {
   common_options common;
-  std::string kspace, mask, prior_images, prior_mean, prior_variance, prior_spectrum, truth;
+  std::string op = "mri";
+  std::string measurements, mask, maps, matrix, kernel;
+  std::string prior_images, prior_mean, prior_variance, prior_spectrum, truth;
   std::string prior_basis = "pixel";
+  std::string field = "auto";
+  std::optional<std::size_t> slice;
+  std::size_t factor = 0;
+  double kernel_std = 0;
   double sigma = 0;
   double variance_floor = 1e-3;
   bool reference = false;
+  bool cfl = false;
 };
 
-image_shape shape_of(const io::npy_array& a, const std::string& what) {
-  TWOFOLD_EXPECTS(a.shape.size() == 2, what + " must be a 2-D array [H, W] (got " + std::to_string(a.shape.size()) +
-                                           " dimensions)");
-  TWOFOLD_EXPECTS(a.shape[0] > 0 && a.shape[1] > 0, what + " is empty");
-  return {a.shape[0], a.shape[1]};
+std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
 }
 
-void expect_shape(const io::npy_array& a, image_shape s, const std::string& what) {
-  TWOFOLD_EXPECTS(shape_of(a, what) == s, what + " has shape " + std::to_string(a.shape[0]) + "x" +
-                                              std::to_string(a.shape[1]) + " but the k-space is " +
-                                              std::to_string(s.height) + "x" + std::to_string(s.width));
+/// `shape` as an image: [H, W], or [n] / [1, n] for the 1×n images of dense operators.
+image_shape as_image(const std::vector<std::size_t>& shape, const std::string& what) {
+  TWOFOLD_EXPECTS(shape.size() == 1 || shape.size() == 2,
+                  what + " must be a 1-D or 2-D array (got shape " + shape_text(shape) + ")");
+  const image_shape s = shape.size() == 1 ? image_shape{1, shape[0]} : image_shape{shape[0], shape[1]};
+  TWOFOLD_EXPECTS(s.pixels() > 0, what + " is empty");
+  return s;
 }
 
-/// A mask given as [H, W] or as W line flags.
-std::vector<float> read_mask(const std::string& path, image_shape s) {
-  const auto a = io::read_npy(path, "mask");
-  auto values = io::as_float32(a, "mask");
-  if (a.shape.size() == 1) {
-    TWOFOLD_EXPECTS(a.shape[0] == s.width, "mask has " + std::to_string(a.shape[0]) +
-                                               " line flags but the k-space has " + std::to_string(s.width) +
-                                               " phase-encode lines");
+/// Checks that an array read as `what` holds one image of `expected` shape ([H, W],
+/// or [W] / [H·W] when H = 1).
+void expect_image(const std::vector<std::size_t>& shape, image_shape expected, const std::string& what,
+                  const std::string& against) {
+  const image_shape got = as_image(shape, what);
+  TWOFOLD_EXPECTS(got == expected || (expected.height == 1 && got.pixels() == expected.pixels()),
+                  what + " has shape " + shape_text(shape) + " but " + against + " is " + to_string(expected));
+}
+
+bool is_hdf5(const std::string& path) {
+  const auto ext = std::filesystem::path(path).extension();
+  return ext == ".h5" || ext == ".hdf5";
+}
+
+/// The operator with its measurements, and what the outputs need to know of it.
+struct loaded_problem {
+  std::shared_ptr<const linear_operator> op;
+  std::vector<cfloat> y;
+  std::vector<float> mask;  ///< the k-space or pixel mask, for the outputs (empty when none)
+  bool real_data = true;    ///< the operator's matrix and y have no imaginary parts
+};
+
+bool all_real(std::span<const cfloat> v) {
+  for (const cfloat z : v)
+    if (z.im != 0.0f) return false;
+  return true;
+}
+
+/// A 0/1 mask of an image shape: [H, W], or W line flags when `lines_allowed`; read
+/// from --mask, else from a fastMRI measurements file's `mask` dataset.
+std::vector<float> read_mask(const sample_options& o, image_shape s, bool lines_allowed, const std::string& what) {
+  std::string path = o.mask;
+  io::array_read_options options{"mask", o.slice};
+  if (path.empty() && is_hdf5(o.measurements) && io::inspect_fastmri(o.measurements, "measurements").has_mask)
+    path = o.measurements;
+  TWOFOLD_EXPECTS(!path.empty(), "--operator " + o.op + " needs --mask (" + what + ")");
+  const auto a = io::read_float_array(path, what, options);
+  if (lines_allowed && a.shape.size() == 1) {
+    TWOFOLD_EXPECTS(a.shape[0] == s.width, what + " has " + std::to_string(a.shape[0]) + " line flags but the data has " +
+                                               std::to_string(s.width) + " phase-encode lines");
     std::vector<float> full(s.pixels());
-    for (std::size_t h = 0; h < s.height; ++h)
-      for (std::size_t w = 0; w < s.width; ++w) full[h * s.width + w] = values[w];
+    for (std::size_t i = 0; i < full.size(); ++i) full[i] = a.values[i % s.width];
     return full;
   }
-  expect_shape(a, s, "mask");
-  return values;
+  expect_image(a.shape, s, what, "the data");
+  return a.values;
+}
+
+loaded_problem load_problem(const context& ctx, const sample_options& o) {
+  const io::array_read_options kspace_options{"kspace", o.slice};
+  const bool mri = o.op == "mri" || o.op == "mri-multicoil";
+  const auto y = io::read_complex_array(o.measurements, mri ? "k-space" : "measurements", kspace_options);
+  loaded_problem p;
+  p.y = y.values;
+  p.real_data = all_real(y.values);
+  if (o.op == "mri") {
+    TWOFOLD_EXPECTS(y.shape.size() == 2, "measurements (k-space) must be [H, W] for --operator mri (got " +
+                                             shape_text(y.shape) + "; multi-coil data needs --operator mri-multicoil)");
+    const image_shape s = as_image(y.shape, "measurements");
+    p.mask = read_mask(o, s, true, "k-space mask");
+    p.op = std::make_shared<fourier_mask_operator>(ctx, s, p.mask);
+    p.real_data = false;
+  } else if (o.op == "mri-multicoil") {
+    TWOFOLD_EXPECTS(y.shape.size() == 3 || y.shape.size() == 2,
+                    "measurements (k-space) must be [coils, H, W] for --operator mri-multicoil (got " +
+                        shape_text(y.shape) + ")");
+    const std::size_t coils = y.shape.size() == 3 ? y.shape[0] : 1;
+    const image_shape s{y.shape[y.shape.size() - 2], y.shape.back()};
+    TWOFOLD_EXPECTS(!o.maps.empty(), "--operator mri-multicoil needs --maps (sensitivity maps [coils, H, W])");
+    const auto maps = io::read_complex_array(o.maps, "sensitivity maps");
+    const std::vector<std::size_t> want{coils, s.height, s.width};
+    TWOFOLD_EXPECTS(maps.shape == want || (coils == 1 && maps.shape == std::vector<std::size_t>{s.height, s.width}),
+                    "sensitivity maps have shape " + shape_text(maps.shape) + " but the k-space is " +
+                        shape_text(y.shape) + " (expected " + shape_text(want) + ")");
+    const std::size_t blind = validate_coil_maps(maps.values, {s.height, s.width, coils}, "sensitivity maps");
+    if (blind > 0)
+      std::fprintf(stderr, "twofold: note: %zu of %zu pixels have zero coil sensitivity (invisible to the data)\n",
+                   blind, s.pixels());
+    p.mask = read_mask(o, s, true, "k-space mask");
+    p.op = std::make_shared<multicoil_operator>(ctx, s, coils, maps.values, p.mask);
+    p.real_data = false;
+  } else if (o.op == "dense") {
+    TWOFOLD_EXPECTS(!o.matrix.empty(), "--operator dense needs --matrix (the lead field, [sensors, sources])");
+    const auto a = io::read_complex_array(o.matrix, "matrix");
+    TWOFOLD_EXPECTS(a.shape.size() == 2 && a.shape[0] > 0 && a.shape[1] > 0,
+                    "matrix must be a 2-D array [rows, columns] (got " + shape_text(a.shape) + ")");
+    TWOFOLD_EXPECTS(y.values.size() == a.shape[0] && (y.shape.size() == 1 || y.shape.size() == 2),
+                    "measurements have shape " + shape_text(y.shape) + " but the matrix has " +
+                        std::to_string(a.shape[0]) + " rows (expected [" + std::to_string(a.shape[0]) + "])");
+    p.op = std::make_shared<dense_operator>(ctx, a.values, a.shape[0], image_shape{1, a.shape[1]});
+    p.real_data = p.real_data && all_real(a.values);
+  } else if (o.op == "blur") {
+    const image_shape s = as_image(y.shape, "measurements");
+    TWOFOLD_EXPECTS(o.kernel.empty() != (o.kernel_std == 0),
+                    "--operator blur needs exactly one of --kernel FILE and --kernel-std S");
+    image_shape ks;
+    std::vector<cfloat> k;
+    if (!o.kernel.empty()) {
+      const auto a = io::read_complex_array(o.kernel, "blur kernel");
+      ks = as_image(a.shape, "blur kernel");
+      k = a.values;
+    } else {
+      TWOFOLD_EXPECTS(std::isfinite(o.kernel_std) && o.kernel_std > 0, "--kernel-std must be finite and > 0");
+      // Radius 3 std, clipped to the image (the kernel must fit the circular grid).
+      const std::size_t fit = (std::min(s.height, s.width) - 1) / 2;
+      k = gaussian_blur_kernel(o.kernel_std, std::max<std::size_t>(1, std::min(fit, std::size_t(std::ceil(3 * o.kernel_std)))), ks);
+    }
+    p.op = std::make_shared<convolution_operator>(ctx, s, k, ks);
+    p.real_data = p.real_data && all_real(k);
+  } else if (o.op == "inpaint") {
+    const image_shape s = as_image(y.shape, "measurements");
+    p.mask = read_mask(o, s, false, "pixel mask");
+    p.op = std::make_shared<inpainting_operator>(ctx, s, p.mask);
+  } else if (o.op == "superres") {
+    const image_shape low = as_image(y.shape, "measurements");
+    TWOFOLD_EXPECTS(o.factor >= 1, "--operator superres needs --factor F (>= 1)");
+    p.op = std::make_shared<superres_operator>(image_shape{low.height * o.factor, low.width * o.factor}, o.factor);
+  } else {
+    TWOFOLD_EXPECTS(false, "--operator must be one of mri, mri-multicoil, dense, blur, inpaint, superres (got '" +
+                               o.op + "')");
+  }
+  return p;
 }
 
 gaussian_prior read_prior(const context& ctx, const sample_options& o, image_shape s) {
-  const gaussian_basis basis = o.prior_basis == "fourier" ? gaussian_basis::fourier : gaussian_basis::pixel;
   TWOFOLD_EXPECTS(o.prior_basis == "pixel" || o.prior_basis == "fourier", "--prior-basis must be pixel or fourier");
+  const gaussian_basis basis = o.prior_basis == "fourier" ? gaussian_basis::fourier : gaussian_basis::pixel;
+  const std::string image = to_string(s);
   if (!o.prior_images.empty()) {
-    const auto a = io::read_npy(o.prior_images, "prior image stack");
-    TWOFOLD_EXPECTS(a.shape.size() == 3 && a.shape[1] == s.height && a.shape[2] == s.width,
-                    "prior image stack must have shape [N, " + std::to_string(s.height) + ", " +
-                        std::to_string(s.width) + "]");
-    return estimate_gaussian_prior(ctx, basis, s, io::as_complex64(a, "prior image stack"), o.variance_floor);
+    const auto a = io::read_complex_array(o.prior_images, "prior image stack");
+    const bool ok = (a.shape.size() == 3 && a.shape[1] == s.height && a.shape[2] == s.width) ||
+                    (s.height == 1 && a.shape.size() == 2 && a.shape[1] == s.width);
+    TWOFOLD_EXPECTS(ok && a.shape[0] >= 2, "prior image stack must have shape [N >= 2, " + std::to_string(s.height) +
+                                               ", " + std::to_string(s.width) + "] (got " + shape_text(a.shape) + ")");
+    return estimate_gaussian_prior(ctx, basis, s, a.values, o.variance_floor);
   }
   TWOFOLD_EXPECTS(!o.prior_mean.empty(), "give --prior-images, or --prior-mean with --prior-variance or --prior-spectrum");
   const bool spectrum = !o.prior_spectrum.empty();
   TWOFOLD_EXPECTS(spectrum != !o.prior_variance.empty(), "give exactly one of --prior-variance and --prior-spectrum");
-  const auto mean = io::read_npy(o.prior_mean, "prior mean");
-  expect_shape(mean, s, "prior mean");
+  const auto mean = io::read_complex_array(o.prior_mean, "prior mean");
+  expect_image(mean.shape, s, "prior mean", "the image (the operator's domain)");
   const std::string what = spectrum ? "prior spectrum" : "prior variance";
-  const auto var = io::read_npy(spectrum ? o.prior_spectrum : o.prior_variance, what);
-  expect_shape(var, s, what);
-  return gaussian_prior(ctx, spectrum ? gaussian_basis::fourier : gaussian_basis::pixel, s,
-                        io::as_complex64(mean, "prior mean"), io::as_float32(var, what));
+  const auto var = io::read_float_array(spectrum ? o.prior_spectrum : o.prior_variance, what);
+  expect_image(var.shape, s, what, "the image (the operator's domain)");
+  return gaussian_prior(ctx, spectrum ? gaussian_basis::fourier : gaussian_basis::pixel, s, mean.values, var.values);
+}
+
+field choose_field(const sample_options& o, const loaded_problem& p, const gaussian_prior& prior) {
+  if (o.field == "complex") return field::complex;
+  if (o.field == "real") return field::real;
+  TWOFOLD_EXPECTS(o.field == "auto", "--field must be auto, real or complex (got '" + o.field + "')");
+  // auto: real when nothing complex enters (a real lead field, real data, a real
+  // pixel-basis prior mean); MRI is always complex.
+  return p.real_data && prior.basis() == gaussian_basis::pixel && all_real(prior.mean()) ? field::real
+                                                                                          : field::complex;
+}
+
+/// The exact Gaussian posterior for --reference: closed forms for single-coil MRI,
+/// dense linear algebra on the operator's matrix otherwise.
+gaussian_posterior_maps exact_reference(const context& ctx, const sample_options& o, const loaded_problem& p,
+                                        const gaussian_prior& prior) {
+  const image_shape s = p.op->domain();
+  if (const auto* mri = dynamic_cast<const fourier_mask_operator*>(p.op.get())) {
+    if (prior.basis() == gaussian_basis::fourier) return fourier_posterior(ctx, prior, *mri, p.y, o.sigma);
+    if (mri->lines())
+      return line_mask_posterior_pixel_prior(s, prior.mean(), prior.variance(), *mri->lines(), p.y, o.sigma);
+  }
+  TWOFOLD_EXPECTS(prior.basis() == gaussian_basis::pixel,
+                  "--reference for --operator " + o.op + " needs a pixel-basis prior");
+  TWOFOLD_EXPECTS(s.pixels() <= dense_reference_max_pixels,
+                  "--reference for --operator " + o.op + " uses dense linear algebra and needs at most " +
+                      std::to_string(dense_reference_max_pixels) + " pixels (the image has " +
+                      std::to_string(s.pixels()) + ")");
+  return dense_posterior(s, operator_matrix(ctx, *p.op), p.op->codomain().pixels(), prior.mean(), prior.variance(),
+                         p.y, o.sigma);
 }
 
 void run_sample(const sample_options& o) {
@@ -82,36 +235,32 @@ void run_sample(const sample_options& o) {
   TWOFOLD_EXPECTS(std::isfinite(o.sigma) && o.sigma > 0, "--sigma must be finite and > 0 (got " + std::to_string(o.sigma) + ")");
   context ctx(parse_backend(o.common.backend, "--backend"));
 
-  const auto k = io::read_npy(o.kspace, "k-space");
-  const image_shape shape = shape_of(k, "k-space");
-  const auto kspace = io::as_complex64(k, "k-space");
-  const auto mask = read_mask(o.mask, shape);
+  const loaded_problem p = load_problem(ctx, o);
+  const image_shape shape = p.op->domain();
   const auto prior = read_prior(ctx, o, shape);
   std::optional<std::vector<cfloat>> truth;
   if (!o.truth.empty()) {
-    const auto t = io::read_npy(o.truth, "truth image");
-    expect_shape(t, shape, "truth image");
-    truth = io::as_complex64(t, "truth image");
+    const auto t = io::read_complex_array(o.truth, "truth image");
+    expect_image(t.shape, shape, "truth image", "the image (the operator's domain)");
+    truth = t.values;
   }
-  const auto op = std::make_shared<fourier_mask_operator>(ctx, shape, mask);
-  const inverse_problem problem(ctx, op, kspace, o.sigma);
-
+  const field values = choose_field(o, p, prior);
+  const inverse_problem problem(ctx, p.op, p.y, o.sigma, values);
   std::optional<gaussian_posterior_maps> reference;
-  if (o.reference) {
-    if (prior.basis() == gaussian_basis::fourier) reference = fourier_posterior(ctx, prior, *op, kspace, o.sigma);
-    else {
-      TWOFOLD_EXPECTS(op->lines().has_value(),
-                      "--reference with a pixel-basis prior needs a line mask (whole phase-encode lines)");
-      reference = line_mask_posterior_pixel_prior(shape, prior.mean(), prior.variance(), *op->lines(), kspace, o.sigma);
-    }
-  }
+  if (o.reference) reference = exact_reference(ctx, o, p, prior);
+
   io::output_folder folder(o.common.out);
-  std::fprintf(stderr, "twofold sample on %s\n", ctx.device_name().c_str());
+  std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
+               to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
   const auto result = sample(ctx, problem, prior, sp, dp, stderr_progress());
 
   nlohmann::json summary;
   summary["command"] = "sample";
-  summary["inputs"] = {{"kspace", o.kspace}, {"mask", o.mask}, {"sigma_y", o.sigma}, {"prior_basis", o.prior_basis}};
+  summary["inputs"] = {{"operator", p.op->name()},   {"measurements", o.measurements}, {"mask", o.mask},
+                       {"maps", o.maps},             {"matrix", o.matrix},             {"sigma_y", o.sigma},
+                       {"field", values == field::real ? "real" : "complex"},
+                       {"prior_basis", o.prior_basis}, {"image_shape", to_string(shape)},
+                       {"measurement_shape", to_string(p.op->codomain())}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"schedule", to_string(sp.schedule.kind)},
                         {"levels", sp.schedule.levels}, {"inner_steps", sp.langevin.inner_steps}};
   summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
@@ -120,7 +269,7 @@ void run_sample(const sample_options& o) {
                        {"chains", result.report.chains},
                        {"chain_steps_per_second", result.report.chain_steps_per_second}};
   if (reference) summary["against_exact_reference"] = compare_with_reference(result.maps, *reference);
-  write_outputs(folder, {result.maps, problem.zero_filled(), mask, truth, reference, summary});
+  write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl});
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
 }
@@ -129,10 +278,24 @@ void run_sample(const sample_options& o) {
 
 std::function<void()> add_sample_command(CLI::App& app) {
   auto o = std::make_shared<sample_options>();
-  auto* cmd = app.add_subcommand("sample", "Sample the posterior of single-coil Cartesian MRI data from .npy files");
+  auto* cmd = app.add_subcommand(
+      "sample", "Sample the posterior of y = A x + n from data files (.npy, BART .cfl/.hdr, fastMRI .h5)");
   add_common_options(*cmd, o->common);
-  cmd->add_option("--kspace", o->kspace, "k-space [H, W] .npy (complex or real)")->required();
-  cmd->add_option("--mask", o->mask, "mask .npy: [H, W] or [W] line flags, entries 0/1")->required();
+  cmd->add_option("--operator", o->op, "mri | mri-multicoil | dense | blur | inpaint | superres")->capture_default_str();
+  cmd->add_option("--measurements,--kspace", o->measurements,
+                  "y: k-space [H, W] (mri), [coils, H, W] (mri-multicoil), [m] (dense), an image (blur, inpaint, "
+                  "superres)")
+      ->required();
+  cmd->add_option("--slice", o->slice, "fastMRI .h5 slice (default: the middle one)");
+  cmd->add_option("--mask", o->mask,
+                  "mri: k-space mask [H, W] or [W] line flags (default: the .h5 file's mask); inpaint: pixel mask [H, W]");
+  cmd->add_option("--maps", o->maps, "mri-multicoil: sensitivity maps [coils, H, W] (.npy or BART .cfl)");
+  cmd->add_option("--matrix", o->matrix, "dense: the matrix / lead field [m, n], real or complex");
+  cmd->add_option("--kernel", o->kernel, "blur: the kernel [h, w], centred at (h/2, w/2)");
+  cmd->add_option("--kernel-std", o->kernel_std, "blur: a normalised Gaussian kernel of this std (pixels)");
+  cmd->add_option("--factor", o->factor, "superres: the block-averaging factor");
+  cmd->add_option("--field", o->field, "auto | real | complex (auto: real when A, y and the prior mean are real)")
+      ->capture_default_str();
   cmd->add_option("--sigma", o->sigma, "noise sigma_y (complex: E|n|^2 = sigma^2)")->required();
   cmd->add_option("--prior-images", o->prior_images, "image stack [N, H, W] to estimate a Gaussian prior from");
   cmd->add_option("--prior-basis", o->prior_basis, "pixel | fourier (with --prior-images)")->capture_default_str();
@@ -142,6 +305,7 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_option("--variance-floor", o->variance_floor, "relative variance floor for estimated priors")->capture_default_str();
   cmd->add_option("--truth", o->truth, "ground-truth image [H, W] for the error map");
   cmd->add_flag("--reference", o->reference, "also compute the exact Gaussian posterior and compare");
+  cmd->add_flag("--cfl", o->cfl, "also write every map as a BART .cfl/.hdr pair");
   return [o] { run_sample(*o); };
 }
 

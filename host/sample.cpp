@@ -26,15 +26,19 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// Bytes of backend memory one chain needs at most (state, sampler scratch, CG
-/// vectors, accumulation copies): twelve images.
-std::size_t bytes_per_chain(image_shape s) { return 12 * s.pixels() * sizeof(cfloat); }
+/// Bytes of backend memory one chain needs at most: twelve images (state, sampler
+/// scratch, domain CG vectors, accumulation copies) and eight measurements (the
+/// perturbed data, the operators' coil scratch, and the measurement-space CG of
+/// Matheron's update: right-hand side, λ and four CG vectors).
+std::size_t bytes_per_chain(const linear_operator& op) {
+  return (12 * op.domain().pixels() + 8 * op.codomain().pixels()) * sizeof(cfloat);
+}
 
-std::size_t wave_capacity(const context& ctx, image_shape shape, const design_params& d) {
+std::size_t wave_capacity(const context& ctx, const linear_operator& op, const design_params& d) {
   if (d.wave_chains > 0) return d.wave_chains;
-  const std::size_t fit = ctx.available_memory() / 2 / bytes_per_chain(shape);
-  TWOFOLD_EXPECTS(fit >= 1, "one chain of a " + std::to_string(shape.height) + "x" + std::to_string(shape.width) +
-                                " image does not fit in the backend's free memory");
+  const std::size_t fit = ctx.available_memory() / 2 / bytes_per_chain(op);
+  TWOFOLD_EXPECTS(fit >= 1, "one chain of a " + to_string(op.domain()) + " image with " + to_string(op.codomain()) +
+                                " measurements does not fit in the backend's free memory");
   return std::max<std::size_t>(fit, 1);
 }
 
@@ -73,7 +77,7 @@ class design_runner {
   design_runner(const context& ctx, const inverse_problem& problem, const detail::sampler& sampler,
                 const design_params& design, const progress_callback& progress)
       : ctx_(ctx), sampler_(sampler), design_(design), progress_(progress),
-        shape_(problem.shape()), real_(problem.is_real()), capacity_(wave_capacity(ctx, shape_, design)), start_(clock_type::now()) {}
+        shape_(problem.shape()), real_(problem.is_real()), capacity_(wave_capacity(ctx, problem.op(), design)), start_(clock_type::now()) {}
 
   /// Samples `total` chains (substream `substream`) wave by wave and hands each
   /// finished wave to `consume(x, first_chain)`.

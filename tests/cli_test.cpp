@@ -2,6 +2,8 @@
 // code 2, and no output folder left behind (SPEC §5). Also one small successful run.
 #include <twofold/io/npy.hpp>
 
+#include "tests/cli_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -16,28 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct cli_result {
-  int code;
-  std::string output;
-};
-
-#ifdef TWOFOLD_CLI_PATH
-const char* cli_path() { return TWOFOLD_CLI_PATH; }
-#else
-const char* cli_path() { return nullptr; }
-#endif
-
-cli_result run_cli(const std::string& args) {
-  const char* cli = cli_path();
-  if (!cli) return {-1, "the twofold CLI was not built"};
-  const std::string cmd = std::string(cli) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (pipe && fgets(buf, sizeof buf, pipe)) out += buf;
-  const int status = pipe ? pclose(pipe) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::cli_path;
+using testing::run_cli;
 
 class CliBadInput : public ::testing::Test {
  protected:
