@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/test_support.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -13,15 +15,7 @@
 namespace twofold {
 namespace {
 
-template <class F>
-std::string bad_input_message(F f) {
-  try {
-    f();
-  } catch (const bad_input& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::bad_input_message;
 
 double sum_of_squares(const std::vector<cfloat>& maps, image_shape s, std::size_t p) {
   double sum = 0;

@@ -1,7 +1,7 @@
 #pragma once
-// Shared by the file-format tests: a scratch folder removed afterwards, raw
-// file writing, and capturing the message of an expected bad_input.
-#include <twofold/error.hpp>
+// Shared by the file-format tests: a scratch folder removed afterwards and raw
+// file writing (bad_input_message is in tests/test_support.hpp).
+#include "tests/test_support.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -29,22 +29,5 @@ inline void write_bytes(const std::filesystem::path& p, const std::string& bytes
   std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-/// The message of the bad_input `f` throws; a test failure if it throws
-/// something else or nothing.
-template <class F>
-std::string bad_input_message(F&& f) {
-  try {
-    f();
-  } catch (const bad_input& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected bad_input, got: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected bad_input, nothing was thrown";
-  return {};
-}
-
 }  // namespace twofold::testing
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << "message: " << (text)

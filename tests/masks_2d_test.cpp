@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/test_support.hpp"
+
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -18,15 +20,7 @@ std::size_t count(const std::vector<float>& mask) {
   return static_cast<std::size_t>(std::accumulate(mask.begin(), mask.end(), 0.0));
 }
 
-template <class F>
-std::string bad_input_message(F f) {
-  try {
-    f();
-  } catch (const bad_input& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::bad_input_message;
 
 double radius(image_shape s, std::size_t h, std::size_t w) {
   const double dy = (double(h) - double(s.height / 2)) / (0.5 * double(s.height));

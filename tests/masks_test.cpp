@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/test_support.hpp"
+
 #include <cmath>
 #include <numeric>
 #include <set>
@@ -28,16 +30,7 @@ line_mask_params params(std::size_t width, double acceleration, line_pattern pat
   return p;
 }
 
-// The message of the bad_input thrown by f, or "" if none.
-template <class F>
-std::string bad_input_message(F f) {
-  try {
-    f();
-  } catch (const bad_input& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::bad_input_message;
 
 TEST(MaskLines, ExactCountAndCentredBlock) {
   for (std::size_t W : {1, 2, 3, 7, 8, 15, 16, 33, 64, 127, 128, 320, 367, 368}) {

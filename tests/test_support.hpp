@@ -1,10 +1,13 @@
 #pragma once
 // Shared builders for the statistical tests: small problems with known answers.
 #include <twofold/buffer.hpp>
+#include <twofold/error.hpp>
 #include <twofold/math/philox.hpp>
 #include <twofold/operators/fourier_mask.hpp>
 #include <twofold/prior.hpp>
 #include <twofold/problem.hpp>
+
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <complex>
@@ -111,6 +114,22 @@ inline double ancestral_variance(double c, const std::vector<double>& levels) {
   return V;
 }
 
+/// The message of the bad_input `f` throws; a test failure if it throws
+/// something else or nothing.
+template <class F>
+std::string bad_input_message(F&& f) {
+  try {
+    f();
+  } catch (const bad_input& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected bad_input, got: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "expected bad_input, nothing was thrown";
+  return {};
+}
+
 inline double mean_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
@@ -118,3 +137,5 @@ inline double mean_of(const std::vector<double>& v) {
 }
 
 }  // namespace twofold::testing
+
+#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << "message: " << (text)
