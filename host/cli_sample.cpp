@@ -31,6 +31,7 @@ struct sample_options {
   std::optional<std::size_t> slice;
   std::size_t factor = 0;
   double kernel_std = 0;
+  cg_params projection{1e-5, 1000};  ///< multi-coil P_R
   double sigma = 0;
   double variance_floor = 1e-3;
   bool reference = false;
@@ -131,7 +132,7 @@ loaded_problem load_problem(const context& ctx, const sample_options& o) {
       std::fprintf(stderr, "twofold: note: %zu of %zu pixels have zero coil sensitivity (invisible to the data)\n",
                    blind, s.pixels());
     p.mask = read_mask(o, s, true, "k-space mask");
-    p.op = std::make_shared<multicoil_operator>(ctx, s, coils, maps.values, p.mask);
+    p.op = std::make_shared<multicoil_operator>(ctx, s, coils, maps.values, p.mask, o.projection);
     p.real_data = false;
   } else if (o.op == "dense") {
     TWOFOLD_EXPECTS(!o.matrix.empty(), "--operator dense needs --matrix (the lead field, [sensors, sources])");
@@ -290,6 +291,12 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_option("--mask", o->mask,
                   "mri: k-space mask [H, W] or [W] line flags (default: the .h5 file's mask); inpaint: pixel mask [H, W]");
   cmd->add_option("--maps", o->maps, "mri-multicoil: sensitivity maps [coils, H, W] (.npy or BART .cfl)");
+  cmd->add_option("--projection-tolerance", o->projection.tolerance,
+                  "mri-multicoil: relative residual of the CG range projection P_R")
+      ->capture_default_str();
+  cmd->add_option("--projection-iterations", o->projection.max_iterations,
+                  "mri-multicoil: most CG iterations of P_R")
+      ->capture_default_str();
   cmd->add_option("--matrix", o->matrix, "dense: the matrix / lead field [m, n], real or complex");
   cmd->add_option("--kernel", o->kernel, "blur: the kernel [h, w], centred at (h/2, w/2)");
   cmd->add_option("--kernel-std", o->kernel_std, "blur: a normalised Gaussian kernel of this std (pixels)");

@@ -23,7 +23,7 @@ std::vector<cdouble> dots(const context& ctx, const_chain_view a, const_chain_vi
 }  // namespace
 
 cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& precondition, const_chain_view b,
-                     chain_view x, const cg_params& params) {
+                     chain_view x, const cg_params& params, std::string_view what) {
   const std::size_t C = x.chains, N = x.shape.pixels();
   chain_buffer r(ctx, C, x.shape), z(ctx, C, x.shape), p(ctx, C, x.shape), ap(ctx, C, x.shape);
   buffer<cdouble> scratch(ctx, C);
@@ -87,7 +87,7 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
       worst = c;
     }
   }
-  TWOFOLD_ENSURES(converged, "conjugate gradients did not converge: chain " + std::to_string(worst) +
+  TWOFOLD_ENSURES(converged, std::string(what) + ": conjugate gradients did not converge: chain " + std::to_string(worst) +
                                  " has relative residual " + std::to_string(report.worst_relative_residual) +
                                  " after " + std::to_string(report.iterations) + " iterations (tolerance " +
                                  std::to_string(params.tolerance) + ")");

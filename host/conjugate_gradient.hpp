@@ -8,6 +8,7 @@
 #include <twofold/sampler_types.hpp>
 
 #include <functional>
+#include <string_view>
 
 namespace twofold::detail {
 
@@ -20,8 +21,9 @@ struct cg_report {
 
 /// Solves op(x_c) = b_c for every chain c, starting from x; `precondition` applies
 /// an approximation of op⁻¹ (Hermitian positive definite). Throws runtime_failure
-/// naming the worst chain if any chain misses the tolerance after max_iterations.
+/// naming the solve (`what`, with advice for the user), the worst chain and its
+/// residual if any chain misses the tolerance after max_iterations.
 cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& precondition, const_chain_view b,
-                     chain_view x, const cg_params& params);
+                     chain_view x, const cg_params& params, std::string_view what);
 
 }  // namespace twofold::detail

@@ -92,7 +92,9 @@ class pto_sampler final : public sampler {
     const batch_map precondition = [&](const_chain_view in, chain_view out) {
       prior_.apply_regularised_covariance(ctx, in, out, shift_);
     };
-    batched_cg(ctx, precision_op, precondition, b.view(), x, cg_);
+    batched_cg(ctx, precision_op, precondition, b.view(), x, cg_,
+               "pto posterior solve (ill-conditioned in float32 when σ_y is tiny next to the prior std times "
+               "|A|; loosen --cg-tolerance)");
     if (observe) observe(1, 1);
   }
 
@@ -152,7 +154,8 @@ class pto_sampler final : public sampler {
       prior_.apply_covariance(ctx, t.view(), t.view());
       B(t.view(), out);
     };
-    batched_cg(ctx, op, precondition, rhs.view(), lambda.view(), cg_);
+    batched_cg(ctx, op, precondition, rhs.view(), lambda.view(), cg_,
+               "pto cascade stage 2 (constraint solve; loosen --cg-tolerance)");
     B_adjoint(lambda.view(), t.view());
     prior_.apply_covariance(ctx, t.view(), t.view());
     for_each(ctx, n, math::axpby{x.data, x.data, t.view().data, -1.0f});

@@ -61,7 +61,10 @@ void multicoil_operator::range_project(const context& ctx, chain_view x) const {
   detail::zero_bytes(ctx, x.data, x.size() * sizeof(cfloat));
   const detail::batch_map op = [&](const_chain_view in, chain_view out) { normal(ctx, in, out); };
   const detail::batch_map identity = [&](const_chain_view in, chain_view out) { detail::copy_if_distinct(ctx, in, out); };
-  last_iterations_ = detail::batched_cg(ctx, op, identity, b.view(), x, projection_).iterations;
+  last_iterations_ = detail::batched_cg(ctx, op, identity, b.view(), x, projection_,
+                                         "multi-coil range projection P_R (the maps leave some directions almost "
+                                         "unseen; loosen --projection-tolerance or raise --projection-iterations)")
+                          .iterations;
 }
 
 }  // namespace twofold
