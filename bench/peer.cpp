@@ -19,7 +19,8 @@ std::string command_line(const std::string& python, const std::string& script, c
   std::ostringstream cmd;
   cmd.precision(17);
   cmd << python << ' ' << shell_quote(script) << " --sampler " << r.sampler << " --operator " << r.op
-      << " --coils " << r.coils << " --sensors " << r.sensors << " --projection-iterations "
+      << " --coils " << r.coils << " --sensors " << r.sensors << " --projection " << r.projection
+      << " --projection-iterations "
       << r.projection_iterations << " --height " << r.shape.height
       << " --width " << r.shape.width << " --chains " << r.chains << " --levels " << r.levels << " --inner-steps "
       << r.inner_steps << " --repeats " << r.repeats << " --sigma-y " << r.sigma_y << " --gamma " << r.gamma

@@ -20,6 +20,7 @@ struct peer_request {
   std::size_t coils = 1;    ///< multicoil
   std::size_t sensors = 0;  ///< dense: rows m (shape is 1 × n)
   std::size_t projection_iterations = 0;  ///< multicoil: CG iterations of P_R (twofold's)
+  std::string projection = "cg";         ///< multicoil: how twofold computed P_R (row-svd | cg)
   std::size_t chains = 0;
   std::size_t levels = 0, inner_steps = 1;
   std::size_t repeats = 1;

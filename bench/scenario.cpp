@@ -239,16 +239,29 @@ scenario_result run_scenario(const context& ctx, const scenario_config& c, doubl
   r.chain_steps_per_second = double(c.chains()) * double(c.steps_per_chain()) / r.seconds;
   r.passes = passes_per_step(c);
   if (const auto* mc = dynamic_cast<const multicoil_operator*>(data.op.get())) {
-    // The accumulators' P_R (batched CG, host/conjugate_gradient.cpp) is not amortised
-    // here: per iteration the normal (1 + 8C reads, 1 + 8C writes), cg_advance (4, 2),
-    // the identity preconditioner's copy (1, 1), dots r·z, r·r, p·AᴴAp (2 + 1 + 2, 0)
-    // and cg_direction (2, 1); spread over the steps of a chain.
-    r.projection_iterations = mc->last_projection_iterations();
     const int C = int(c.coils);
-    r.passes.push_back({"accumulators: P_R by CG, " + std::to_string(r.projection_iterations) +
-                            " iterations spread over the steps",
-                        13 + 8 * C, 5 + 8 * C,
-                        double(c.shape.pixels()) * double(r.projection_iterations) / double(c.steps_per_chain())});
+    if (const spectral_form* sf = mc->spectral()) {
+      // The accumulators' P_R = V Vᴴ row by row (line masks): per chain, analyse reads
+      // the image and writes H·r coefficients, synthesise reads them and writes the
+      // image (the bases are shared by the batch); spread over the steps of a chain.
+      r.projection = "row-svd";
+      const double coefficients = double(sf->coefficient_shape().pixels());
+      r.passes.push_back({"accumulators: P_R = V Vᴴ by row SVD (image, once per chain)", 1, 1,
+                          double(c.shape.pixels()) / double(c.steps_per_chain())});
+      r.passes.push_back({"accumulators: P_R = V Vᴴ by row SVD (coefficients, once per chain)", 1, 1,
+                          coefficients / double(c.steps_per_chain())});
+    } else {
+      // The accumulators' P_R (batched CG, host/conjugate_gradient.cpp) is not amortised
+      // here: per iteration the normal (1 + 8C reads, 1 + 8C writes), cg_advance (4, 2),
+      // the identity preconditioner's copy (1, 1), dots r·z, r·r, p·AᴴAp (2 + 1 + 2, 0)
+      // and cg_direction (2, 1); spread over the steps of a chain.
+      r.projection = "cg";
+      r.projection_iterations = mc->last_projection_iterations();
+      r.passes.push_back({"accumulators: P_R by CG, " + std::to_string(r.projection_iterations) +
+                              " iterations spread over the steps",
+                          13 + 8 * C, 5 + 8 * C,
+                          double(c.shape.pixels()) * double(r.projection_iterations) / double(c.steps_per_chain())});
+    }
   }
   r.bytes_per_chain_step = 0;
   for (const auto& p : r.passes)

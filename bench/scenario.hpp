@@ -98,6 +98,7 @@ struct scenario_result {
   /// Multi-coil: CG iterations of the accumulators' range projection P_R (last wave
   /// of the last repeat); it is in the timings but not in the bytes.
   std::size_t projection_iterations = 0;
+  std::string projection = "none";  ///< multicoil P_R: "row-svd" (line masks) or "cg"
 };
 
 /// Builds the problem (MRI: a phantom, its masked k-space with noise, a prior

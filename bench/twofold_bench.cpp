@@ -180,6 +180,7 @@ peer_request peer_sizes(const scenario_result& result, size_preset size) {
   r.coils = c.coils;
   r.sensors = c.sensors;
   r.projection_iterations = result.projection_iterations;
+  if (result.projection == "row-svd") r.projection = "row-svd";
   r.sigma_y = c.sigma_y;
   const sampler_params p = sampler_settings(c);
   r.gamma = p.langevin.gamma;
@@ -259,6 +260,7 @@ json to_json(const scenario_result& r) {
           {"roofline_fraction", r.roofline_fraction}};
   if (c.op == scenario_operator::multicoil) {
     j["coils"] = c.coils;
+    j["projection"] = r.projection;
     j["projection_cg_iterations"] = r.projection_iterations;
   }
   if (c.op == scenario_operator::dense) j["sensors"] = c.sensors;

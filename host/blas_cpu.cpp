@@ -2,7 +2,7 @@
 // one block per OpenMP thread and each block is one single-threaded GEMM, so the
 // BLAS runs on the engine's own OpenMP threads: OpenBLAS's pthread pool and idle
 // OpenMP workers spinning next to it would otherwise compete for the same cores
-// (measured: 1.4× slower on two cores, `twofold_bench --only dense-langevin`).
+// (measured: 1.6× slower on two cores, `twofold_bench --only dense-langevin`).
 #include "host/blas_engine.hpp"
 
 #include <cblas.h>
@@ -19,9 +19,7 @@ namespace {
 
 class cpu_blas_engine final : public blas_engine {
  public:
-  cpu_blas_engine() : split_(openblas_set_num_threads != nullptr) {
-    if (split_) openblas_set_num_threads(1);
-  }
+  cpu_blas_engine() : split_(openblas_set_num_threads != nullptr) { use_single_threaded_blas(); }
 
   void gemm(blas_op op_a, std::size_t m, std::size_t n, std::size_t k, const cfloat* a, std::size_t lda,
             const cfloat* b, std::size_t ldb, cfloat* c, std::size_t ldc) override {
@@ -47,5 +45,13 @@ class cpu_blas_engine final : public blas_engine {
 }  // namespace
 
 std::unique_ptr<blas_engine> make_cpu_blas_engine() { return std::make_unique<cpu_blas_engine>(); }
+
+void use_single_threaded_blas() noexcept {
+  static const bool done = [] {
+    if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)done;
+}
 
 }  // namespace twofold::detail

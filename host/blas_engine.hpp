@@ -23,6 +23,13 @@ class blas_engine {
 };
 
 std::unique_ptr<blas_engine> make_cpu_blas_engine();
+
+/// Makes OpenBLAS single-threaded (once; nothing when the BLAS is not OpenBLAS).
+/// twofold parallelises over chains and rows with OpenMP itself and calls BLAS and
+/// LAPACK from inside those loops. OpenBLAS's own pthread pool next to OpenMP is
+/// slower here, and with OpenBLAS 0.3.21 its threaded zgemv (inside zheev)
+/// segfaulted in tests/operator_test.cpp. Called by every context constructor.
+void use_single_threaded_blas() noexcept;
 std::unique_ptr<blas_engine> make_cublas_engine(void* stream);
 
 }  // namespace twofold::detail

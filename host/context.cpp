@@ -47,6 +47,7 @@ struct context::impl {
 };
 
 context::context(backend_request request, int device) : impl_(std::make_unique<impl>()) {
+  detail::use_single_threaded_blas();
   impl_->device = device;
   const bool want_cuda = request == backend_request::cuda ||
                          (request == backend_request::automatic && cuda_usable());

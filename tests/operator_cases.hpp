@@ -70,6 +70,12 @@ inline std::vector<operator_case> operator_cases() {
                  return std::make_unique<multicoil_operator>(ctx, s, 3, smooth_maps(s, 3, 7),
                                                              testing::line_mask(s, {1, 3, 4}));
                }});
+  c.push_back({"mri_multicoil_3x6x7_lines_cg", [](const context& ctx) {
+                 // The same line-mask operator with the CG projection instead of the row SVD.
+                 const image_shape s{6, 7};
+                 return std::make_unique<multicoil_operator>(ctx, s, 3, smooth_maps(s, 3, 7),
+                                                             testing::line_mask(s, {1, 3, 4}), cg_params{1e-5, 1000}, 0);
+               }});
   c.push_back({"mri_multicoil_2x5x5_2d", [](const context& ctx) {
                  const image_shape s{5, 5};
                  return std::make_unique<multicoil_operator>(ctx, s, 2, smooth_maps(s, 2, 8), random_mask(s, 0.3, 9));

@@ -26,8 +26,10 @@ Operators (AᴴA u of one langevin step), as host/operators/:
                [chains, n], A is m × n stored as complex64 as twofold stores it)
 Every run ends, as twofold::sample's accumulators do, with P_R u of every chain:
 single-coil ifft2c(mask · fft2c(u)); dense V_r V_rᴴ u (V_r from an SVD computed
-before timing, as twofold computes it when the operator is built); multicoil the
-minimum-norm solution of AᴴA z = AᴴA u by batched CG from z = 0 with per-chain
+before timing, as twofold computes it when the operator is built); multicoil with
+--projection row-svd (what twofold does for line masks) V_h V_hᴴ on every image row
+h, V_h from the eigen-decomposition of A_hᴴA_h computed before timing; with
+--projection cg the minimum-norm solution of AᴴA z = AᴴA u by batched CG from z = 0 with per-chain
 scalars, stopped when ‖AᴴA(z − u)‖ ≤ 1e-5 ‖AᴴA u‖ (host/operators/multicoil.cpp), or
 after exactly --projection-iterations iterations: the bench passes the count twofold
 took in the same run, so both do the same work (the peer's own maps and mask need not
@@ -59,6 +61,8 @@ def parse_args(argv):
     p.add_argument("--operator", choices=["single-coil", "multicoil", "dense"], default="single-coil")
     p.add_argument("--coils", type=int, default=1, help="multicoil: coil maps")
     p.add_argument("--sensors", type=int, default=0, help="dense: rows m (the image is 1 x n)")
+    p.add_argument("--projection", choices=["cg", "row-svd"], default="cg",
+                   help="multicoil: how P_R is computed (twofold's choice in the same run)")
     p.add_argument("--projection-iterations", type=int, default=0,
                    help="multicoil: CG iterations of P_R (twofold's count in the same run); 0: to tolerance")
     p.add_argument("--height", type=int, required=True)
@@ -148,6 +152,18 @@ def main(argv):
                                                        + np.pi * (gy - 0.5) * y))
         maps /= np.sqrt((np.abs(maps) ** 2).sum(axis=0))
         maps_conj = maps.conj()
+        if args.projection == "row-svd":
+            # Row h is measured alone by A_h = [diag(lines) F_W diag(S_c[h])]_c: its
+            # Gram is P ∘ Σ_c conj(S_c[h]) S_c[h]ᵀ with P = F_Wᴴ diag(lines) F_W.
+            f = np.fft.fftshift(np.fft.fft(np.fft.ifftshift(np.eye(W), axes=0), axis=0, norm="ortho"), axes=0)
+            pw = f.conj().T @ (lines[:, None] * f)
+            gram = pw[None] * np.einsum("chw,chv->hwv", maps_conj.astype(np.complex128), maps.astype(np.complex128))
+            lam, vec = np.linalg.eigh(gram)
+            cut = (max(args.coils * int(lines.sum()), W) * np.finfo(np.float32).eps) ** 2 * lam.max()
+            rank = int((lam > cut).sum(axis=1).max())
+            bases = np.where(lam[:, None, -rank:] > cut, vec[:, :, -rank:], 0).astype(np.complex64)  # H x W x r
+            bases_conj = bases.conj()
+            bases_t = np.ascontiguousarray(bases.transpose(0, 2, 1))
 
         def normal(u):
             z = fft2c(maps * u[:, None])
@@ -187,6 +203,9 @@ def main(argv):
             return ((u.reshape(C, W) @ v_r_conj) @ v_r_t).reshape(C, H, W)
         if args.operator == "single-coil":
             return normal(u)
+        if args.projection == "row-svd":
+            rows = u.transpose(1, 0, 2)  # H x chains x W
+            return ((rows @ bases_conj) @ bases_t).transpose(1, 0, 2)
 
         def dots(a, b):
             return np.sum((a.conj() * b).real, axis=(1, 2), dtype=np.float64)
