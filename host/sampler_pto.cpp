@@ -9,7 +9,7 @@
 //    as well conditioned as Σ and masked coefficients stay exactly zero; the
 //    preconditioner 1[a > 0] Vᴴ Σ⁻¹ V 1[a > 0] is its exact inverse when the prior is
 //    diagonal in V (Fourier prior with MRI or blur, pixel prior with inpainting);
-//  - other operators (multi-coil MRI): B = A itself, CG in the measurement space
+//  - other operators (multi-coil MRI with a 2-D mask): B = A itself, CG in the measurement space
 //    (A x = A x_R is the same constraint as P_R x = x_R for x_R in the row space);
 //    A Σ Aᴴ is singular there when A has more rows than rank, which CG tolerates for
 //    the consistent right-hand side but which makes its accuracy depend on cond(A)².
