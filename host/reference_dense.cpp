@@ -308,6 +308,8 @@ gaussian_posterior_maps dense_posterior(image_shape shape, std::span<const cdoub
   check_size(measurements.size(), M, "measurements");
   check_sigma(sigma_y);
   TWOFOLD_EXPECTS(M >= 1, "matrix: needs at least one row");
+  for (std::size_t i = 0; i < M; ++i)
+    TWOFOLD_EXPECTS(is_finite(measurements[i]), "measurements: entry " + std::to_string(i) + " is not finite");
   // Thin SVD A = U S Vᴴ in double: y depends on x only through Vᴴx, so the data
   // ŷ = S⁻¹ Uᴴ y = Vᴴ x + n̂ with E|n̂_r|² = σ_y²/s_r² over the r rows kept.
   std::vector<zd> a(M * N);
@@ -329,10 +331,7 @@ gaussian_posterior_maps dense_posterior(image_shape shape, std::span<const cdoub
   for (std::size_t k = 0; k < r; ++k) {
     for (std::size_t j = 0; j < N; ++j) b[k + j * r] = vt[k + j * K];
     zd uy = 0.0;
-    for (std::size_t i = 0; i < M; ++i) {
-      TWOFOLD_EXPECTS(is_finite(measurements[i]), "measurements: entry " + std::to_string(i) + " is not finite");
-      uy += std::conj(u[i + k * M]) * zd(measurements[i].re, measurements[i].im);
-    }
+    for (std::size_t i = 0; i < M; ++i) uy += std::conj(u[i + k * M]) * zd(measurements[i].re, measurements[i].im);
     t[k] = uy / s[k];
     d[k] = sigma_y * sigma_y / (s[k] * s[k]);
   }

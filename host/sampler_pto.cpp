@@ -104,19 +104,15 @@ class pto_sampler final : public sampler {
     const linear_operator& A = problem_.op();
     if (const spectral_form* sf = A.spectral()) {
       const image_shape c = sf->coefficient_shape();
-      chain_buffer masked(ctx, x.chains, c), u(ctx, x.chains, x.shape);
-      const auto mask = [&](chain_view v) {
-        detail::for_each(ctx, v.size(), math::multiply_by_map{v.data, support_.data(), c.pixels()});
-      };
+      chain_buffer u(ctx, x.chains, x.shape);
       const batch_map constraint = [&](const_chain_view in, chain_view out) {
         sf->analyse(ctx, in, out);
-        mask(out);
+        detail::for_each(ctx, out.size(), math::multiply_by_map{out.data, support_.data(), c.pixels()});
       };
-      const batch_map constraint_adjoint = [&](const_chain_view in, chain_view out) {
-        copy_bytes(ctx, masked.view().data, in.data, in.size() * sizeof(cfloat));
-        mask(masked.view());
-        sf->synthesise(ctx, masked.view(), out);
-      };
+      // Every vector of the λ-solve is a combination of masked ones (right-hand side,
+      // operator and preconditioner outputs all end in the mask), so it is exactly 0
+      // where a = 0 and Bᴴ needs no second mask.
+      const batch_map constraint_adjoint = [&](const_chain_view in, chain_view out) { sf->synthesise(ctx, in, out); };
       const batch_map precondition = [&](const_chain_view in, chain_view out) {
         constraint_adjoint(in, u.view());
         prior_.apply_precision(ctx, u.view(), u.view());
