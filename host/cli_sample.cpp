@@ -3,6 +3,7 @@
 // written unless all succeeds.
 #include "host/cli_commands.hpp"
 #include "host/cli_outputs.hpp"
+#include "host/io/input_problem.hpp"
 
 #include <twofold/coil_maps.hpp>
 #include <twofold/error.hpp>
@@ -21,6 +22,8 @@
 namespace twofold::cli {
 namespace {
 
+using io::detail::shape_text;
+
 struct sample_options {
   common_options common;
   std::string op = "mri";
@@ -37,12 +40,6 @@ struct sample_options {
   bool reference = false;
   bool cfl = false;
 };
-
-std::string shape_text(const std::vector<std::size_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 /// `shape` as an image: [H, W], or [n] / [1, n] for the 1×n images of dense operators.
 image_shape as_image(const std::vector<std::size_t>& shape, const std::string& what) {
