@@ -19,6 +19,7 @@ struct common_options {
   std::string schedule = "edm";
   std::size_t runs = 16, chains = 16, levels = 300, inner_steps = 3, wave_chains = 0;
   double step = 0.5, gamma = 1.0, s_min = 1e-3, s_max = 10.0, cg_tolerance = 1e-5;
+  sampler_params paper_defaults{};  ///< dps/pigdm/ddrm/ddnm/smc parameters (defaults: the papers' values)
   std::uint64_t seed = 0;
   std::string out = "twofold-output";
 };

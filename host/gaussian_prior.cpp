@@ -69,6 +69,19 @@ void gaussian_prior::denoise(const context& ctx, const_chain_view z, double s, c
   fft2c(ctx, out, fft_direction::inverse);
 }
 
+void prior::vjp(const context&, const_chain_view, double, const_chain_view, chain_view) const {
+  TWOFOLD_EXPECTS(false, "prior '" + name() + "' has no vector-Jacobian product (needed by dps, pigdm and smc)");
+}
+
+void gaussian_prior::vjp(const context& ctx, const_chain_view z, double s, const_chain_view w, chain_view out) const {
+  TWOFOLD_EXPECTS(z.shape == shape_ && w.shape == shape_ && out.shape == shape_ && z.chains == w.chains &&
+                      w.chains == out.chains,
+                  "vjp: batches must have the prior's image shape and the same chain count");
+  in_basis(ctx, w, out, [&](chain_view v) {
+    return math::shrink_by_variance{v.data, variance_.data(), shape_.pixels(), s * s};
+  });
+}
+
 void gaussian_prior::draw(const context& ctx, chain_view u, double s, const rng_stream& rng) const {
   TWOFOLD_EXPECTS(u.shape == shape_, "prior draw: batch shape differs from the prior's");
   detail::for_each(ctx, u.size(), math::gaussian_draw{u.data, mean_.data(), variance_.data(), shape_.pixels(), s * s, rng});

@@ -6,11 +6,19 @@
 
 namespace twofold {
 
+namespace {
+constexpr sampler_kind all_samplers[] = {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto,
+                                         sampler_kind::dps,   sampler_kind::pigdm,    sampler_kind::ddrm,
+                                         sampler_kind::ddnm,  sampler_kind::smc};
+}  // namespace
+
 sampler_kind parse_sampler(std::string_view text) {
-  if (text == "exact") return sampler_kind::exact;
-  if (text == "langevin") return sampler_kind::langevin;
-  if (text == "pto") return sampler_kind::pto;
-  TWOFOLD_EXPECTS(false, "sampler must be one of exact, langevin, pto (got '" + std::string(text) + "')");
+  std::string names;
+  for (const sampler_kind k : all_samplers) {
+    if (text == to_string(k)) return k;
+    names += (names.empty() ? "" : ", ") + std::string(to_string(k));
+  }
+  TWOFOLD_EXPECTS(false, "sampler must be one of " + names + " (got '" + std::string(text) + "')");
 }
 
 std::string_view to_string(sampler_kind kind) {
@@ -18,6 +26,11 @@ std::string_view to_string(sampler_kind kind) {
     case sampler_kind::exact: return "exact";
     case sampler_kind::langevin: return "langevin";
     case sampler_kind::pto: return "pto";
+    case sampler_kind::dps: return "dps";
+    case sampler_kind::pigdm: return "pigdm";
+    case sampler_kind::ddrm: return "ddrm";
+    case sampler_kind::ddnm: return "ddnm";
+    case sampler_kind::smc: return "smc";
   }
   return "?";
 }
@@ -39,6 +52,11 @@ std::unique_ptr<sampler> make_sampler(const context& ctx, const inverse_problem&
     case sampler_kind::exact: return make_exact_sampler(ctx, problem, prior, params);
     case sampler_kind::langevin: return make_langevin_sampler(ctx, problem, prior, params);
     case sampler_kind::pto: return make_pto_sampler(ctx, problem, prior, params);
+    case sampler_kind::dps: return make_dps_sampler(ctx, problem, prior, params);
+    case sampler_kind::pigdm: return make_pigdm_sampler(ctx, problem, prior, params);
+    case sampler_kind::ddrm: return make_ddrm_sampler(ctx, problem, prior, params);
+    case sampler_kind::ddnm: return make_ddnm_sampler(ctx, problem, prior, params);
+    case sampler_kind::smc: return make_smc_sampler(ctx, problem, prior, params);
   }
   TWOFOLD_EXPECTS(false, "unknown sampler");
 }

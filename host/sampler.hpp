@@ -43,5 +43,13 @@ std::unique_ptr<sampler> make_exact_sampler(const context&, const inverse_proble
                                             const sampler_params&);
 std::unique_ptr<sampler> make_pto_sampler(const context&, const inverse_problem&, const prior&,
                                           const sampler_params&);
+std::unique_ptr<sampler> make_dps_sampler(const context&, const inverse_problem&, const prior&, const sampler_params&);
+std::unique_ptr<sampler> make_pigdm_sampler(const context&, const inverse_problem&, const prior&,
+                                            const sampler_params&);
+std::unique_ptr<sampler> make_ddrm_sampler(const context&, const inverse_problem&, const prior&,
+                                           const sampler_params&);
+std::unique_ptr<sampler> make_ddnm_sampler(const context&, const inverse_problem&, const prior&,
+                                           const sampler_params&);
+std::unique_ptr<sampler> make_smc_sampler(const context&, const inverse_problem&, const prior&, const sampler_params&);
 
 }  // namespace twofold::detail

@@ -27,6 +27,7 @@
   X(::twofold::math::gaussian_shrink)              \
   X(::twofold::math::gaussian_draw)                \
   X(::twofold::math::regularised_covariance)       \
+  X(::twofold::math::shrink_by_variance)           \
   X(::twofold::math::langevin_step)                \
   X(::twofold::math::ancestral_step)               \
   X(::twofold::math::cg_advance)                   \

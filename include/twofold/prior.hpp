@@ -1,9 +1,11 @@
 #pragma once
 /// \file
 /// Priors over images. Every prior exposes a batched denoiser
-/// D(z, s) = E[x₀ | x₀ + s ε = z], ε ~ CN(0, I), s in data units (SPEC §1.2);
-/// samplers need nothing else from it. This is also the interface external or
-/// learned denoisers implement.
+/// D(z, s) = E[x₀ | x₀ + s ε = z], ε ~ CN(0, I) (N(0, I) for real images), s in
+/// data units (SPEC §1.2), and optionally the vector-Jacobian product of D (DPS,
+/// ΠGDM and the SMC twisting need it). This is also the interface external or
+/// learned denoisers implement (include/twofold/priors/external.hpp adapts plain
+/// callbacks to it).
 
 #include <twofold/buffer.hpp>
 #include <twofold/context.hpp>
@@ -11,6 +13,7 @@
 #include <twofold/math/philox.hpp>
 
 #include <span>
+#include <string>
 #include <vector>
 
 namespace twofold {
@@ -21,6 +24,15 @@ class prior {
   virtual image_shape shape() const = 0;
   /// out = D(z, s) for every chain; `out` may alias `z`; s > 0. Queued on ctx's stream.
   virtual void denoise(const context& ctx, const_chain_view z, double s, chain_view out) const = 0;
+  /// Whether vjp() is available.
+  virtual bool has_vjp() const { return false; }
+  /// out = Jᵀ w for every chain, J the Jacobian of D(·, s) at z with complex images
+  /// read as pairs of reals (D is real-linear, not complex-linear, in general). Then
+  /// for a real loss L(D), ∂L/∂z̄ = Jᵀ ∂L/∂D̄: the Wirtinger gradients the samplers use
+  /// pass through unchanged. `out` may alias `w`, not `z`. Default: throws bad_input.
+  virtual void vjp(const context& ctx, const_chain_view z, double s, const_chain_view w, chain_view out) const;
+  /// Short name for messages ("gaussian", "gaussian-mixture", ...).
+  virtual std::string name() const = 0;
 };
 
 /// The unitary basis in which a Gaussian prior's covariance is diagonal.
@@ -50,6 +62,10 @@ class gaussian_prior final : public prior {
   const std::vector<float>& variance() const { return variance_host_; }
 
   void denoise(const context& ctx, const_chain_view z, double s, chain_view out) const override;
+  /// D is affine with the symmetric Jacobian Σ(Σ + s²I)⁻¹: Jᵀw is one shrink of w.
+  bool has_vjp() const override { return true; }
+  void vjp(const context& ctx, const_chain_view z, double s, const_chain_view w, chain_view out) const override;
+  std::string name() const override { return "gaussian"; }
   /// u ← a draw from CN(μ, Σ + s² I) per chain (s = 0: a prior draw).
   void draw(const context& ctx, chain_view u, double s, const rng_stream& rng) const;
   /// out = Σ x, out = Σ⁻¹ x (variances must be > 0 for the inverse). `out` may alias `x`.

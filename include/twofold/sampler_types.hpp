@@ -10,9 +10,14 @@
 namespace twofold {
 
 enum class sampler_kind {
-  exact,     ///< reverse ancestral SDE with the exact posterior score (prior and operator share a basis)
+  exact,     ///< reverse ancestral SDE with the exact posterior score (Gaussian and mixture priors)
   langevin,  ///< annealed Langevin dynamics with the annealed likelihood (Jalal et al. 2021); any prior
   pto,       ///< perturb-then-optimise: exact Gaussian posterior draws by batched CG; any operator
+  dps,       ///< diffusion posterior sampling (Chung et al. 2023); needs the denoiser's VJP
+  pigdm,     ///< pseudo-inverse guided diffusion (Song et al. 2023); needs the denoiser's VJP
+  ddrm,      ///< denoising diffusion restoration (Kawar et al. 2022); needs a spectral form
+  ddnm,      ///< null-space diffusion (Wang et al. 2023, DDNM+ for σ_y > 0); needs a spectral form
+  smc,       ///< sequential Monte Carlo over the diffusion, particles = chains of a run
 };
 
 /// Annealed Langevin (Jalal et al. 2021). At level s the step is δ = ε / L(s) with
@@ -33,11 +38,50 @@ struct cg_params {
   std::size_t max_iterations = 3000;
 };
 
+/// DPS (Chung et al. 2023, Alg. 1): after each ancestral step,
+/// x ← x − ζ_i ∇_x ‖y − A x̂₀(x)‖ with ζ_i = ζ / ‖y − A x̂₀‖ (their step size
+/// normalisation); the paper's values are ζ ∈ [0.1, 1], 1.0 for inpainting and
+/// super-resolution, 0.4 for Gaussian deblurring.
+struct dps_params {
+  double zeta = 1.0;
+};
+
+/// ΠGDM (Song et al. 2023): p(x₀ | x_t) ≈ N(x̂₀, r² I) with r² = s² v/(v + s²)
+/// (their r_t² = σ_t²/(1 + σ_t²) for data of variance v = 1) and the guidance
+/// Jᵀ Aᴴ (r² AAᴴ + σ_y² I)⁻¹ (y − A x̂₀); ancestral steps with DDIM η (paper: 1.0).
+struct pigdm_params {
+  double data_variance = 1.0;
+  double eta = 1.0;
+};
+
+/// DDRM (Kawar et al. 2022): η = 0.85, η_b = 1 in the paper.
+struct ddrm_params {
+  double eta = 0.85;
+  double eta_b = 1.0;
+};
+
+/// DDNM (Wang et al. 2023): DDIM η = 0.85 as in the paper; DDNM+ noise handling when σ_y > 0.
+struct ddnm_params {
+  double eta = 0.85;
+};
+
+/// SMC over the reverse diffusion: each run's chains are one particle system;
+/// resample (systematic) when the effective sample size drops below
+/// ess_threshold × particles (0.5 is the common choice, e.g. Wu et al. 2023).
+struct smc_params {
+  double ess_threshold = 0.5;
+};
+
 struct sampler_params {
   sampler_kind kind = sampler_kind::langevin;
   schedule_params schedule{};
   langevin_params langevin{};
   cg_params cg{};
+  dps_params dps{};
+  pigdm_params pigdm{};
+  ddrm_params ddrm{};
+  ddnm_params ddnm{};
+  smc_params smc{};
 };
 
 sampler_kind parse_sampler(std::string_view text);

@@ -75,4 +75,17 @@ struct regularised_covariance {
   }
 };
 
+/// x[i] *= v/(v + s²): the Jacobian Σ(Σ + s²I)⁻¹ of the Gaussian denoiser, applied
+/// in the basis where Σ is diagonal.
+struct shrink_by_variance {
+  cfloat* x;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const double v = variance[i % pixels];
+    x[i] *= static_cast<float>(v / (v + s2));
+  }
+};
+
 }  // namespace twofold::math

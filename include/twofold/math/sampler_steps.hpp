@@ -34,9 +34,10 @@ struct langevin_step {
   }
 };
 
-/// Ancestral (DDPM-type) reverse step from level S = s_i² to T = s_{i+1}² with the
-/// exact transition of u = x₀ + s ε for x₀ at the denoised point:
-///   u ← D + (T/S)(u − D) + √(T(S − T)/S) ζ;   T = 0 returns D.
+/// Reverse step from level S = s_i² to T = s_{i+1}²: u ← D + keep (u − D) + noise ζ.
+/// Ancestral (DDPM) is the exact transition of u = x₀ + s ε for x₀ at the denoised
+/// point, keep = T/S and noise = √(T(S − T)/S); DDIM-η coefficients come from
+/// detail::ddim_step (host/diffusion_steps.hpp). T = 0 returns D.
 struct ancestral_step {
   cfloat* u;
   const cfloat* d;
