@@ -8,6 +8,7 @@
 #include <twofold/math/elementwise.hpp>
 #include <twofold/math/fft_phase.hpp>
 #include <twofold/math/gaussian.hpp>
+#include <twofold/math/mixture.hpp>
 #include <twofold/math/operator_maps.hpp>
 #include <twofold/math/sampler_steps.hpp>
 #include <twofold/math/welford.hpp>
@@ -28,6 +29,12 @@
   X(::twofold::math::gaussian_draw)                \
   X(::twofold::math::regularised_covariance)       \
   X(::twofold::math::shrink_by_variance)           \
+  X(::twofold::math::mixture_scaled_residual)      \
+  X(::twofold::math::mixture_responsibilities)     \
+  X(::twofold::math::mixture_accumulate)           \
+  X(::twofold::math::mixture_deviation)            \
+  X(::twofold::math::mixture_vjp_accumulate)       \
+  X(::twofold::math::mixture_draw)                 \
   X(::twofold::math::langevin_step)                \
   X(::twofold::math::ancestral_step)               \
   X(::twofold::math::cg_advance)                   \

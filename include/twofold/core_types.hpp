@@ -10,6 +10,11 @@
 
 namespace twofold {
 
+/// The field K of x and y (SPEC §1.1). Arrays are complex64 either way; a real
+/// problem keeps every imaginary part 0: real measurements, real noise
+/// N(0, σ_y² I), real prior draws. Variances mean E|x − E x|² in both fields.
+enum class field { complex, real };
+
 /// Height (readout axis) and width (phase-encode axis, the last axis) of an image,
 /// and the number of coil planes in front of them (SPEC §2 layout `[coil, H, W]`):
 /// 1 for images and single-coil data, C for multi-coil k-space.

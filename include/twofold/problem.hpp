@@ -14,11 +14,6 @@
 
 namespace twofold {
 
-/// The field K of x and y (SPEC §1.1). Arrays are complex64 either way; a real
-/// problem keeps every imaginary part 0: real measurements, real noise
-/// N(0, σ_y² I), real prior draws. Variances mean E|x − E x|² in both fields.
-enum class field { complex, real };
-
 class inverse_problem {
  public:
   /// `measurements`: one measurement of A's codomain shape. For Cartesian MRI the

@@ -1,0 +1,147 @@
+#pragma once
+/// \file
+/// Per-element and per-chain pieces of Gaussian-mixture denoisers
+/// (include/twofold/priors/gaussian_mixture.hpp), in the basis where every
+/// component covariance is diagonal. Component k's arrays are [N] slices.
+
+#include <twofold/math/complex.hpp>
+#include <twofold/math/hd.hpp>
+#include <twofold/math/philox.hpp>
+
+#include <cmath>
+#include <cstddef>
+
+namespace twofold::math {
+
+/// out[i] = (z[i] − μ[p]) / √(v[p] + s²): its squared norm per chain is the
+/// quadratic form of N(z; μ, diag v + s²I).
+struct mixture_scaled_residual {
+  cfloat* out;
+  const cfloat* z;
+  const cfloat* mean;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    out[i] = static_cast<float>(1.0 / std::sqrt(double(variance[p]) + s2)) * (z[i] - mean[p]);
+  }
+};
+
+/// Per chain c: r_k = softmax_k(offset_k − κ q_{k,c}) by log-sum-exp in double,
+/// q_{k,c} = quadratic[k·chains + c].re, offset_k = log w_k − κ log det(Σ_k + s²I).
+/// Writes r into responsibility[k·chains + c].
+struct mixture_responsibilities {
+  double* responsibility;
+  const cdouble* quadratic;
+  const double* offset;
+  std::size_t components;
+  std::size_t chains;
+  double kappa;
+  TWOFOLD_HD void operator()(std::size_t c) const {
+    double top = -HUGE_VAL;
+    for (std::size_t k = 0; k < components; ++k) {
+      const double l = offset[k] - kappa * quadratic[k * chains + c].re;
+      responsibility[k * chains + c] = l;
+      top = l > top ? l : top;
+    }
+    double total = 0;
+    for (std::size_t k = 0; k < components; ++k) {
+      const double e = offset[k] == -HUGE_VAL ? 0.0 : std::exp(responsibility[k * chains + c] - top);
+      responsibility[k * chains + c] = e;
+      total += e;
+    }
+    for (std::size_t k = 0; k < components; ++k) responsibility[k * chains + c] /= total;
+  }
+};
+
+/// D_k = μ + v/(v + s²)(z − μ) of one component (v = 0: the atom μ).
+TWOFOLD_HD cfloat mixture_component_denoise(cfloat z, cfloat mu, float v, double s2) {
+  return mu + static_cast<float>(double(v) / (double(v) + s2)) * (z - mu);
+}
+
+/// out[i] (+)= r_{k,c} D_k(z)[i]: accumulates component k of D (overwrites when `first`).
+struct mixture_accumulate {
+  cfloat* out;
+  const cfloat* z;
+  const cfloat* mean;
+  const float* variance;
+  const double* responsibility;  ///< r_{k,·}: `chains` values
+  std::size_t pixels;
+  double s2;
+  bool first;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    const cfloat term = static_cast<float>(responsibility[i / pixels]) *
+                        mixture_component_denoise(z[i], mean[p], variance[p], s2);
+    out[i] = first ? term : out[i] + term;
+  }
+};
+
+/// out[i] = D_k(z)[i] − d[i]: component k's deviation from the mixture denoiser.
+struct mixture_deviation {
+  cfloat* out;
+  const cfloat* z;
+  const cfloat* d;
+  const cfloat* mean;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    out[i] = mixture_component_denoise(z[i], mean[p], variance[p], s2) - d[i];
+  }
+};
+
+/// out[i] (+)= r_{k,c} [ v/(v + s²) w[i] + (2κ/s²) Re⟨D_k − D, w⟩_c (D_k − D)[i] ]:
+/// component k of Jᵀw (J is symmetric). `deviation` holds D_k − D, `dot` its
+/// per-chain inner products with w.
+struct mixture_vjp_accumulate {
+  cfloat* out;
+  const cfloat* w;
+  const cfloat* deviation;
+  const float* variance;
+  const double* responsibility;
+  const cdouble* dot;
+  std::size_t pixels;
+  double s2;
+  double outer;  ///< 2κ/s²
+  bool first;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels, c = i / pixels;
+    const double v = variance[p];
+    const cfloat term = static_cast<float>(responsibility[c]) *
+                        (static_cast<float>(v / (v + s2)) * w[i] + static_cast<float>(outer * dot[c].re) * deviation[i]);
+    out[i] = first ? term : out[i] + term;
+  }
+};
+
+/// u[i] = μ_k[p] + √(v_k[p] + s²) ζ with k chosen per chain by one uniform
+/// against the cumulative weights (the last component takes the remainder).
+/// With only < components, chains whose component is not `only` get 0 (mixtures
+/// whose components have different bases draw one component at a time).
+struct mixture_draw {
+  cfloat* u;
+  const cfloat* means;      ///< [K, N] ([N] of component `only` when only < components)
+  const float* variances;   ///< [K, N] (likewise)
+  const double* cumulative; ///< K values, the last ≥ 1
+  std::size_t components;
+  std::size_t pixels;
+  double s2;
+  rng_stream rng;
+  std::size_t only;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t c = i / pixels, p = i % pixels;
+    const double pick = uniform(rng.seed, rng.first_chain + c, rng_purpose::mixture_component, rng.substream);
+    std::size_t k = 0;
+    while (k + 1 < components && pick >= cumulative[k]) ++k;
+    if (only < components && k != only) {
+      u[i] = cfloat{};
+      return;
+    }
+    const std::size_t at = (only < components ? 0 : k) * pixels + p;
+    u[i] = means[at] + static_cast<float>(std::sqrt(double(variances[at]) + s2)) * rng.normal(c, p);
+  }
+};
+
+}  // namespace twofold::math
