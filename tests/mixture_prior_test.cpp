@@ -109,11 +109,11 @@ TEST_P(MixtureDenoiser, MatchesDirectEvaluationForSeparatedModesAndTinyVariances
 TEST_P(MixtureDenoiser, VjpIsTheTransposedJacobianOfTheDenoiser) {
   const bool real = GetParam();
   context ctx(backend_request::cpu);
-  const mixture_case m(real, 1.5f);  // overlapping modes: the outer-product term matters
+  const mixture_case m(real, 0.3f);  // overlapping modes: the outer-product term matters
   const gaussian_mixture_prior prior(ctx, gaussian_basis::pixel, m.shape, m.weights, m.means, m.variances,
                                      real ? field::real : field::complex);
   const std::size_t N = m.shape.pixels();
-  const double s = 0.8, h = 1e-5, kappa = real ? 0.5 : 1.0;
+  const double s = 1.5, h = 1e-5, kappa = real ? 0.5 : 1.0;
   auto z = random_image(m.shape, 7), w = random_image(m.shape, 8), v = random_image(m.shape, 9);
   if (real)
     for (auto* a : {&z, &w, &v})
@@ -138,6 +138,9 @@ TEST_P(MixtureDenoiser, VjpIsTheTransposedJacobianOfTheDenoiser) {
     scale += abs(cdouble(w[p])) * abs(jv);
   }
   EXPECT_NEAR(lhs, rhs, 1e-4 * (1 + scale));
+  // The responsibilities are mixed here, so the outer-product term is not negligible.
+  const auto r = prior.responsibilities(ctx, zb.view(), s);
+  EXPECT_LT(*std::max_element(r.begin(), r.end()), 0.95);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fields, MixtureDenoiser, ::testing::Values(false, true),
