@@ -184,14 +184,34 @@ uncertainty_maps to_maps(image_shape shape, run_design kind, std::size_t K, cons
   return m;
 }
 
-}  // namespace
-
-sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
-                     const sampler_params& params, const design_params& design, const progress_callback& progress) {
+void check_design(const design_params& design) {
   TWOFOLD_EXPECTS(design.runs >= 2, "runs must be >= 2 (got " + std::to_string(design.runs) + ")");
   TWOFOLD_EXPECTS(design.chains_per_run >= 2,
                   "chains per run must be >= 2 (got " + std::to_string(design.chains_per_run) + ")");
   TWOFOLD_EXPECTS(design.runs * design.chains_per_run < (std::size_t{1} << 32), "at most 2^32 chains per job");
+}
+
+}  // namespace
+
+std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
+                                    const sampler_params& params, const design_params& design,
+                                    const progress_callback& progress) {
+  check_design(design);
+  const auto sampler = detail::make_sampler(ctx, problem, prior, params);
+  const std::size_t K = design.chains_per_run, total = design.runs * K, N = problem.shape().pixels();
+  design_runner runner(ctx, problem, *sampler, design, progress);
+  std::vector<cfloat> draws(total * N);
+  runner.waves("posterior", total, K, 0,
+               [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, obs); },
+               [&](chain_view x, std::size_t first) {
+                 detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+               });
+  return draws;
+}
+
+sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
+                     const sampler_params& params, const design_params& design, const progress_callback& progress) {
+  check_design(design);
   const auto sampler = detail::make_sampler(ctx, problem, prior, params);
   const image_shape shape = problem.shape();
   const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();

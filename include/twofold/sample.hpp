@@ -81,6 +81,15 @@ using progress_callback = std::function<void(const progress_event&)>;
 sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
                      const sampler_params& sampler, const design_params& design, const progress_callback& progress = {});
 
+/// The raw draws instead of maps: runs × chains_per_run posterior draws
+/// x ~ p(x | y) (design.kind is ignored; every chain is a posterior draw, run r's
+/// chains are r·K … r·K + K − 1, so samplers with interacting chains such as smc
+/// treat each run as one particle system). C order [R·K, H, W] on the host.
+/// Validation and calibration diagnostics compare these with exact draws.
+std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
+                                    const sampler_params& sampler, const design_params& design,
+                                    const progress_callback& progress = {});
+
 run_design parse_design(std::string_view text);
 std::string_view to_string(run_design kind);
 
