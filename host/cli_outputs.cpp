@@ -102,7 +102,7 @@ nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussi
     z2 += norm2(maps.mean[p] - ref.mean[p]) / ref.variance[p];
     t += maps.total_variance[p];
     rt += ref.variance[p];
-    if (!maps.ambiguity.empty()) {
+    if (!maps.ambiguity.empty() && !ref.ambiguity.empty()) {
       a += maps.ambiguity[p];
       ra += ref.ambiguity[p];
       e += maps.estimation[p];
@@ -112,7 +112,7 @@ nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussi
   nlohmann::json j;
   j["mean_error_rms_in_posterior_std"] = std::sqrt(z2 / double(N));
   j["total_variance_ratio"] = t / rt;
-  if (!maps.ambiguity.empty()) {
+  if (!maps.ambiguity.empty() && !ref.ambiguity.empty()) {
     j["ambiguity_ratio"] = a / ra;
     j["estimation_ratio"] = e / re;
   }
@@ -167,9 +167,12 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
   if (run.reference) {
     const auto& r = *run.reference;
     w.npy("reference_mean", as_cfloat(r.mean));
-    w.npy("reference_ambiguity", as_float(r.ambiguity));
-    w.npy("reference_estimation", as_float(r.estimation));
-    write_std_pair(w, "reference_", "exact ", ref_amb, ref_est, hi);
+    w.npy("reference_variance", as_float(r.variance));
+    if (!r.ambiguity.empty()) {  // mixture posteriors have no closed-form split
+      w.npy("reference_ambiguity", as_float(r.ambiguity));
+      w.npy("reference_estimation", as_float(r.estimation));
+      write_std_pair(w, "reference_", "exact ", ref_amb, ref_est, hi);
+    }
   }
   const std::string text = run.summary.dump(2) + "\n";
   std::ofstream json(folder.stage("summary.json"), std::ios::binary);

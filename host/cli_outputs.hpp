@@ -22,7 +22,7 @@ struct run_record {
   std::vector<cfloat> zero_filled;
   std::vector<float> mask;  ///< k-space or pixel mask (empty: the operator has none)
   std::optional<std::vector<cfloat>> truth;
-  std::optional<gaussian_posterior_maps> reference;
+  std::optional<gaussian_posterior_maps> reference;  ///< ambiguity/estimation empty for mixture priors
   nlohmann::json summary;
   bool cfl = false;  ///< also write each array as a BART .cfl/.hdr pair
 };

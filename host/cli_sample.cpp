@@ -10,7 +10,9 @@
 #include <twofold/io/array_file.hpp>
 #include <twofold/io/fastmri.hpp>
 #include <twofold/operators.hpp>
+#include <twofold/priors/gaussian_mixture.hpp>
 #include <twofold/reference_fourier.hpp>
+#include <twofold/reference_mixture.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +30,8 @@ struct sample_options {
   common_options common;
   std::string op = "mri";
   std::string measurements, mask, maps, matrix, kernel;
-  std::string prior_images, prior_mean, prior_variance, prior_spectrum, truth;
+  std::string prior_images, prior_mean, prior_variance, prior_spectrum, prior_weights, truth;
+  std::string prior_kind = "gaussian";
   std::string prior_basis = "pixel";
   std::string field = "auto";
   std::optional<std::size_t> slice;
@@ -174,17 +177,55 @@ loaded_problem load_problem(const context& ctx, const sample_options& o) {
   return p;
 }
 
-gaussian_prior read_prior(const context& ctx, const sample_options& o, image_shape s) {
+/// `shape` as a stack of `count` images of shape `s`: [count, H, W], or [count, W] when H = 1.
+std::size_t stack_count(const std::vector<std::size_t>& shape, image_shape s, const std::string& what) {
+  const bool ok = (shape.size() == 3 && shape[1] == s.height && shape[2] == s.width) ||
+                  (s.height == 1 && shape.size() == 2 && shape[1] == s.width);
+  TWOFOLD_EXPECTS(ok && shape[0] >= 1, what + " must have shape [N, " + std::to_string(s.height) + ", " +
+                                           std::to_string(s.width) + "] (got " + shape_text(shape) + ")");
+  return shape[0];
+}
+
+/// The prior the options describe: --prior gaussian (estimated from --prior-images,
+/// or --prior-mean with --prior-variance / --prior-spectrum), mixture
+/// (--prior-weights [K], --prior-mean [K, H, W], --prior-variance or
+/// --prior-spectrum [K, H, W]) or empirical (--prior-images).
+std::unique_ptr<prior> read_prior(const context& ctx, const sample_options& o, image_shape s, field values) {
   TWOFOLD_EXPECTS(o.prior_basis == "pixel" || o.prior_basis == "fourier", "--prior-basis must be pixel or fourier");
+  if (o.prior_kind == "empirical") {
+    TWOFOLD_EXPECTS(!o.prior_images.empty(), "--prior empirical needs --prior-images [N, H, W]");
+    const auto a = io::read_complex_array(o.prior_images, "prior image stack");
+    stack_count(a.shape, s, "prior image stack");
+    return std::make_unique<gaussian_mixture_prior>(make_empirical_prior(ctx, s, a.values, values));
+  }
+  if (o.prior_kind == "mixture") {
+    TWOFOLD_EXPECTS(!o.prior_weights.empty() && !o.prior_mean.empty(),
+                    "--prior mixture needs --prior-weights [K], --prior-mean [K, H, W] and --prior-variance or "
+                    "--prior-spectrum [K, H, W]");
+    const bool spectrum = !o.prior_spectrum.empty();
+    TWOFOLD_EXPECTS(spectrum != !o.prior_variance.empty(), "give exactly one of --prior-variance and --prior-spectrum");
+    const auto w = io::read_float_array(o.prior_weights, "prior weights");
+    const auto mean = io::read_complex_array(o.prior_mean, "prior means");
+    const std::string what = spectrum ? "prior spectra" : "prior variances";
+    const auto var = io::read_float_array(spectrum ? o.prior_spectrum : o.prior_variance, what);
+    const std::size_t K = stack_count(mean.shape, s, "prior means");
+    TWOFOLD_EXPECTS(stack_count(var.shape, s, what) == K && w.values.size() == K,
+                    "--prior-weights, --prior-mean and --prior-" + std::string(spectrum ? "spectrum" : "variance") +
+                        " must describe the same number of components (got " + std::to_string(w.values.size()) +
+                        ", " + std::to_string(K) + " and " + shape_text(var.shape) + ")");
+    const std::vector<double> weights(w.values.begin(), w.values.end());
+    return std::make_unique<gaussian_mixture_prior>(ctx, spectrum ? gaussian_basis::fourier : gaussian_basis::pixel,
+                                                    s, weights, mean.values, var.values, values);
+  }
+  TWOFOLD_EXPECTS(o.prior_kind == "gaussian",
+                  "--prior must be gaussian, mixture or empirical (got '" + o.prior_kind + "')");
   const gaussian_basis basis = o.prior_basis == "fourier" ? gaussian_basis::fourier : gaussian_basis::pixel;
-  const std::string image = to_string(s);
   if (!o.prior_images.empty()) {
     const auto a = io::read_complex_array(o.prior_images, "prior image stack");
-    const bool ok = (a.shape.size() == 3 && a.shape[1] == s.height && a.shape[2] == s.width) ||
-                    (s.height == 1 && a.shape.size() == 2 && a.shape[1] == s.width);
-    TWOFOLD_EXPECTS(ok && a.shape[0] >= 2, "prior image stack must have shape [N >= 2, " + std::to_string(s.height) +
-                                               ", " + std::to_string(s.width) + "] (got " + shape_text(a.shape) + ")");
-    return estimate_gaussian_prior(ctx, basis, s, a.values, o.variance_floor);
+    TWOFOLD_EXPECTS(stack_count(a.shape, s, "prior image stack") >= 2,
+                    "prior image stack must hold at least 2 images to estimate a Gaussian (got " +
+                        shape_text(a.shape) + ")");
+    return std::make_unique<gaussian_prior>(estimate_gaussian_prior(ctx, basis, s, a.values, o.variance_floor));
   }
   TWOFOLD_EXPECTS(!o.prior_mean.empty(), "give --prior-images, or --prior-mean with --prior-variance or --prior-spectrum");
   const bool spectrum = !o.prior_spectrum.empty();
@@ -194,24 +235,37 @@ gaussian_prior read_prior(const context& ctx, const sample_options& o, image_sha
   const std::string what = spectrum ? "prior spectrum" : "prior variance";
   const auto var = io::read_float_array(spectrum ? o.prior_spectrum : o.prior_variance, what);
   expect_image(var.shape, s, what, "the image (the operator's domain)");
-  return gaussian_prior(ctx, spectrum ? gaussian_basis::fourier : gaussian_basis::pixel, s, mean.values, var.values);
+  return std::make_unique<gaussian_prior>(ctx, spectrum ? gaussian_basis::fourier : gaussian_basis::pixel, s,
+                                          mean.values, var.values);
 }
 
-field choose_field(const sample_options& o, const loaded_problem& p, const gaussian_prior& prior) {
+/// The field before the prior exists: explicit, or auto — real when nothing
+/// complex enters (a real lead field, real data, a real prior mean or image stack);
+/// MRI is always complex. A Fourier-basis prior draws complex images.
+field choose_field(const sample_options& o, const loaded_problem& p) {
   if (o.field == "complex") return field::complex;
   if (o.field == "real") return field::real;
   TWOFOLD_EXPECTS(o.field == "auto", "--field must be auto, real or complex (got '" + o.field + "')");
-  // auto: real when nothing complex enters (a real lead field, real data, a real
-  // pixel-basis prior mean); MRI is always complex.
-  return p.real_data && prior.basis() == gaussian_basis::pixel && all_real(prior.mean()) ? field::real
-                                                                                          : field::complex;
+  if (!p.real_data || !o.prior_spectrum.empty() || o.prior_basis == "fourier") return field::complex;
+  const std::string& source = o.prior_images.empty() ? o.prior_mean : o.prior_images;
+  return !source.empty() && all_real(io::read_complex_array(source, "prior mean").values) ? field::real
+                                                                                         : field::complex;
 }
 
 /// The exact Gaussian posterior for --reference: closed forms for single-coil MRI,
 /// dense linear algebra on the operator's matrix otherwise.
 gaussian_posterior_maps exact_reference(const context& ctx, const sample_options& o, const loaded_problem& p,
-                                        const gaussian_prior& prior) {
+                                        const inverse_problem& problem, const twofold::prior& any_prior) {
   const image_shape s = p.op->domain();
+  if (const auto* mixture = dynamic_cast<const gaussian_mixture_prior*>(&any_prior)) {
+    const auto post = exact_mixture_posterior(ctx, problem, *mixture);
+    gaussian_posterior_maps maps;
+    maps.shape = s;
+    maps.mean = post.mean();
+    maps.variance = post.variance();
+    return maps;
+  }
+  const auto& prior = dynamic_cast<const gaussian_prior&>(any_prior);
   if (const auto* mri = dynamic_cast<const fourier_mask_operator*>(p.op.get())) {
     if (prior.basis() == gaussian_basis::fourier) return fourier_posterior(ctx, prior, *mri, p.y, o.sigma);
     if (mri->lines())
@@ -235,29 +289,29 @@ void run_sample(const sample_options& o) {
 
   const loaded_problem p = load_problem(ctx, o);
   const image_shape shape = p.op->domain();
-  const auto prior = read_prior(ctx, o, shape);
+  const field values = choose_field(o, p);
+  const auto prior = read_prior(ctx, o, shape, values);
   std::optional<std::vector<cfloat>> truth;
   if (!o.truth.empty()) {
     const auto t = io::read_complex_array(o.truth, "truth image");
     expect_image(t.shape, shape, "truth image", "the image (the operator's domain)");
     truth = t.values;
   }
-  const field values = choose_field(o, p, prior);
   const inverse_problem problem(ctx, p.op, p.y, o.sigma, values);
   std::optional<gaussian_posterior_maps> reference;
-  if (o.reference) reference = exact_reference(ctx, o, p, prior);
+  if (o.reference) reference = exact_reference(ctx, o, p, problem, *prior);
 
   io::output_folder folder(o.common.out);
   std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
-  const auto result = sample(ctx, problem, prior, sp, dp, stderr_progress());
+  const auto result = sample(ctx, problem, *prior, sp, dp, stderr_progress());
 
   nlohmann::json summary;
   summary["command"] = "sample";
   summary["inputs"] = {{"operator", p.op->name()},   {"measurements", o.measurements}, {"mask", o.mask},
                        {"maps", o.maps},             {"matrix", o.matrix},             {"sigma_y", o.sigma},
                        {"field", values == field::real ? "real" : "complex"},
-                       {"prior_basis", o.prior_basis}, {"image_shape", to_string(shape)},
+                       {"prior", prior->name()}, {"prior_basis", o.prior_basis}, {"image_shape", to_string(shape)},
                        {"measurement_shape", to_string(p.op->codomain())}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"schedule", to_string(sp.schedule.kind)},
                         {"levels", sp.schedule.levels}, {"inner_steps", sp.langevin.inner_steps}};
@@ -301,14 +355,20 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_option("--field", o->field, "auto | real | complex (auto: real when A, y and the prior mean are real)")
       ->capture_default_str();
   cmd->add_option("--sigma", o->sigma, "noise sigma_y (complex: E|n|^2 = sigma^2)")->required();
-  cmd->add_option("--prior-images", o->prior_images, "image stack [N, H, W] to estimate a Gaussian prior from");
+  cmd->add_option("--prior", o->prior_kind, "gaussian | mixture | empirical")->capture_default_str();
+  cmd->add_option("--prior-images", o->prior_images,
+                  "image stack [N, H, W]: a Gaussian prior is estimated from it, or (--prior empirical) its images "
+                  "are the prior's atoms");
+  cmd->add_option("--prior-weights", o->prior_weights, "mixture: component weights [K], >= 0, summing to 1");
   cmd->add_option("--prior-basis", o->prior_basis, "pixel | fourier (with --prior-images)")->capture_default_str();
-  cmd->add_option("--prior-mean", o->prior_mean, "prior mean image [H, W]");
-  cmd->add_option("--prior-variance", o->prior_variance, "per-pixel prior variance [H, W] (pixel basis)");
-  cmd->add_option("--prior-spectrum", o->prior_spectrum, "prior power spectrum [H, W], centred k-space (fourier basis)");
+  cmd->add_option("--prior-mean", o->prior_mean, "prior mean image [H, W] (mixture: [K, H, W])");
+  cmd->add_option("--prior-variance", o->prior_variance, "per-pixel prior variance [H, W] (mixture: [K, H, W])");
+  cmd->add_option("--prior-spectrum", o->prior_spectrum,
+                  "prior power spectrum [H, W], centred k-space, fourier basis (mixture: [K, H, W])");
   cmd->add_option("--variance-floor", o->variance_floor, "relative variance floor for estimated priors")->capture_default_str();
   cmd->add_option("--truth", o->truth, "ground-truth image [H, W] for the error map");
-  cmd->add_flag("--reference", o->reference, "also compute the exact Gaussian posterior and compare");
+  cmd->add_flag("--reference", o->reference,
+                "also compute the exact posterior and compare (Gaussian: every map; mixture: mean and variance)");
   cmd->add_flag("--cfl", o->cfl, "also write every map as a BART .cfl/.hdr pair");
   return [o] { run_sample(*o); };
 }

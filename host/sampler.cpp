@@ -1,6 +1,7 @@
 #include "host/sampler.hpp"
 
 #include <twofold/error.hpp>
+#include <twofold/priors/gaussian_mixture.hpp>
 
 #include <string>
 
@@ -48,6 +49,11 @@ std::unique_ptr<sampler> make_sampler(const context& ctx, const inverse_problem&
     for (const cfloat m : gaussian->mean())
       TWOFOLD_EXPECTS(m.im == 0.0f, "a real-valued problem needs a real prior mean");
   }
+  if (const auto* mixture = dynamic_cast<const gaussian_mixture_prior*>(&prior))
+    TWOFOLD_EXPECTS(mixture->values() == problem.values(),
+                    std::string("the mixture prior is ") + (mixture->values() == field::real ? "real" : "complex") +
+                        "-valued but the problem is " + (problem.is_real() ? "real" : "complex") +
+                        "-valued; build the prior with the problem's field");
   switch (params.kind) {
     case sampler_kind::exact: return make_exact_sampler(ctx, problem, prior, params);
     case sampler_kind::langevin: return make_langevin_sampler(ctx, problem, prior, params);
