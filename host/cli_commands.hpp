@@ -31,5 +31,6 @@ design_params to_design_params(const common_options& o);
 /// Adds the subcommand; the returned function runs it once parsing succeeded.
 std::function<void()> add_demo_command(CLI::App& app);
 std::function<void()> add_sample_command(CLI::App& app);
+std::function<void()> add_validate_command(CLI::App& app);
 
 }  // namespace twofold::cli

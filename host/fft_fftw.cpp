@@ -3,6 +3,7 @@
 // then the same computation whatever the batch size, which keeps results
 // bit-identical across wave sizes. Plans use FFTW_ESTIMATE (never touches data).
 #include "host/fft_engine.hpp"
+#include "host/for_each.hpp"
 
 #include <twofold/error.hpp>
 
@@ -34,7 +35,7 @@ class fftw_engine final : public fft_engine {
     const bool aligned = reinterpret_cast<std::uintptr_t>(data) % 64 == 0 && shape.pixels() * sizeof(cfloat) % 64 == 0;
     const fftwf_plan p = plan(reinterpret_cast<fftwf_complex*>(data), shape, dir, aligned);
     const auto count = static_cast<std::int64_t>(batch);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * shape.pixels() >= min_parallel_elements)
     for (std::int64_t c = 0; c < count; ++c) {
       auto* image = reinterpret_cast<fftwf_complex*>(data + static_cast<std::size_t>(c) * shape.pixels());
       fftwf_execute_dft(p, image, image);  // new-array execute is thread-safe

@@ -14,6 +14,12 @@
 
 namespace twofold::detail {
 
+/// CPU loops over fewer elements than this run on the calling thread: forking an
+/// OpenMP team costs more than the work, and far more when cores are shared
+/// (CI runs tests in parallel). Results do not depend on it (each element is
+/// computed alone).
+inline constexpr std::size_t min_parallel_elements = std::size_t{1} << 14;
+
 template <class F>
 void for_each(const context& ctx, std::size_t n, const F& f) {
   if (n == 0) return;
@@ -24,7 +30,7 @@ void for_each(const context& ctx, std::size_t n, const F& f) {
 #endif
   }
   const auto count = static_cast<std::int64_t>(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
   for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
 }
 

@@ -1,4 +1,5 @@
 #include "host/reductions.hpp"
+#include "host/for_each.hpp"
 
 #include "host/cuda_check.hpp"
 #include "kernels/launch.hpp"
@@ -17,7 +18,7 @@ void batched_dot(const context& ctx, const cfloat* a, const cfloat* b, std::size
   }
   // CPU twin: chains in parallel, each summed in index order in double.
   const auto count = static_cast<std::int64_t>(chains);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (chains * n >= min_parallel_elements)
   for (std::int64_t c = 0; c < count; ++c) {
     const std::size_t off = static_cast<std::size_t>(c) * n;
     double re = 0, im = 0;

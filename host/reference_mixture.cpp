@@ -318,6 +318,45 @@ mixture_posterior exact_mixture_conditional(const context& ctx, const linear_ope
   return diagonal_posterior(ctx, prior, sf, c, observed, 0.0, std::move(post));
 }
 
+std::vector<std::size_t> mixture_posterior::classify(const context& ctx, std::span<const cfloat> draws) const {
+  const std::size_t N = shape.pixels(), K = components();
+  TWOFOLD_EXPECTS(!draws.empty() && draws.size() % N == 0, "classify: draws must be a stack of " + to_string(shape) +
+                                                               " images");
+  const std::size_t count = draws.size() / N;
+  double mean_variance = 0;
+  for (double v : variance()) mean_variance += v / double(N);
+  const double s = 1e-3 * std::sqrt(mean_variance);
+  std::vector<std::size_t> label(count);
+  if (basis) {
+    std::vector<cfloat> m(means.size());
+    for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(means[i]);
+    const auto mix = gaussian_mixture_prior::degenerate(ctx, *basis, shape, weights, m, basis_variances, values);
+    chain_buffer x(ctx, count, shape);
+    detail::copy_bytes(ctx, x.storage.data(), draws.data(), draws.size_bytes());
+    const auto r = mix.responsibilities(ctx, x.view(), s);
+    for (std::size_t c = 0; c < count; ++c)
+      for (std::size_t k = 1; k < K; ++k)
+        if (r[k * count + c] > r[label[c] * count + c]) label[c] = k;
+    return label;
+  }
+  const double kappa = kappa_of(values);
+  for (std::size_t c = 0; c < count; ++c) {
+    double best = -HUGE_VAL;
+    for (std::size_t k = 0; k < K; ++k) {
+      double l = std::log(weights[k]);
+      for (std::size_t j = 0; j < N; ++j) {
+        cdouble proj;
+        for (std::size_t p = 0; p < N; ++p)
+          proj += conj(eigenvectors[k * N * N + j * N + p]) * (cdouble(draws[c * N + p]) - means[k * N + p]);
+        const double v = eigenvalues[k * N + j] + s * s;
+        l -= kappa * (norm2(proj) / v + std::log(v));
+      }
+      if (l > best) best = l, label[c] = k;
+    }
+  }
+  return label;
+}
+
 mixture_posterior exact_mixture_posterior(const context& ctx, const inverse_problem& problem,
                                           const gaussian_mixture_prior& prior) {
   TWOFOLD_EXPECTS(prior.shape() == problem.shape(), "mixture posterior: prior shape " + to_string(prior.shape()) +

@@ -41,6 +41,11 @@ struct mixture_posterior {
   std::vector<double> variance() const; ///< Σ_k w̃_k (diag C_k + |m_k|²) − |mean|²
   /// `count` exact posterior draws [count, H, W] (seeded, counter-based).
   std::vector<cfloat> draw(const context& ctx, std::size_t count, std::uint64_t seed) const;
+  /// The component each draw [count, H, W] most likely came from: the largest
+  /// responsibility under this mixture with a small smoothing s (1e-3 × the mean
+  /// posterior std, so that components of zero variance in some direction remain
+  /// comparable). Used to measure how a sampler weights the modes.
+  std::vector<std::size_t> classify(const context& ctx, std::span<const cfloat> draws) const;
 };
 
 /// Throws bad_input when neither form applies (N > dense_mixture_max_pixels without
