@@ -8,9 +8,11 @@
 #include <twofold/math/philox.hpp>
 #include <twofold/operators/dense.hpp>
 #include <twofold/operators/fourier_mask.hpp>
+#include <twofold/operators/inpainting.hpp>
 #include <twofold/operators/multicoil.hpp>
 #include <twofold/phantom.hpp>
 #include <twofold/prior.hpp>
+#include <twofold/priors/gaussian_mixture.hpp>
 #include <twofold/problem.hpp>
 #include <twofold/sample.hpp>
 
@@ -42,6 +44,12 @@ problem_data make_problem(const context& ctx, const scenario_config& c) {
   problem_data d;
   std::vector<cfloat> truth;
   std::vector<float> mask;
+  if (c.op == scenario_operator::mixture_1d) {
+    d.op = std::make_shared<inpainting_operator>(ctx, c.shape, std::vector<float>{1.0f});
+    d.values = field::real;
+    d.measurements = {cfloat(2.5f, 0.0f)};
+    return d;
+  }
   if (c.op == scenario_operator::dense) {
     const std::size_t m = c.sensors, n = c.shape.pixels();
     std::vector<cfloat> lead_field(m * n);
@@ -77,12 +85,20 @@ problem_data make_problem(const context& ctx, const scenario_config& c) {
   return d;
 }
 
-gaussian_prior make_prior(const context& ctx, const scenario_config& c) {
+std::unique_ptr<prior> make_prior(const context& ctx, const scenario_config& c) {
+  if (c.op == scenario_operator::mixture_1d) {  // the validation suite's gmm-1d prior
+    const std::vector<double> w{0.5, 0.3, 0.2};
+    const std::vector<cfloat> mu{cfloat(-3.0f, 0.0f), cfloat(0.5f, 0.0f), cfloat(4.0f, 0.0f)};
+    const std::vector<float> v{0.3f, 0.5f, 0.2f};
+    return std::make_unique<gaussian_mixture_prior>(ctx, gaussian_basis::pixel, c.shape, w, mu, v, field::real);
+  }
   if (c.op == scenario_operator::dense)
-    return gaussian_prior(ctx, gaussian_basis::pixel, c.shape, std::vector<cfloat>(c.shape.pixels()),
-                          std::vector<float>(c.shape.pixels(), 1.0f));
+    return std::make_unique<gaussian_prior>(ctx, gaussian_basis::pixel, c.shape,
+                                            std::vector<cfloat>(c.shape.pixels()),
+                                            std::vector<float>(c.shape.pixels(), 1.0f));
   const gaussian_basis basis = c.sampler == sampler_kind::exact ? gaussian_basis::fourier : gaussian_basis::pixel;
-  return estimate_gaussian_prior(ctx, basis, c.shape, make_phantom_family({c.shape, 1, 1.0, true}, 1, c.prior_images));
+  return std::make_unique<gaussian_prior>(estimate_gaussian_prior(
+      ctx, basis, c.shape, make_phantom_family({c.shape, 1, 1.0, true}, 1, c.prior_images)));
 }
 
 }  // namespace
@@ -92,6 +108,7 @@ const char* operator_id(scenario_operator op) {
     case scenario_operator::single_coil: return "single-coil";
     case scenario_operator::multicoil: return "multicoil";
     case scenario_operator::dense: return "dense";
+    case scenario_operator::mixture_1d: return "gmm-1d";
   }
   return "?";
 }
@@ -99,6 +116,18 @@ const char* operator_id(scenario_operator op) {
 std::vector<memory_pass> passes_per_step(const scenario_config& c) {
   const double N = double(c.shape.pixels());
   std::vector<memory_pass> p;
+  if (c.op == scenario_operator::mixture_1d) {
+    // exact_sampler::ancestral with the diagonal mixture denoiser (K = 3 components,
+    // pixel basis): host/gaussian_mixture_prior.cpp. Doubles count as one element.
+    const int K = 3;
+    p.push_back({"denoise: copy z -> basis copy", 1, 1, N});
+    p.push_back({"denoise: mixture_scaled_residual, per component", K, K, N});
+    p.push_back({"denoise: batched_dot of the scaled residual, per component (cdouble out)", K, 2 * K, N});
+    p.push_back({"denoise: mixture_responsibilities (reads K cdouble, writes K double)", 2 * K, K, N});
+    p.push_back({"denoise: mixture_accumulate, per component (z, r, out)", 3 * K - 1, K, N});
+    p.push_back({"ancestral_step: reads u, d; writes u", 2, 1, N});
+    return p;
+  }
   if (c.sampler == sampler_kind::exact) {
     // exact_sampler::ancestral: Fourier-basis denoise (copy, fft2c, shrink, fft2c), ancestral_step.
     p.push_back({"denoise: copy u -> d", 1, 1, N});
@@ -191,10 +220,27 @@ scenario_config dense_scenario(size_preset size, std::size_t repeats) {
   return c;
 }
 
+scenario_config mixture_scenario(size_preset size, std::size_t repeats) {
+  const bool gpu = size == size_preset::gpu;
+  scenario_config c;
+  c.id = "gmm-1d-exact";
+  c.name = "1-D three-mode mixture";
+  c.op = scenario_operator::mixture_1d;
+  c.sampler = sampler_kind::exact;
+  c.shape = image_shape{1, 1};
+  c.runs = 8;
+  c.chains_per_run = gpu ? 125000 : 12500;  // 10⁶ or 10⁵ chains
+  c.levels = gpu ? 1000 : 100;
+  c.sigma_y = 1.0;
+  c.repeats = repeats;
+  return c;
+}
+
 std::vector<scenario_config> all_scenarios(size_preset size, std::size_t repeats) {
   std::vector<scenario_config> all = single_coil_scenarios(size, repeats);
   all.push_back(multicoil_scenario(size, repeats));
   all.push_back(dense_scenario(size, repeats));
+  all.push_back(mixture_scenario(size, repeats));
   return all;
 }
 
@@ -210,7 +256,8 @@ sampler_params sampler_settings(const scenario_config& c) {
 scenario_result run_scenario(const context& ctx, const scenario_config& c, double copy_bytes_per_second) {
   const problem_data data = make_problem(ctx, c);
   const inverse_problem problem(ctx, data.op, data.measurements, c.sigma_y, data.values);
-  const gaussian_prior prior = make_prior(ctx, c);
+  const auto prior_ptr = make_prior(ctx, c);
+  const prior& prior = *prior_ptr;
   const design_params design{run_design::replicate, c.runs, c.chains_per_run, 0, 0};
 
   sampler_params warm = sampler_settings(c);

@@ -19,9 +19,10 @@ enum class scenario_operator {
   single_coil,  ///< A = M F, 4× random line mask
   multicoil,    ///< A = M F S, synthetic coil maps (make_coil_maps), 4× random line mask
   dense,        ///< A = a real m × n lead field of N(0, 1/n) entries, real-valued problem
+  mixture_1d,   ///< A = 1 on a 1 × 1 real image, a three-component Gaussian-mixture prior
 };
 
-/// "single-coil", "multicoil" or "dense": the JSON name and the peer's --operator.
+/// "single-coil", "multicoil", "dense" or "gmm-1d": the JSON name and the peer's --operator.
 const char* operator_id(scenario_operator op);
 
 /// One kernel of a sampler step and the full passes it makes over arrays of
@@ -77,6 +78,12 @@ scenario_config multicoil_scenario(size_preset size, std::size_t repeats);
 /// Langevin on a dense real lead field: 128 sensors × 8196 sources, 4096 chains ×
 /// 1000 steps (gpu), or 64 × 2048, 128 chains × 100 steps (cpu).
 scenario_config dense_scenario(size_preset size, std::size_t repeats);
+
+/// The exact sampler on a 1-D three-mode mixture posterior (the validation suite's
+/// gmm-1d problem with A = 1): 10⁶ chains × 1000 steps (gpu) or 10⁵ × 100 (cpu).
+/// Per-chain work is a handful of scalars, so it measures the engine's per-step
+/// overhead and its mixture kernels at the largest chain counts.
+scenario_config mixture_scenario(size_preset size, std::size_t repeats);
 
 /// Every scenario of a size, in run order.
 std::vector<scenario_config> all_scenarios(size_preset size, std::size_t repeats);

@@ -46,7 +46,7 @@ constexpr const char* usage =
     "  --no-peer  do not run the NumPy peer (recorded as skipped)\n"
     "  --python   interpreter for the peer (default $TWOFOLD_BENCH_PYTHON or python3)\n"
     "  --only     run only these scenarios: single-coil-langevin, single-coil-exact,\n"
-    "             multicoil-langevin, dense-langevin (default: all)\n";
+    "             multicoil-langevin, dense-langevin, gmm-1d-exact (default: all)\n";
 
 struct options {
   backend_request backend = backend_request::automatic;
@@ -196,6 +196,10 @@ peer_request peer_sizes(const scenario_result& result, size_preset size) {
   } else {
     r.chains = c.op == scenario_operator::multicoil ? 32 : 256;  // 32 × 8 coils × 320² is already 210 MB per array
     r.levels = c.sampler == sampler_kind::langevin ? 2 : 8;
+    if (c.op == scenario_operator::mixture_1d) {  // scalar chains: keep the batch large, the steps few
+      r.chains = 100000;
+      r.levels = 20;
+    }
     r.repeats = 1;
     // Keep the projection's share of the work per step: scale twofold's CG iterations
     // by the peer's steps over twofold's.
@@ -264,7 +268,8 @@ json to_json(const scenario_result& r) {
     j["projection_cg_iterations"] = r.projection_iterations;
   }
   if (c.op == scenario_operator::dense) j["sensors"] = c.sensors;
-  if (c.op == scenario_operator::dense) j.erase("acceleration");
+  if (c.op == scenario_operator::dense || c.op == scenario_operator::mixture_1d) j.erase("acceleration");
+  if (c.op == scenario_operator::mixture_1d) j["components"] = 3;
   return j;
 }
 

@@ -17,13 +17,18 @@ runs it on one thread.
   exact     ancestral steps with a Fourier-basis Gaussian denoiser, as
             host/sampler_exact.cpp: d = ifft2c(m + c/(c + S)(fft2c(u) − m)),
             u ← d + (T/S)(u − d) + √(T(S − T)/S) ζ, S = s_i², T = s_{i+1}² (0 at the end).
-            Single-coil only.
+            Single-coil, or --operator gmm-1d: the same ancestral steps with the
+            denoiser of a real 1-D three-component Gaussian mixture (the exact
+            posterior of the bench's gmm-1d problem), as the diagonal mixture
+            denoiser of host/gaussian_mixture_prior.cpp:
+              r_k ∝ w_k N(u; m_k, c_k + S) by log-sum-exp, d = Σ_k r_k (m_k + c_k/(c_k + S)(u − m_k)).
 
 Operators (AᴴA u of one langevin step), as host/operators/:
   single-coil  ifft2c(mask · fft2c(u))
   multicoil    Σ_c conj(S_c) ifft2c(mask · fft2c(S_c u)), [chains, coils, H, W] batched
   dense        (u Aᵀ) conj(A): two complex64 GEMMs through NumPy's BLAS (u is
                [chains, n], A is m × n stored as complex64 as twofold stores it)
+  gmm-1d       A = 1 on a 1 x 1 image (exact sampler only; P_R is the identity mask)
 Every run ends, as twofold::sample's accumulators do, with P_R u of every chain:
 single-coil ifft2c(mask · fft2c(u)); dense V_r V_rᴴ u (V_r from an SVD computed
 before timing, as twofold computes it when the operator is built); multicoil with
@@ -58,7 +63,7 @@ import time
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sampler", choices=["langevin", "exact"], default="langevin")
-    p.add_argument("--operator", choices=["single-coil", "multicoil", "dense"], default="single-coil")
+    p.add_argument("--operator", choices=["single-coil", "multicoil", "dense", "gmm-1d"], default="single-coil")
     p.add_argument("--coils", type=int, default=1, help="multicoil: coil maps")
     p.add_argument("--sensors", type=int, default=0, help="dense: rows m (the image is 1 x n)")
     p.add_argument("--projection", choices=["cg", "row-svd"], default="cg",
@@ -88,8 +93,10 @@ def parse_args(argv):
         p.error("--coils must be >= 1")
     if a.operator == "dense" and (a.sensors < 1 or a.height != 1):
         p.error("--operator dense needs --sensors >= 1 and --height 1")
-    if a.operator != "single-coil" and a.sampler != "langevin":
-        p.error("--sampler exact is single-coil only")
+    if a.operator not in ("single-coil", "gmm-1d") and a.sampler != "langevin":
+        p.error("--sampler exact is single-coil or gmm-1d only")
+    if a.operator == "gmm-1d" and (a.sampler != "exact" or a.height != 1 or a.width != 1):
+        p.error("--operator gmm-1d needs --sampler exact and a 1 x 1 image")
     return a
 
 
@@ -137,7 +144,7 @@ def main(argv):
     lines[rng.choice(outside, size=max(0, round(W / 4) - centre), replace=False)] = 1
     mask = np.broadcast_to(lines, (H, W)).astype(np.float32)
     sigma2 = args.sigma_y ** 2
-    real = args.operator == "dense"
+    real = args.operator in ("dense", "gmm-1d")
 
     if args.operator == "multicoil":
         y, x = np.mgrid[:H, :W].astype(np.float64)
@@ -183,6 +190,14 @@ def main(argv):
         def normal(u):
             flat = u.reshape(C, W)
             return ((flat @ lead_t) @ lead_conj).reshape(C, H, W)
+    elif args.operator == "gmm-1d":
+        mask = np.ones((H, W), dtype=np.float32)
+        comp_w = np.log(np.array([0.2, 0.3, 0.5]))[:, None, None, None]
+        comp_m = np.array([-2.0, 0.5, 3.0], dtype=np.float32)[:, None, None, None]
+        comp_c = np.array([0.2, 0.4, 0.1], dtype=np.float32)[:, None, None, None]
+
+        def normal(u):
+            return u * mask
     else:
         def normal(u):
             g = fft2c(u)
@@ -201,7 +216,7 @@ def main(argv):
     def project(u):
         if args.operator == "dense":
             return ((u.reshape(C, W) @ v_r_conj) @ v_r_t).reshape(C, H, W)
-        if args.operator == "single-coil":
+        if args.operator in ("single-coil", "gmm-1d"):
             return normal(u)
         if args.projection == "row-svd":
             rows = u.transpose(1, 0, 2)  # H x chains x W
@@ -286,9 +301,33 @@ def main(argv):
                 u += z
         return range_project(u)
 
+    def exact_mixture(levels):
+        pick = rng.uniform(size=C)
+        k = np.searchsorted(np.cumsum(np.exp(comp_w[:, 0, 0, 0])), pick).clip(0, 2)
+        u = (comp_m[k, 0] + np.sqrt(comp_c[k, 0] + np.float32(levels[0] ** 2)) *
+             rng.standard_normal((C, H, W), dtype=np.float32)).astype(np.complex64)
+        for i, s in enumerate(levels):
+            S = np.float32(s * s)
+            T = levels[i + 1] ** 2 if i + 1 < len(levels) else 0.0
+            z = u.real[None]                       # K x chains x 1 x 1
+            v = comp_c + S
+            logr = comp_w - 0.5 * (z - comp_m) ** 2 / v - 0.5 * np.log(v)
+            logr -= logr.max(axis=0)
+            r = np.exp(logr)
+            r /= r.sum(axis=0)
+            d = (r * (comp_m + comp_c / v * (z - comp_m))).sum(axis=0).astype(np.complex64)
+            u -= d
+            u *= np.float32(T / S)
+            u += d
+            if T > 0:
+                u += np.float32(np.sqrt(T * (S - T) / S)) * noise((C, H, W))
+        return range_project(u)
+
     def run(levels):
         if args.sampler == "langevin":
             return langevin(levels, args.inner_steps), len(levels) * args.inner_steps
+        if args.operator == "gmm-1d":
+            return exact_mixture(levels), len(levels)
         return exact(levels), len(levels)
 
     run(edm_levels(2, args.s_min, args.s_max, args.rho))  # warm-up
