@@ -6,13 +6,16 @@
 // coefficient formulas). Per level: one denoiser call, Vᴴ on [D, ζ] (and on u for
 // DDRM), one V, and three element-wise passes.
 //
-// Cascade stage 2 (x ~ p(x | P_R x = x_R)) is the same sampler with noiseless data
-// σ_k = 0 and ȳ = Vᴴ x_R of each chain's run: DDNM then replaces the range
-// coefficients of D by the data at every level, DDRM (with η_b = 1) sets them to
-// ȳ + s_next ζ; both end on P_R x = x_R to round-off. When the prior is diagonal in V
-// the null coefficients then evolve as the prior's own DDIM, so stage 2 is exact up
-// to time discretisation; the stage-1 posterior is not (the bias is measured in
-// tests/sample_spectral_test.cpp).
+// Cascade stage 2 (x ~ p(x | P_R x = x_R)). DDNM is run with noiseless data σ_k = 0
+// and ȳ = Vᴴ x_R of each chain's run: the range coefficients of D are replaced by
+// the data at every level and the run ends on P_R x = x_R to round-off. DDRM's η
+// sets its noise to η·s_next, which does not shrink with the step, so DDRM is no
+// consistent discretisation as the levels grow (its bias grows with them, see
+// tests/sample_spectral_test.cpp); its stage 2 is therefore the prior's ancestral
+// diffusion with hard range projection (pinned_prior_diffusion). Either stage 2 is
+// exact up to time discretisation when the prior is diagonal in V (the null
+// coefficients then evolve as the prior's own diffusion); the stage-1 posterior is
+// not (the bias is measured in tests/sample_spectral_test.cpp).
 #include <twofold/error.hpp>
 #include <twofold/math/elementwise.hpp>
 #include <twofold/math/spectral_steps.hpp>
@@ -80,24 +83,27 @@ class spectral_sampler final : public sampler {
   std::size_t steps() const override { return levels_.size(); }
 
   void posterior(const context& ctx, chain_view u, const rng_stream& rng, const step_observer& observe) const override {
-    run(ctx, u, rng, ybar_.data(), false, sigma_.data(), eta_b_, observe);
+    run(ctx, u, rng, ybar_.data(), false, sigma_.data(), observe);
   }
 
   void conditional(const context& ctx, chain_view u, const rng_stream& rng, const cfloat* anchors,
                    std::size_t chains_per_run, const step_observer& observe) const override {
+    if (method_ == spectral_method::ddrm) {
+      pinned_prior_diffusion(ctx, problem_, prior_, levels_, 1.0, u, rng, anchors, chains_per_run, observe);
+      return;
+    }
     // ȳ = Vᴴ x_R per chain: each chain's run anchor, analysed.
     chain_buffer spread(ctx, u.chains, u.shape), data(ctx, u.chains, form_.coefficient_shape());
     zero_bytes(ctx, spread.storage.data(), spread.storage.size() * sizeof(cfloat));
     for_each(ctx, u.size(),
              math::add_run_anchor{spread.view().data, anchors, u.shape.pixels(), rng.first_chain, chains_per_run, 1.0f});
     form_.analyse(ctx, spread.view(), data.view());
-    // Noiseless data: η_b = 1 makes DDRM's range coefficients end on ȳ exactly.
-    run(ctx, u, rng, data.view().data, true, pinned_sigma_.data(), 1.0, observe);
+    run(ctx, u, rng, data.view().data, true, pinned_sigma_.data(), observe);
   }
 
  private:
   void run(const context& ctx, chain_view u, const rng_stream& rng, const cfloat* data, bool per_chain_data,
-           const float* sigma, double eta_b, const step_observer& observe) const {
+           const float* sigma, const step_observer& observe) const {
     const std::size_t N = u.shape.pixels(), n = u.size(), chains = u.chains;
     const image_shape cshape = form_.coefficient_shape();
     const std::size_t r = cshape.pixels(), nc = chains * r;
@@ -134,7 +140,7 @@ class spectral_sampler final : public sampler {
         keep = float(std::sqrt(1 - eta_ * eta_) * s_next / s);
         noise = float(eta_ * s_next);
         form_.analyse(ctx, u, chain_view{c_delta, chains, cshape});
-        for_each(ctx, nc, math::ddrm_correction{coefficients(), keep, noise, float(s_next), float(eta_), float(eta_b)});
+        for_each(ctx, nc, math::ddrm_correction{coefficients(), keep, noise, float(s_next), float(eta_), float(eta_b_)});
       } else {
         const auto c = ddim_step(s, s_next, eta_);
         keep = c.keep;
