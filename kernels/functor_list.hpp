@@ -5,12 +5,14 @@
 /// entry; a functor missing here is a link error in CUDA builds, never a silent
 /// CPU fallback.
 
+#include <twofold/math/dps_steps.hpp>
 #include <twofold/math/elementwise.hpp>
 #include <twofold/math/fft_phase.hpp>
 #include <twofold/math/gaussian.hpp>
 #include <twofold/math/mixture.hpp>
 #include <twofold/math/operator_maps.hpp>
 #include <twofold/math/sampler_steps.hpp>
+#include <twofold/math/spectral_steps.hpp>
 #include <twofold/math/welford.hpp>
 
 #define TWOFOLD_FOR_EACH_FUNCTOR(X)                \
@@ -39,5 +41,11 @@
   X(::twofold::math::ancestral_step)               \
   X(::twofold::math::cg_advance)                   \
   X(::twofold::math::cg_direction)                 \
+  X(::twofold::math::subtract_shared)              \
+  X(::twofold::math::normalised_descent)           \
+  X(::twofold::math::ddim_with_noise)              \
+  X(::twofold::math::ddrm_correction)              \
+  X(::twofold::math::ddnm_correction)              \
+  X(::twofold::math::ddrm_initial_correction)      \
   X(::twofold::math::welford_tile_reduce)          \
   X(::twofold::math::nested_welford_fold)

@@ -94,7 +94,8 @@ TEST(GpuParity, OperatorsAgreeAcrossBackends) {
 
 TEST(GpuParity, SamplersAgreeAcrossBackends) {
   TWOFOLD_NEED_GPU();
-  for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto}) {
+  for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto, sampler_kind::dps,
+                          sampler_kind::ddrm, sampler_kind::ddnm}) {
     std::vector<uncertainty_maps> maps;
     for (const auto req : {backend_request::cpu, backend_request::cuda}) {
       context ctx(req);
