@@ -272,14 +272,10 @@ nlohmann::json measure(const context& ctx, const suite_problem& p, sampler_kind 
     p.op->apply(ctx, x.view(), ax.view());
     const auto h = to_host(ctx, ax.storage);
     const std::size_t M = p.op->codomain().pixels();
-    const auto* mask = dynamic_cast<const fourier_mask_operator*>(p.op.get());
-    double sum = 0, rows = 0;
-    for (std::size_t i = 0; i < M; ++i) {
-      if (mask && mask->mask()[i] == 0) continue;
-      rows += 1;
-      for (std::size_t c = 0; c < n; ++c) sum += norm2(cdouble(h[c * M + i]) - cdouble(p.y[i]));
-    }
-    return sum / (double(n) * rows * p.sigma * p.sigma);
+    double sum = 0;
+    for (std::size_t c = 0; c < n; ++c)
+      for (std::size_t i = 0; i < M; ++i) sum += norm2(cdouble(h[c * M + i]) - cdouble(problem.measurements()[i]));
+    return sum / (double(n) * double(problem.measured_entries()) * p.sigma * p.sigma);
   }();
   if (analytic) {
     r["denoiser_evaluations_per_chain"] = kind == sampler_kind::exact ? double(z.levels) : 0.0;

@@ -1,5 +1,8 @@
 #include <twofold/error.hpp>
+#include <twofold/math/elementwise.hpp>
 #include <twofold/problem.hpp>
+
+#include "host/for_each.hpp"
 
 #include <cmath>
 #include <string>
@@ -22,11 +25,23 @@ inverse_problem::inverse_problem(const context& ctx, std::shared_ptr<const linea
     TWOFOLD_EXPECTS(values == field::complex || measurements[i].im == 0.0f,
                     "measurements of a real problem have a non-zero imaginary part at flat index " + std::to_string(i));
   }
-  // Only Aᴴy enters the samplers, so entries outside A's range (unsampled k-space) drop out.
-  chain_buffer y(ctx, 1, m), aty(ctx, 1, op_->domain());
-  detail::copy_bytes(ctx, y.storage.data(), measurements.data(), measurements.size_bytes());
-  op_->adjoint(ctx, y.view(), aty.view());
+  // Entries that A maps every image to exactly 0 (unsampled k-space, unobserved
+  // pixels) are not measurements: found once with a white probe, set to 0, so that
+  // residuals ‖A x − y‖ and Aᴴy see only what A measures.
+  chain_buffer probe(ctx, 1, op_->domain()), reach(ctx, 1, m);
+  detail::for_each(ctx, probe.view().size(),
+                   math::scaled_normal{probe.view().data, nullptr, probe.view().size(), 1.0f,
+                                       rng_stream{0, 0, 0, rng_purpose::operator_probe, 1, false}});
+  op_->apply(ctx, probe.view(), reach.view());
+  const std::vector<cfloat> reached = to_host(ctx, reach.storage);
   y_host_.assign(measurements.begin(), measurements.end());
+  for (std::size_t i = 0; i < y_host_.size(); ++i) {
+    if (reached[i] == cfloat{}) y_host_[i] = cfloat{};
+    else ++measured_entries_;
+  }
+  chain_buffer y(ctx, 1, m), aty(ctx, 1, op_->domain());
+  detail::copy_bytes(ctx, y.storage.data(), y_host_.data(), y_host_.size() * sizeof(cfloat));
+  op_->adjoint(ctx, y.view(), aty.view());
   aty_host_ = to_host(ctx, aty.storage);
   y_ = std::move(y.storage);
   aty_ = std::move(aty.storage);

@@ -8,11 +8,7 @@
 // approximation with no exactness claim; its bias is measured in tests/sample_dps_test.cpp.
 // Per level: one denoiser call and one VJP, one A and one Aᴴ, one per-chain
 // reduction and three element-wise passes.
-//
-// The residual is taken against y on the entries A can reach: entries that A maps
-// every image to exactly 0 (unsampled k-space or pixels of the masked operators,
-// found once with one white probe) are not measurements, and their values in y
-// (kept by inverse_problem for retrospective undersampling) must not enter ‖y − A x̂₀‖.
+// The residual uses inverse_problem's y, whose entries A never reaches are 0.
 #include <twofold/error.hpp>
 #include <twofold/math/dps_steps.hpp>
 #include <twofold/math/elementwise.hpp>
@@ -32,23 +28,13 @@ namespace {
 
 class dps_sampler final : public sampler {
  public:
-  dps_sampler(const context& ctx, const inverse_problem& problem, const prior& prior, const sampler_params& params)
+  dps_sampler(const context&, const inverse_problem& problem, const prior& prior, const sampler_params& params)
       : problem_(problem), prior_(prior), zeta_(params.dps.zeta), kind_(params.schedule.kind),
         levels_(noise_levels(params.schedule)) {
     TWOFOLD_EXPECTS(std::isfinite(zeta_) && zeta_ > 0, "dps step size zeta must be finite and > 0 (got " +
                                                            std::to_string(zeta_) + ")");
     TWOFOLD_EXPECTS(prior.has_vjp(), "sampler 'dps' needs the vector-Jacobian product of the prior's denoiser; "
                                      "prior '" + prior.name() + "' has none — use langevin, pto, ddrm or ddnm");
-    const image_shape mshape = problem.op().codomain();
-    chain_buffer probe(ctx, 1, problem.shape()), image(ctx, 1, mshape);
-    for_each(ctx, probe.view().size(), math::scaled_normal{probe.view().data, nullptr, problem.shape().pixels(), 1.0f,
-                                                           rng_stream{0, 0, 0, rng_purpose::operator_probe}});
-    problem.op().apply(ctx, probe.view(), image.view());
-    const std::vector<cfloat> reached = to_host(ctx, image.storage);
-    std::vector<cfloat> y = problem.measurements();
-    for (std::size_t i = 0; i < y.size(); ++i)
-      if (reached[i] == cfloat{}) y[i] = cfloat{};
-    measured_ = to_backend(ctx, std::span<const cfloat>(y));
   }
 
   std::size_t steps() const override { return levels_.size(); }
@@ -64,7 +50,7 @@ class dps_sampler final : public sampler {
       prior_.denoise(ctx, u, s, d.view());
       // g = Jᵀ Aᴴ (A x̂₀ − y) at the current u, before the step moves it.
       problem_.op().apply(ctx, d.view(), r.view());
-      for_each(ctx, r.view().size(), math::subtract_shared{r.view().data, measured_.data(), mshape.pixels()});
+      for_each(ctx, r.view().size(), math::subtract_shared{r.view().data, problem_.measurements_device(), mshape.pixels()});
       batched_dot(ctx, r.view().data, r.view().data, u.chains, mshape.pixels(), norms.data());
       problem_.op().adjoint(ctx, r.view(), g.view());
       prior_.vjp(ctx, u, s, g.view(), g.view());
@@ -90,7 +76,6 @@ class dps_sampler final : public sampler {
   double zeta_;
   schedule_kind kind_;
   std::vector<double> levels_;
-  buffer<cfloat> measured_;  // y with the entries A never reaches set to 0
 };
 
 }  // namespace

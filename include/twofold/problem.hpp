@@ -30,9 +30,12 @@ class inverse_problem {
   field values() const { return field_; }
   bool is_real() const { return field_ == field::real; }
   image_shape shape() const { return op_->domain(); }
-  /// y as given, on the host and on the backend.
+  /// y as given, except entries A never reaches (unsampled k-space, unobserved
+  /// pixels), which are 0; on the host and on the backend.
   const std::vector<cfloat>& measurements() const { return y_host_; }
   const cfloat* measurements_device() const { return y_.data(); }
+  /// m: the number of entries of y that A reaches (the rest are 0 in y).
+  std::size_t measured_entries() const { return measured_entries_; }
   /// Aᴴy, one image on the backend (the data term of every likelihood score).
   const cfloat* adjoint_measurements() const { return aty_.data(); }
   /// Aᴴy on the host: the zero-filled reconstruction for Cartesian MRI.
@@ -42,6 +45,7 @@ class inverse_problem {
   std::shared_ptr<const linear_operator> op_;
   double sigma_y_;
   field field_;
+  std::size_t measured_entries_ = 0;
   std::vector<cfloat> y_host_, aty_host_;
   buffer<cfloat> y_, aty_;
 };
