@@ -316,7 +316,7 @@ TEST(SmcSampler, CorrectsAPoorTwistingAsParticlesGrow) {
 TEST(SmcSampler, MatchesTheLimitWithAGoodTwisting) {
   // With ΠGDM's twisting at the mean prior variance, SMC's draws match the limit's
   // mean and second moment at a modest particle count (cascade design: stage 1 keeps
-  // one particle of each 32-particle system). Measured moment ratio ≈ 0.98–1.03.
+  // one particle of each 32-particle system). Measured moment ratio 0.973 (seed 7).
   spectrum_case sc;
   sampler_params sp;
   sp.kind = sampler_kind::smc;
