@@ -43,9 +43,18 @@ std::size_t wave_capacity(const context& ctx, const linear_operator& op, const d
 }
 
 /// Splits chains [0, total) into waves of at most `capacity` chains that start on
-/// accumulation tiles (capacity below one tile is raised to one tile).
-std::vector<std::pair<std::size_t, std::size_t>> plan_waves(std::size_t total, std::size_t per_run, std::size_t capacity) {
+/// accumulation tiles (capacity below one tile is raised to one tile). With
+/// `systems` > 1 (a sampler's particle systems, which are whole runs: systems ==
+/// per_run) waves hold whole systems instead (at least one).
+std::vector<std::pair<std::size_t, std::size_t>> plan_waves(std::size_t total, std::size_t per_run, std::size_t capacity,
+                                                            std::size_t systems) {
   std::vector<std::pair<std::size_t, std::size_t>> waves;
+  if (systems > 1) {
+    TWOFOLD_ENSURES(systems == per_run && total % systems == 0, "particle systems must be whole runs");
+    const std::size_t step = std::max<std::size_t>(capacity / systems, 1) * systems;
+    for (std::size_t b = 0; b < total; b += step) waves.emplace_back(b, std::min(step, total - b));
+    return waves;
+  }
   std::size_t begin = 0, end = 0;
   for (const auto& t : detail::tiles_of(0, total, per_run)) {
     if (end > begin && end - begin + t.count > capacity) {
@@ -79,12 +88,13 @@ class design_runner {
       : ctx_(ctx), sampler_(sampler), design_(design), progress_(progress),
         shape_(problem.shape()), real_(problem.is_real()), capacity_(wave_capacity(ctx, problem.op(), design)), start_(clock_type::now()) {}
 
-  /// Samples `total` chains (substream `substream`) wave by wave and hands each
-  /// finished wave to `consume(x, first_chain)`.
+  /// Samples `total` chains (substream `substream`) wave by wave, each wave holding
+  /// whole particle systems of `systems` chains, and hands each finished wave to
+  /// `consume(x, first_chain)`.
   template <class Draw, class Consume>
-  void waves(std::string_view stage, std::size_t total, std::size_t per_run, std::uint32_t substream, Draw&& draw,
-             Consume&& consume) {
-    const auto plan = plan_waves(total, per_run, capacity_);
+  void waves(std::string_view stage, std::size_t total, std::size_t per_run, std::size_t systems,
+             std::uint32_t substream, Draw&& draw, Consume&& consume) {
+    const auto plan = plan_waves(total, per_run, capacity_, systems);
     std::size_t done = 0;
     for (const auto& [first, count] : plan) {
       chain_buffer x(ctx_, count, shape_);
@@ -197,11 +207,11 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
                                     const sampler_params& params, const design_params& design,
                                     const progress_callback& progress) {
   check_design(design);
-  const auto sampler = detail::make_sampler(ctx, problem, prior, params);
+  const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
   const std::size_t K = design.chains_per_run, total = design.runs * K, N = problem.shape().pixels();
   design_runner runner(ctx, problem, *sampler, design, progress);
   std::vector<cfloat> draws(total * N);
-  runner.waves("posterior", total, K, 0,
+  runner.waves("posterior", total, K, sampler->particles(), 0,
                [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, obs); },
                [&](chain_view x, std::size_t first) {
                  detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
@@ -212,34 +222,41 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
 sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
                      const sampler_params& params, const design_params& design, const progress_callback& progress) {
   check_design(design);
-  const auto sampler = detail::make_sampler(ctx, problem, prior, params);
+  const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
   const image_shape shape = problem.shape();
   const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();
+  // Chains of one particle system (smc: K); 1 for samplers with independent chains.
+  const std::size_t P = sampler->particles();
   design_runner runner(ctx, problem, *sampler, design, progress);
   projected_accumulators acc(ctx, shape, K);
   const auto accumulate = [&](chain_view x, std::size_t first) { acc.add(ctx, problem.op(), x, first); };
 
   std::size_t chains = R * K;
   if (design.kind == run_design::replicate) {
-    runner.waves("posterior", R * K, K, 0,
+    runner.waves("posterior", R * K, K, P, 0,
                  [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, obs); },
                  accumulate);
   } else {
     // Stage 1: one posterior draw per run, projected onto the row space: x_R ~ p(P_R x | y).
+    // A particle sampler runs a whole system of P chains per run and keeps its first.
     buffer<cfloat> anchors(ctx, R * N);
-    runner.waves("stage 1", R, 1, 1,
+    runner.waves("stage 1", R * P, P, P, 1,
                  [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, obs); },
                  [&](chain_view x, std::size_t first) {
-                   problem.op().range_project(ctx, x);
-                   detail::copy_bytes(ctx, anchors.data() + first * N, x.data, x.size() * sizeof(cfloat));
+                   const std::size_t first_run = first / P, runs = x.chains / P;
+                   cfloat* out = anchors.data() + first_run * N;
+                   if (P == 1) detail::copy_bytes(ctx, out, x.data, x.size() * sizeof(cfloat));
+                   else
+                     for (std::size_t r = 0; r < runs; ++r) detail::copy_bytes(ctx, out + r * N, x.chain(r * P), N * sizeof(cfloat));
+                   problem.op().range_project(ctx, chain_view{out, runs, shape});
                  });
     // Stage 2: K completions per run, x ~ p(x | P_R x = x_R).
-    runner.waves("stage 2", R * K, K, 0,
+    runner.waves("stage 2", R * K, K, 1, 0,
                  [&](chain_view x, const rng_stream& rng, const auto& obs) {
                    sampler->conditional(ctx, x, rng, anchors.data(), K, obs);
                  },
                  accumulate);
-    chains += R;
+    chains += R * P;
   }
   return {to_maps(shape, design.kind, K, acc, ctx), runner.finish_report(chains)};
 }

@@ -39,7 +39,7 @@ std::string_view to_string(sampler_kind kind) {
 namespace detail {
 
 std::unique_ptr<sampler> make_sampler(const context& ctx, const inverse_problem& problem, const prior& prior,
-                                      const sampler_params& params) {
+                                      const sampler_params& params, std::size_t chains_per_run) {
   TWOFOLD_EXPECTS(prior.shape() == problem.shape(), "prior image shape " + to_string(prior.shape()) +
                                                        " differs from the operator's image shape " +
                                                        to_string(problem.shape()));
@@ -62,7 +62,7 @@ std::unique_ptr<sampler> make_sampler(const context& ctx, const inverse_problem&
     case sampler_kind::pigdm: return make_pigdm_sampler(ctx, problem, prior, params);
     case sampler_kind::ddrm: return make_ddrm_sampler(ctx, problem, prior, params);
     case sampler_kind::ddnm: return make_ddnm_sampler(ctx, problem, prior, params);
-    case sampler_kind::smc: return make_smc_sampler(ctx, problem, prior, params);
+    case sampler_kind::smc: return make_smc_sampler(ctx, problem, prior, params, chains_per_run);
   }
   TWOFOLD_EXPECTS(false, "unknown sampler");
 }

@@ -30,12 +30,19 @@ class sampler {
                            std::size_t chains_per_run, const step_observer& observe) const = 0;
   /// Steps one chain takes per call (for progress and chain-steps/s).
   virtual std::size_t steps() const = 0;
+  /// Chains that sample together as one particle system (smc: the K chains of a
+  /// run; 1 for samplers whose chains are independent). posterior() is then only
+  /// called with whole systems (global chain indices [k·P, (k+1)·P)), and each output
+  /// chain alone is still a posterior draw, so the cascade's stage 1 keeps the first
+  /// chain of every system (host/sample.cpp).
+  virtual std::size_t particles() const { return 1; }
 };
 
 /// Builds the sampler `params.kind` for this problem and prior; throws bad_input
 /// when the combination is unsupported (e.g. `exact` without a shared basis).
+/// `chains_per_run` is the design's K (the smc sampler's particles per system).
 std::unique_ptr<sampler> make_sampler(const context& ctx, const inverse_problem& problem, const prior& prior,
-                                      const sampler_params& params);
+                                      const sampler_params& params, std::size_t chains_per_run);
 
 std::unique_ptr<sampler> make_langevin_sampler(const context&, const inverse_problem&, const prior&,
                                                const sampler_params&);
@@ -50,6 +57,7 @@ std::unique_ptr<sampler> make_ddrm_sampler(const context&, const inverse_problem
                                            const sampler_params&);
 std::unique_ptr<sampler> make_ddnm_sampler(const context&, const inverse_problem&, const prior&,
                                            const sampler_params&);
-std::unique_ptr<sampler> make_smc_sampler(const context&, const inverse_problem&, const prior&, const sampler_params&);
+std::unique_ptr<sampler> make_smc_sampler(const context&, const inverse_problem&, const prior&, const sampler_params&,
+                                          std::size_t particles);
 
 }  // namespace twofold::detail

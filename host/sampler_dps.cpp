@@ -48,9 +48,9 @@ class dps_sampler final : public sampler {
     for (std::size_t i = 0; i < levels_.size(); ++i) {
       const double s = levels_[i], s_next = i + 1 < levels_.size() ? levels_[i + 1] : 0.0;
       prior_.denoise(ctx, u, s, d.view());
-      // g = Jᵀ Aᴴ (A x̂₀ − y) at the current u, before the step moves it.
+      // g = Jᵀ Aᴴ (y − A x̂₀) = −∇_u ½‖A x̂₀ − y‖² at the current u, before the step moves it.
       problem_.op().apply(ctx, d.view(), r.view());
-      for_each(ctx, r.view().size(), math::subtract_shared{r.view().data, problem_.measurements_device(), mshape.pixels()});
+      for_each(ctx, r.view().size(), math::subtract_from_shared{r.view().data, problem_.measurements_device(), mshape.pixels()});
       batched_dot(ctx, r.view().data, r.view().data, u.chains, mshape.pixels(), norms.data());
       problem_.op().adjoint(ctx, r.view(), g.view());
       prior_.vjp(ctx, u, s, g.view(), g.view());
@@ -58,7 +58,7 @@ class dps_sampler final : public sampler {
       for_each(ctx, n, math::ancestral_step{u.data, d.view().data, N, c.keep, c.noise,
                                             rng.with(rng_purpose::diffusion_noise).at_step(i)});
       const double scale = zeta_ / (alpha_at(kind_, s) * (s_next > 0 ? alpha_at(kind_, s_next) : 1.0));
-      for_each(ctx, n, math::normalised_descent{u.data, g.view().data, norms.data(), N, scale});
+      for_each(ctx, n, math::normalised_descent{u.data, g.view().data, norms.data(), N, -scale});  // ascent on −‖r‖
       if (observe) observe(i + 1, steps());
     }
   }

@@ -11,6 +11,7 @@
 #include <twofold/math/gaussian.hpp>
 #include <twofold/math/mixture.hpp>
 #include <twofold/math/operator_maps.hpp>
+#include <twofold/math/particles.hpp>
 #include <twofold/math/sampler_steps.hpp>
 #include <twofold/math/spectral_steps.hpp>
 #include <twofold/math/welford.hpp>
@@ -41,11 +42,20 @@
   X(::twofold::math::ancestral_step)               \
   X(::twofold::math::cg_advance)                   \
   X(::twofold::math::cg_direction)                 \
-  X(::twofold::math::subtract_shared)              \
   X(::twofold::math::normalised_descent)           \
   X(::twofold::math::ddim_with_noise)              \
   X(::twofold::math::ddrm_correction)              \
   X(::twofold::math::ddnm_correction)              \
   X(::twofold::math::ddrm_initial_correction)      \
+  X(::twofold::math::spectral_likelihood_residual) \
+  X(::twofold::math::twisted_proposal)             \
+  X(::twofold::math::subtract_from_shared)         \
+  X(::twofold::math::scale_by)                     \
+  X(::twofold::math::add_log_weight)               \
+  X(::twofold::math::combine_quadratic)            \
+  X(::twofold::math::particle_weight)              \
+  X(::twofold::math::systematic_ancestor)          \
+  X(::twofold::math::gather_chains)                \
+  X(::twofold::math::gather_particle_scalars)      \
   X(::twofold::math::welford_tile_reduce)          \
   X(::twofold::math::nested_welford_fold)

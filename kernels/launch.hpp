@@ -19,4 +19,10 @@ int launch_for_each(void* stream, std::size_t n, const F& f);
 int launch_batched_dot(void* stream, const void* a, const void* b, std::size_t chains, std::size_t n,
                        void* out_cdouble);
 
+/// Inclusive prefix sums of `count` doubles within segments of `segment` consecutive
+/// entries (cub::DeviceScan::InclusiveSumByKey, keys = index / segment). CUB's
+/// two-phase convention: with temp == nullptr only sets temp_bytes.
+int launch_segmented_inclusive_sum(void* stream, const double* in, double* out, std::size_t count,
+                                   std::size_t segment, void* temp, std::size_t& temp_bytes);
+
 }  // namespace twofold::kernels

@@ -7,6 +7,7 @@
 #include <twofold/sample.hpp>
 
 #include "host/for_each.hpp"
+#include "host/resampling.hpp"
 #include "tests/operator_cases.hpp"
 #include "tests/test_support.hpp"
 
@@ -95,7 +96,7 @@ TEST(GpuParity, OperatorsAgreeAcrossBackends) {
 TEST(GpuParity, SamplersAgreeAcrossBackends) {
   TWOFOLD_NEED_GPU();
   for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto, sampler_kind::dps,
-                          sampler_kind::ddrm, sampler_kind::ddnm}) {
+                          sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::smc}) {
     std::vector<uncertainty_maps> maps;
     for (const auto req : {backend_request::cpu, backend_request::cuda}) {
       context ctx(req);
@@ -116,6 +117,40 @@ TEST(GpuParity, SamplersAgreeAcrossBackends) {
       EXPECT_NEAR(maps[0].mean[p].re, maps[1].mean[p].re, 1e-3) << to_string(kind);
       EXPECT_NEAR(maps[0].ambiguity[p], maps[1].ambiguity[p], 1e-3 * (1 + maps[0].ambiguity[p])) << to_string(kind);
     }
+  }
+}
+
+// Systematic resampling: the CUB segmented scan and the CPU's sequential one give the
+// same prefix sums bit for bit for dyadic weights (exact in any summation order) and
+// the same ancestors for random weights.
+TEST(GpuParity, ResamplingIsIdenticalOnBothBackends) {
+  TWOFOLD_NEED_GPU();
+  const std::size_t K = 64, R = 37;
+  for (const bool dyadic : {true, false}) {
+    std::vector<double> w(R * K);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const double u = uniform(11, i, rng_purpose::test);
+      w[i] = dyadic ? std::floor(u * 1024) / 256 : std::pow(u, 4.0);
+    }
+    std::vector<std::uint8_t> flags(R);
+    for (std::size_t r = 0; r < R; ++r) flags[r] = r % 5 != 0;
+    std::vector<std::vector<double>> sums;
+    std::vector<std::vector<std::uint32_t>> ancestors;
+    for (const auto req : {backend_request::cpu, backend_request::cuda}) {
+      context ctx(req);
+      auto wd = to_backend(ctx, std::span<const double>(w));
+      auto fd = to_backend(ctx, std::span<const std::uint8_t>(flags));
+      buffer<double> cum(ctx, w.size());
+      buffer<std::uint32_t> anc(ctx, w.size());
+      detail::segmented_inclusive_sum(ctx, wd.data(), cum.data(), w.size(), K);
+      detail::systematic_ancestors(ctx, wd.data(), fd.data(), R, K, rng_stream{5, 128, 0}, 17, anc.data());
+      sums.push_back(to_host(ctx, cum));
+      ancestors.push_back(to_host(ctx, anc));
+    }
+    if (dyadic) EXPECT_EQ(sums[0], sums[1]);
+    else
+      for (std::size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(sums[0][i], sums[1][i], 1e-13 * sums[0][i]);
+    EXPECT_EQ(ancestors[0], ancestors[1]) << (dyadic ? "dyadic" : "random") << " weights";
   }
 }
 

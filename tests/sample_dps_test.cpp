@@ -25,7 +25,7 @@ struct draws {
   std::size_t chains;
 };
 
-draws posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior, sampler_kind kind,
+draws draw_chains(const context& ctx, const inverse_problem& problem, const prior& prior, sampler_kind kind,
                       std::size_t chains, std::size_t levels, double zeta = 1.0,
                       schedule_kind schedule = schedule_kind::edm_karras) {
   sampler_params sp;
@@ -33,7 +33,7 @@ draws posterior_draws(const context& ctx, const inverse_problem& problem, const 
   sp.schedule.kind = schedule;
   sp.schedule.levels = levels;
   sp.dps.zeta = zeta;
-  const auto sampler = detail::make_sampler(ctx, problem, prior, sp);
+  const auto sampler = detail::make_sampler(ctx, problem, prior, sp, 1);
   chain_buffer x(ctx, chains, problem.shape());
   sampler->posterior(ctx, x.view(), rng_stream{21, 0, 0, rng_purpose::diffusion_noise, 0, problem.is_real()}, {});
   return {to_host(ctx, x.storage), chains};
@@ -102,7 +102,7 @@ TEST(DpsSampler, ForwardConsistentWithMeasuredBias) {
   const auto want = fourier_posterior(fc.ctx, fc.prior, *fc.op, fc.kspace, fc.sigma);
   const std::size_t chains = 512, L = 100;
   for (const auto sched : {schedule_kind::edm_karras, schedule_kind::vp_linear}) {
-    const auto d = posterior_draws(fc.ctx, problem, fc.prior, sampler_kind::dps, chains, L, 1.0, sched);
+    const auto d = draw_chains(fc.ctx, problem, fc.prior, sampler_kind::dps, chains, L, 1.0, sched);
     const auto b = measure(d, want);
     const double res = normalised_residual(fc.ctx, problem, d, fc.op->sampled());
     const std::string k(to_string(sched));
@@ -142,7 +142,7 @@ TEST(DpsSampler, RunsOnRealFields) {
   const double sigma = 0.05;
   for (std::size_t i = 0; i < m; ++i) yh[i] = {yh[i].re + float(sigma) * 1.41421356f * complex_normal(6, 0, 0, rng_purpose::test, i).re, 0.0f};
   const inverse_problem problem(ctx, op, yh, sigma, field::real);
-  const auto d = posterior_draws(ctx, problem, prior, sampler_kind::dps, 256, 100, 0.1);
+  const auto d = draw_chains(ctx, problem, prior, sampler_kind::dps, 256, 100, 0.1);
   for (const cfloat z : d.x) ASSERT_EQ(z.im, 0.0f);
   const double res = normalised_residual(ctx, problem, d, m);
   RecordProperty("real_normalised_residual", std::to_string(res));
@@ -170,11 +170,11 @@ TEST(DpsSampler, RefusesPriorsWithoutVjpAndBadZeta) {
   sampler_params sp;
   sp.kind = sampler_kind::dps;
   const no_vjp_prior external(fc.prior);
-  const auto msg = bad_input_message([&] { detail::make_sampler(fc.ctx, problem, external, sp); });
+  const auto msg = bad_input_message([&] { detail::make_sampler(fc.ctx, problem, external, sp, 1); });
   EXPECT_CONTAINS(msg, "sampler 'dps'");
   EXPECT_CONTAINS(msg, "'external'");
   sp.dps.zeta = 0;
-  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(fc.ctx, problem, fc.prior, sp); }), "zeta");
+  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(fc.ctx, problem, fc.prior, sp, 1); }), "zeta");
 }
 
 }  // namespace

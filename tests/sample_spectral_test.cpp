@@ -106,7 +106,7 @@ TEST(SpectralSamplers, StageTwoEndsOnTheRangeData) {
     sampler_params sp;
     sp.kind = kind;
     sp.schedule.levels = 30;
-    const auto sampler = detail::make_sampler(sc.ctx, problem, sc.prior, sp);
+    const auto sampler = detail::make_sampler(sc.ctx, problem, sc.prior, sp, 1);
     chain_buffer x(sc.ctx, runs * K, sc.shape);
     sampler->conditional(sc.ctx, x.view(), rng_stream{5, 0}, anchors.storage.data(), K, {});
     sc.op->range_project(sc.ctx, x.view());
@@ -170,7 +170,7 @@ TEST(SpectralSamplers, RefuseOperatorsWithoutSpectralFormAndBadEta) {
   for (const auto kind : {sampler_kind::ddrm, sampler_kind::ddnm}) {
     sampler_params sp;
     sp.kind = kind;
-    const auto msg = bad_input_message([&] { detail::make_sampler(ctx, problem, prior, sp); });
+    const auto msg = bad_input_message([&] { detail::make_sampler(ctx, problem, prior, sp, 1); });
     EXPECT_CONTAINS(msg, std::string("sampler '") + std::string(to_string(kind)) + "'");
     EXPECT_CONTAINS(msg, "spectral form");
     EXPECT_CONTAINS(msg, "mri-multicoil");
@@ -180,13 +180,13 @@ TEST(SpectralSamplers, RefuseOperatorsWithoutSpectralFormAndBadEta) {
   sampler_params sp;
   sp.kind = sampler_kind::ddrm;
   sp.ddrm.eta = 1.5;
-  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(sc.ctx, ok, sc.prior, sp); }), "ddrm eta");
+  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(sc.ctx, ok, sc.prior, sp, 1); }), "ddrm eta");
   sp.ddrm.eta = 0.85;
   sp.ddrm.eta_b = -0.1;
-  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(sc.ctx, ok, sc.prior, sp); }), "ddrm eta_b");
+  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(sc.ctx, ok, sc.prior, sp, 1); }), "ddrm eta_b");
   sp.kind = sampler_kind::ddnm;
   sp.ddnm.eta = std::nan("");
-  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(sc.ctx, ok, sc.prior, sp); }), "ddnm eta");
+  EXPECT_CONTAINS(bad_input_message([&] { detail::make_sampler(sc.ctx, ok, sc.prior, sp, 1); }), "ddnm eta");
 }
 
 TEST(SpectralSamplers, RealFieldsStayReal) {

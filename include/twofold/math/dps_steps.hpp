@@ -12,14 +12,6 @@
 
 namespace twofold::math {
 
-/// x[i] −= y[i % pixels]: the residual A x̂₀ − y of every chain against one measurement.
-struct subtract_shared {
-  cfloat* x;
-  const cfloat* y;
-  std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const { x[i] -= y[i % pixels]; }
-};
-
 /// DPS guidance: u[i] −= scale · g[i] / ‖r_c‖ with ‖r_c‖² = squared_norms[c].re
 /// (per-chain sums in double, host/reductions.hpp); chains with r = 0 are left alone.
 /// With g = Jᵀ Aᴴ r this is u ← u − scale · ∇_u ‖A D(u) − y‖ (complex read as pairs of reals).

@@ -38,6 +38,22 @@ struct axpby {
   TWOFOLD_HD void operator()(std::size_t i) const { out[i] = a[i] + beta * b[i]; }
 };
 
+/// x[i] = b[i % pixels] − x[i]: a residual against one image shared by all chains
+/// (the measurements y − A x).
+struct subtract_from_shared {
+  cfloat* x;
+  const cfloat* b;
+  std::size_t pixels;
+  TWOFOLD_HD void operator()(std::size_t i) const { x[i] = b[i % pixels] - x[i]; }
+};
+
+/// x[i] *= factor.
+struct scale_by {
+  cfloat* x;
+  float factor;
+  TWOFOLD_HD void operator()(std::size_t i) const { x[i] *= factor; }
+};
+
 /// x[i] += beta · anchors[run(i)][pixel(i)] with run = (first_chain + chain(i)) / chains_per_run:
 /// moves each chain onto (beta = 1) or off (beta = −1) the affine set P_R x = x_R of its
 /// run (cascade stage 2).

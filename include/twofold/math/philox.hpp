@@ -33,6 +33,7 @@ enum class rng_purpose : std::uint32_t {
   poisson_disc_mask = 8,   ///< candidate points of 2-D Poisson-disc masks
   variable_density_mask = 9,  ///< Bernoulli draws of 2-D variable-density masks
   coil_maps = 10,          ///< random coil placement of synthetic sensitivity maps
+  resampling = 11,         ///< the uniform of systematic resampling, one per particle system and step (smc)
   mixture_component = 14,  ///< the component a mixture draw comes from (one uniform per chain)
   operator_probe = 16,     ///< white probes that estimate an operator's trace
   test = 255,              ///< reserved for tests

@@ -9,6 +9,7 @@
 #include <twofold/math/hd.hpp>
 #include <twofold/math/philox.hpp>
 
+#include <cmath>
 #include <cstddef>
 
 namespace twofold::math {
@@ -48,6 +49,54 @@ struct ancestral_step {
   TWOFOLD_HD void operator()(std::size_t i) const {
     const cfloat z = noise > 0 ? noise * rng.normal(i / pixels, i % pixels) : cfloat{};
     u[i] = d[i] + keep * (u[i] - d[i]) + z;
+  }
+};
+
+/// The ΠGDM residual in a spectral basis A = U diag(a) Vᴴ (host/likelihood_guidance.cpp):
+/// per coefficient with a_k > 0, ρ = ỹ_k − a_k c_k (ỹ = Uᴴy, c = Vᴴx̂₀) and
+///   c ← a_k ρ / (σ_y² + r² a_k²),   whitened ← ρ / √(σ_y² + r² a_k²)   (0 where a_k = 0),
+/// so V c = Aᴴ(r²AAᴴ + σ_y²I)⁻¹(y − A x̂₀) and ‖whitened‖² is the likelihood's
+/// quadratic form up to a term common to all chains. `whitened` may be null.
+struct spectral_likelihood_residual {
+  cfloat* c;
+  cfloat* whitened;
+  const cfloat* y_coefficients;  ///< Uᴴy, one chain
+  const float* a;
+  std::size_t coefficients;
+  float r2;
+  float sigma2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t k = i % coefficients;
+    const float ak = a[k];
+    if (ak > 0) {
+      const cfloat rho = y_coefficients[k] - ak * c[i];
+      const float den = sigma2 + r2 * ak * ak;
+      c[i] = (ak / den) * rho;
+      if (whitened) whitened[i] = (1.0f / std::sqrt(den)) * rho;
+    } else {
+      c[i] = cfloat{};
+      if (whitened) whitened[i] = cfloat{};
+    }
+  }
+};
+
+/// The twisted SMC proposal (host/sampler_smc.cpp): the ancestral step from the
+/// denoised point shifted by the guidance, u ← D + keep (u − D) + ν² g + ν ζ, and
+/// d ← 2ζ + ν g, from which the per-chain Gaussian ratio log p − log q =
+/// −κ ν Re⟨2ζ + ν g, g⟩ follows by one reduction. ν = 0 (the last step) returns D.
+struct twisted_proposal {
+  cfloat* u;
+  cfloat* d;  ///< in: D(u, s); out: 2ζ + ν g
+  const cfloat* g;
+  std::size_t pixels;
+  float keep;
+  float noise;  ///< ν
+  rng_stream rng;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const cfloat z = noise > 0 ? rng.normal(i / pixels, i % pixels) : cfloat{};
+    const cfloat gi = g[i], di = d[i];
+    u[i] = di + keep * (u[i] - di) + (noise * noise) * gi + noise * z;
+    d[i] = 2.0f * z + noise * gi;
   }
 };
 
