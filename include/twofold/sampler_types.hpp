@@ -39,8 +39,9 @@ struct cg_params {
 };
 
 /// DPS (Chung et al. 2023, Alg. 1): after each ancestral step,
-/// x ← x − ζ_i ∇_x ‖y − A x̂₀(x)‖ with ζ_i = ζ / ‖y − A x̂₀‖ (their step size
-/// normalisation); the paper's values are ζ ∈ [0.1, 1], 1.0 for inpainting and
+/// x ← x − ζ ∇_x ‖y − A x̂₀(x)‖, the authors' code (the gradient of the residual
+/// norm times ζ; the paper writes it as ζ_i = ζ/‖y − A x̂₀‖ times the gradient of
+/// ½‖y − A x̂₀‖²). The paper's values are ζ ∈ [0.1, 1], 1.0 for inpainting and
 /// super-resolution, 0.4 for Gaussian deblurring.
 struct dps_params {
   double zeta = 1.0;
