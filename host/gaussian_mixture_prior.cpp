@@ -114,6 +114,13 @@ void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, dou
   check_batch(out, shape_, "mixture denoiser output");
   TWOFOLD_EXPECTS(z.chains == out.chains && s > 0, "mixture denoiser: chain counts differ or s <= 0");
   const std::size_t N = shape_.pixels(), C = z.chains;
+  if (components() == 1) {  // a Gaussian: one shrink, no responsibilities
+    detail::copy_if_distinct(ctx, z, out);
+    if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::forward);
+    detail::for_each(ctx, out.size(), math::gaussian_shrink{out.data, out.data, means_.data(), variances_.data(), N, s * s});
+    if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::inverse);
+    return;
+  }
   buffer<double> r;
   const chain_buffer zb = responsibilities_in_basis(ctx, z, s, r);
   for (std::size_t k = 0; k < components(); ++k)

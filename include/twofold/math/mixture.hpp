@@ -5,6 +5,7 @@
 /// component covariance is diagonal. Component k's arrays are [N] slices.
 
 #include <twofold/math/complex.hpp>
+#include <twofold/math/gaussian.hpp>
 #include <twofold/math/hd.hpp>
 #include <twofold/math/philox.hpp>
 
@@ -55,12 +56,8 @@ struct mixture_responsibilities {
   }
 };
 
-/// D_k = μ + v/(v + s²)(z − μ) of one component (v = 0: the atom μ).
-TWOFOLD_HD cfloat mixture_component_denoise(cfloat z, cfloat mu, float v, double s2) {
-  return mu + static_cast<float>(double(v) / (double(v) + s2)) * (z - mu);
-}
-
-/// out[i] (+)= r_{k,c} D_k(z)[i]: accumulates component k of D (overwrites when `first`).
+/// out[i] (+)= r_{k,c} D_k(z)[i], D_k = μ_k + v/(v + s²)(z − μ_k) (v = 0: the atom μ_k):
+/// accumulates component k of D (overwrites when `first`).
 struct mixture_accumulate {
   cfloat* out;
   const cfloat* z;
@@ -73,7 +70,7 @@ struct mixture_accumulate {
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % pixels;
     const cfloat term = static_cast<float>(responsibility[i / pixels]) *
-                        mixture_component_denoise(z[i], mean[p], variance[p], s2);
+                        gaussian_denoise(z[i], mean[p], variance[p], s2);
     out[i] = first ? term : out[i] + term;
   }
 };
@@ -89,7 +86,7 @@ struct mixture_deviation {
   double s2;
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % pixels;
-    out[i] = mixture_component_denoise(z[i], mean[p], variance[p], s2) - d[i];
+    out[i] = gaussian_denoise(z[i], mean[p], variance[p], s2) - d[i];
   }
 };
 
