@@ -12,6 +12,7 @@
 
 #include "host/likelihood_guidance.hpp"
 #include "host/reductions.hpp"
+#include "tests/pixel_prior_case.hpp"
 #include "tests/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -175,36 +176,8 @@ TEST(PigdmSampler, ConjugateGradientPathMatchesDenseReference) {
 
 /// A pixel prior that varies in space (estimated from phantoms) with a line mask:
 /// ΠGDM's isotropic r² is an approximation here. Reference: dense row-wise solve.
-struct pixel_case {
-  context ctx{backend_request::cpu};
-  image_shape shape{12, 12};
-  double sigma = 0.05;
-  std::vector<std::uint8_t> lines;
-  std::shared_ptr<fourier_mask_operator> op;
-  gaussian_prior prior;
-  std::vector<cfloat> kspace;
-  gaussian_posterior_maps reference;
-
-  pixel_case()
-      : lines(make_line_mask({shape.width, 3.0, 0.0, line_pattern::random, 3})),
-        op(std::make_shared<fourier_mask_operator>(ctx, shape, expand_line_mask(lines, shape))),
-        prior(estimate_gaussian_prior(ctx, gaussian_basis::pixel, shape,
-                                      make_phantom_family({shape, 0, 1.0, true}, 1, 100))),
-        kspace(simulate_kspace(ctx, prior, *op, sigma, 4)),
-        reference(line_mask_posterior_pixel_prior(shape, prior.mean(), prior.variance(), lines, kspace, sigma)) {}
-
-  double mean_prior_variance() const {
-    double v = 0;
-    for (const float x : prior.variance()) v += x;
-    return v / double(prior.variance().size());
-  }
-  /// RMS over pixels of |mean − exact mean| / exact posterior std.
-  double mean_error(const uncertainty_maps& m) const {
-    double z2 = 0;
-    for (std::size_t p = 0; p < shape.pixels(); ++p) z2 += norm2(m.mean[p] - reference.mean[p]) / reference.variance[p];
-    return std::sqrt(z2 / double(shape.pixels()));
-  }
-  double variance_ratio(const uncertainty_maps& m) const { return mean_of(m.total_variance) / mean_of(reference.variance); }
+struct pixel_case : pixel_prior_case {
+  pixel_case() : pixel_prior_case({12, 12}, 0.05, 3.0) {}
 };
 
 TEST(PigdmSampler, MeasuredBiasForNonWhitePrior) {

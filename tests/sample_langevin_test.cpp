@@ -8,6 +8,7 @@
 #include <twofold/reference_dense.hpp>
 #include <twofold/sample.hpp>
 
+#include "tests/pixel_prior_case.hpp"
 #include "tests/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -19,34 +20,7 @@ namespace {
 
 using namespace twofold::testing;
 
-struct pixel_case {
-  context ctx{backend_request::cpu};
-  image_shape shape{16, 16};
-  double sigma = 0.02;
-  std::vector<std::uint8_t> lines;
-  std::shared_ptr<fourier_mask_operator> op;
-  gaussian_prior prior;
-  std::vector<cfloat> kspace;
-  gaussian_posterior_maps reference;
-
-  pixel_case()
-      : lines(make_line_mask({shape.width, 4.0, 0.0, line_pattern::random, 3})),
-        op(std::make_shared<fourier_mask_operator>(ctx, shape, expand_line_mask(lines, shape))),
-        prior(estimate_gaussian_prior(ctx, gaussian_basis::pixel, shape,
-                                      make_phantom_family({shape, 0, 1.0, true}, 1, 100))),
-        kspace(simulate_kspace(ctx, prior, *op, sigma, 4)),
-        reference(line_mask_posterior_pixel_prior(shape, prior.mean(), prior.variance(), lines, kspace, sigma)) {}
-
-  double ratio(const std::vector<double>& got, const std::vector<double>& want) const {
-    return mean_of(got) / mean_of(want);
-  }
-  /// RMS over pixels of |mean − exact mean| / exact posterior std.
-  double mean_error(const uncertainty_maps& m) const {
-    double z2 = 0;
-    for (std::size_t p = 0; p < shape.pixels(); ++p) z2 += norm2(m.mean[p] - reference.mean[p]) / reference.variance[p];
-    return std::sqrt(z2 / double(shape.pixels()));
-  }
-};
+using pixel_case = pixel_prior_case;
 
 TEST(PtoSampler, MatchesDenseReferenceForPixelPrior) {
   pixel_case pc;
