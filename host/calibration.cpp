@@ -1,0 +1,372 @@
+// Calibration and validity diagnostics (see include/twofold/calibration.hpp).
+#include <twofold/calibration.hpp>
+#include <twofold/error.hpp>
+#include <twofold/priors/gaussian_mixture.hpp>
+
+#include "host/sampler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace twofold {
+namespace {
+
+double scalar(cfloat x, field values) { return values == field::real ? double(x.re) : abs(cdouble(x)); }
+
+/// Type-7 (linear interpolation) empirical quantile of sorted values.
+double sorted_quantile(const std::vector<double>& v, double q) {
+  const double h = q * double(v.size() - 1);
+  const auto i = static_cast<std::size_t>(std::floor(h));
+  return i + 1 < v.size() ? v[i] + (h - double(i)) * (v[i + 1] - v[i]) : v.back();
+}
+
+/// z with Φ(z) = p, by bisection on erfc (60 halvings: exact to double rounding).
+double normal_quantile(double p) {
+  double lo = -40, hi = 40;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+/// Per pixel, the sorted scalars of n draws.
+std::vector<std::vector<double>> sorted_scalars(std::span<const cfloat> draws, std::size_t N, field values) {
+  TWOFOLD_EXPECTS(N > 0 && !draws.empty() && draws.size() % N == 0,
+                  "draws must be a non-empty stack of images of " + std::to_string(N) + " pixels");
+  const std::size_t n = draws.size() / N;
+  std::vector<std::vector<double>> out(N, std::vector<double>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t p = 0; p < std::int64_t(N); ++p) {
+    auto& v = out[std::size_t(p)];
+    for (std::size_t c = 0; c < n; ++c) v[c] = scalar(draws[c * N + std::size_t(p)], values);
+    std::sort(v.begin(), v.end());
+  }
+  return out;
+}
+
+coverage_curve coverage_of(const std::vector<std::vector<double>>& sorted, std::span<const cfloat> truth, field values,
+                           std::span<const double> nominal) {
+  const std::size_t N = sorted.size();
+  coverage_curve c;
+  c.nominal.assign(nominal.begin(), nominal.end());
+  std::vector<double> mean(N), sd(N);
+  for (std::size_t p = 0; p < N; ++p) {
+    double m = 0, m2 = 0;
+    for (double x : sorted[p]) m += x;
+    m /= double(sorted[p].size());
+    for (double x : sorted[p]) m2 += (x - m) * (x - m);
+    mean[p] = m;
+    sd[p] = std::sqrt(m2 / double(std::max<std::size_t>(sorted[p].size() - 1, 1)));
+  }
+  for (const double level : nominal) {
+    TWOFOLD_EXPECTS(level > 0 && level < 1, "coverage levels must lie in (0, 1)");
+    const double z = normal_quantile(0.5 + level / 2);
+    std::size_t inq = 0, ing = 0;
+    for (std::size_t p = 0; p < N; ++p) {
+      const double t = scalar(truth[p], values);
+      inq += t >= sorted_quantile(sorted[p], 0.5 - level / 2) && t <= sorted_quantile(sorted[p], 0.5 + level / 2);
+      ing += std::abs(t - mean[p]) <= z * sd[p];
+    }
+    c.quantile.push_back(double(inq) / double(N));
+    c.gaussian.push_back(double(ing) / double(N));
+  }
+  return c;
+}
+
+/// Chi-square statistic and p-value of a histogram against the uniform.
+void chi_square(sbc_test& t, std::size_t bins, std::size_t K) {
+  t.histogram.assign(bins, 0);
+  for (const std::size_t r : t.ranks) ++t.histogram[r * bins / (K + 1)];
+  const double expected = double(t.ranks.size()) / double(bins);
+  t.chi2 = 0;
+  for (const std::size_t h : t.histogram) t.chi2 += (double(h) - expected) * (double(h) - expected) / expected;
+  t.chi2_p = upper_incomplete_gamma(0.5 * double(bins - 1), 0.5 * t.chi2);
+}
+
+chain_buffer upload(const context& ctx, std::span<const cfloat> host, std::size_t chains, image_shape s) {
+  chain_buffer b(ctx, chains, s);
+  detail::copy_bytes(ctx, b.storage.data(), host.data(), host.size_bytes());
+  return b;
+}
+
+void draw_from(const context& ctx, const prior& p, chain_view x, const rng_stream& rng) {
+  if (const auto* g = dynamic_cast<const gaussian_prior*>(&p)) return g->draw(ctx, x, 0.0, rng);
+  if (const auto* m = dynamic_cast<const gaussian_mixture_prior*>(&p)) return m->draw(ctx, x, 0.0, rng);
+  TWOFOLD_EXPECTS(false, "simulation-based calibration draws x* from the prior: prior '" + p.name() +
+                             "' cannot be sampled (use a Gaussian or Gaussian-mixture prior)");
+}
+
+}  // namespace
+
+std::vector<double> default_coverage_levels() { return {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99}; }
+
+quantile_maps pixel_quantiles(std::span<const cfloat> draws, image_shape shape, field values, double lo_level,
+                              double hi_level) {
+  TWOFOLD_EXPECTS(0 <= lo_level && lo_level < hi_level && hi_level <= 1, "quantile levels must satisfy 0 <= lo < hi <= 1");
+  const auto sorted = sorted_scalars(draws, shape.pixels(), values);
+  quantile_maps q{lo_level, hi_level, {}, {}};
+  for (const auto& v : sorted) {
+    q.lo.push_back(sorted_quantile(v, lo_level));
+    q.hi.push_back(sorted_quantile(v, hi_level));
+  }
+  return q;
+}
+
+coverage_curve coverage(std::span<const cfloat> draws, std::span<const cfloat> truth, image_shape shape, field values,
+                        std::span<const double> nominal) {
+  TWOFOLD_EXPECTS(truth.size() == shape.pixels(), "coverage: the truth must be one image of " + to_string(shape));
+  return coverage_of(sorted_scalars(draws, shape.pixels(), values), truth, values, nominal);
+}
+
+std::vector<double> normalised_residuals(const context& ctx, const inverse_problem& problem,
+                                         std::span<const cfloat> draws) {
+  const image_shape s = problem.shape(), m = problem.op().codomain();
+  TWOFOLD_EXPECTS(!draws.empty() && draws.size() % s.pixels() == 0, "residuals: draws must be a stack of images");
+  const std::size_t n = draws.size() / s.pixels();
+  chain_buffer x = upload(ctx, draws, n, s), ax(ctx, n, m);
+  problem.op().apply(ctx, x.view(), ax.view());
+  const auto h = to_host(ctx, ax.storage);
+  const auto& y = problem.measurements();
+  std::vector<double> r(n);
+  const double scale = double(problem.measured_entries()) * problem.sigma_y() * problem.sigma_y();
+  for (std::size_t c = 0; c < n; ++c) {
+    double sum = 0;
+    for (std::size_t i = 0; i < m.pixels(); ++i) sum += norm2(cdouble(h[c * m.pixels() + i]) - cdouble(y[i]));
+    r[c] = sum / scale;
+  }
+  return r;
+}
+
+double forward_psnr(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
+  TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward PSNR: the mean must be one image");
+  std::vector<cfloat> m(mean.size());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
+  chain_buffer x = upload(ctx, m, 1, problem.shape()), ax(ctx, 1, problem.op().codomain());
+  problem.op().apply(ctx, x.view(), ax.view());
+  const auto h = to_host(ctx, ax.storage);
+  double peak = 0, mse = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    peak = std::max(peak, norm2(cdouble(problem.measurements()[i])));
+    mse += norm2(cdouble(h[i]) - cdouble(problem.measurements()[i]));
+  }
+  mse /= double(problem.measured_entries());
+  return 10 * std::log10(peak / mse);
+}
+
+double entanglement(const uncertainty_maps& maps) {
+  TWOFOLD_EXPECTS(!maps.ambiguity.empty() && maps.ambiguity.size() == maps.estimation.size(),
+                  "entanglement needs the ambiguity and estimation maps of a cascade run");
+  const std::size_t N = maps.ambiguity.size();
+  double ma = 0, me = 0;
+  for (std::size_t p = 0; p < N; ++p) ma += maps.ambiguity[p] / double(N), me += maps.estimation[p] / double(N);
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t p = 0; p < N; ++p) {
+    const double a = maps.ambiguity[p] - ma, e = maps.estimation[p] - me;
+    sab += a * e, saa += a * a, sbb += e * e;
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
+}
+
+double upper_incomplete_gamma(double a, double x) {
+  TWOFOLD_EXPECTS(a > 0 && x >= 0 && std::isfinite(x), "incomplete gamma needs a > 0 and finite x >= 0");
+  if (x == 0) return 1.0;
+  const double log_front = -x + a * std::log(x) - std::lgamma(a);
+  if (x < a + 1) {  // series for P(a, x)
+    double term = 1.0 / a, sum = term;
+    for (int n = 1; n < 1000 && std::abs(term) > 1e-16 * std::abs(sum); ++n) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return std::max(0.0, 1.0 - sum * std::exp(log_front));
+  }
+  // Continued fraction for Q(a, x) (modified Lentz).
+  const double tiny = 1e-300;
+  double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+  for (int i = 1; i < 1000; ++i) {
+    const double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (std::abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (std::abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::abs(delta - 1) < 1e-16) break;
+  }
+  return std::exp(log_front) * h;
+}
+
+sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
+                                        field values, const prior& prior, const sampler_params& sampler_settings,
+                                        const sbc_params& params, const twofold::prior* truth_prior) {
+  const std::size_t L = params.replicates, K = params.draws;
+  TWOFOLD_EXPECTS(op != nullptr, "SBC needs an operator");
+  TWOFOLD_EXPECTS(L >= 2, "SBC replicates L must be >= 2 (got " + std::to_string(L) + ")");
+  TWOFOLD_EXPECTS(K >= 1, "SBC draws per replicate K must be >= 1 (got " + std::to_string(K) + ")");
+  TWOFOLD_EXPECTS(L < (std::size_t{1} << 24), "SBC replicates L must be < 2^24");
+  TWOFOLD_EXPECTS(params.bins >= 2 && params.bins <= K + 1 && (K + 1) % params.bins == 0,
+                  "SBC bins must divide the K + 1 = " + std::to_string(K + 1) + " possible ranks (got " +
+                      std::to_string(params.bins) + ")");
+  const image_shape s = op->domain(), ms = op->codomain();
+  const std::size_t N = s.pixels(), M = ms.pixels();
+  TWOFOLD_EXPECTS(params.pixels <= N, "SBC pixel test functions: " + std::to_string(params.pixels) +
+                                          " requested, the image has " + std::to_string(N) + " pixels");
+  const twofold::prior& truth_from = truth_prior ? *truth_prior : prior;
+  TWOFOLD_EXPECTS(truth_from.shape() == s, "SBC: the truth prior's shape differs from the operator's image shape");
+  const bool real = values == field::real;
+  const auto* gaussian = dynamic_cast<const gaussian_prior*>(&prior);
+
+  // Fixed random directions in the range and null spaces (a different seed from x*).
+  chain_buffer dirs(ctx, 2, s);
+  {
+    std::vector<cfloat> w(2 * N);
+    const rng_stream r{params.seed, 0, 0, rng_purpose::test, 77, real};
+    for (std::size_t i = 0; i < 2 * N; ++i) w[i] = r.normal(i / N, i % N);
+    detail::copy_bytes(ctx, dirs.storage.data(), w.data(), w.size() * sizeof(cfloat));
+    op->range_project(ctx, chain_view{dirs.storage.data(), 1, s});
+    op->null_project(ctx, chain_view{dirs.storage.data() + N, 1, s});
+  }
+  const auto dir = to_host(ctx, dirs.storage);
+
+  sbc_result out;
+  out.replicates = L;
+  out.draws = K;
+  out.stage2 = params.stage2;
+  std::vector<std::string> names;
+  for (std::size_t j = 0; j < params.pixels; ++j) names.push_back("pixel " + std::to_string(j * N / params.pixels));
+  names.push_back(params.stage2 ? "null projection" : "range projection");
+  if (!params.stage2) names.push_back("null projection");
+  if (!params.stage2) names.push_back("residual |Ax - y|^2");
+  if (gaussian && !params.stage2) names.push_back("prior quadratic form");
+  out.tests.resize(names.size());
+  for (std::size_t t = 0; t < names.size(); ++t) out.tests[t].name = names[t];
+  const auto levels = default_coverage_levels();
+  out.coverage.nominal = levels;
+  out.coverage.quantile.assign(levels.size(), 0.0);
+  out.coverage.gaussian.assign(levels.size(), 0.0);
+  for (double l = 0; l <= 5.0 + 1e-9; l += 0.02) out.scales.push_back(l);
+
+  for (std::size_t l = 0; l < L; ++l) {
+    const std::uint32_t sub = std::uint32_t(1 + l);
+    // x* and y = A x* + n.
+    chain_buffer truth(ctx, 1, s), y(ctx, 1, ms);
+    draw_from(ctx, truth_from, truth.view(), rng_stream{params.seed, l, 0, rng_purpose::prior_perturbation, 9, real});
+    op->apply(ctx, truth.view(), y.view());
+    auto yh = to_host(ctx, y.storage);
+    const rng_stream noise{params.seed, l, 0, rng_purpose::measurement_noise, 9, real};
+    for (std::size_t i = 0; i < M; ++i) yh[i] += float(sigma_y) * noise.normal(0, i);
+    const inverse_problem problem(ctx, op, yh, sigma_y, values);
+    const auto sampler = detail::make_sampler(ctx, problem, prior, sampler_settings, K);
+    chain_buffer x(ctx, K, s);
+    const rng_stream rng{params.seed, 0, 0, rng_purpose::diffusion_noise, sub, real};
+    if (params.stage2) {
+      chain_buffer anchor(ctx, 1, s);
+      detail::copy_bytes(ctx, anchor.storage.data(), truth.storage.data(), N * sizeof(cfloat));
+      op->range_project(ctx, anchor.view());
+      sampler->conditional(ctx, x.view(), rng, anchor.storage.data(), K, {});
+      op->null_project(ctx, x.view());
+      op->null_project(ctx, truth.view());
+    } else {
+      sampler->posterior(ctx, x.view(), rng, {});
+    }
+    const auto xs = to_host(ctx, x.storage);
+    const auto ts = to_host(ctx, truth.storage);
+
+    // Test functions of every draw (index 0..K−1) and of x* (index K).
+    std::vector<std::vector<double>> f(names.size(), std::vector<double>(K + 1));
+    const auto image = [&](std::size_t k) { return k < K ? xs.data() + k * N : ts.data(); };
+    const auto dot_re = [&](const cfloat* a, const cfloat* b) {
+      double d = 0;
+      for (std::size_t i = 0; i < N; ++i) d += double(a[i].re) * b[i].re + double(a[i].im) * b[i].im;
+      return d;
+    };
+    std::vector<double> residual(K + 1), quadratic(K + 1);
+    if (!params.stage2) {
+      chain_buffer all(ctx, K + 1, s), ax(ctx, K + 1, ms);
+      detail::copy_bytes(ctx, all.storage.data(), xs.data(), K * N * sizeof(cfloat));
+      detail::copy_bytes(ctx, all.storage.data() + K * N, ts.data(), N * sizeof(cfloat));
+      op->apply(ctx, all.view(), ax.view());
+      const auto a = to_host(ctx, ax.storage);
+      for (std::size_t k = 0; k <= K; ++k) {
+        double r = 0;
+        for (std::size_t i = 0; i < M; ++i) r += norm2(cdouble(a[k * M + i]) - cdouble(problem.measurements()[i]));
+        residual[k] = r;
+      }
+      if (gaussian) {
+        std::vector<cfloat> centred(all.view().size());
+        const auto host = to_host(ctx, all.storage);
+        for (std::size_t i = 0; i < centred.size(); ++i) centred[i] = host[i] - gaussian->mean()[i % N];
+        chain_buffer c = upload(ctx, centred, K + 1, s), pc(ctx, K + 1, s);
+        gaussian->apply_precision(ctx, c.view(), pc.view());
+        const auto p = to_host(ctx, pc.storage);
+        for (std::size_t k = 0; k <= K; ++k) quadratic[k] = dot_re(centred.data() + k * N, p.data() + k * N);
+      }
+    }
+    for (std::size_t k = 0; k <= K; ++k) {
+      std::size_t t = 0;
+      for (std::size_t j = 0; j < params.pixels; ++j) f[t++][k] = image(k)[j * N / params.pixels].re;
+      if (params.stage2) {
+        f[t++][k] = dot_re(dir.data() + N, image(k));
+      } else {
+        f[t++][k] = dot_re(dir.data(), image(k));
+        f[t++][k] = dot_re(dir.data() + N, image(k));
+        f[t++][k] = residual[k];
+        if (gaussian) f[t++][k] = quadratic[k];
+      }
+    }
+    for (std::size_t t = 0; t < names.size(); ++t) {
+      std::size_t rank = 0;
+      for (std::size_t k = 0; k < K; ++k) rank += f[t][k] < f[t][K];
+      out.tests[t].ranks.push_back(rank);
+    }
+    // Coverage of x* by this replicate's draws, and the miscoverage of scaled intervals.
+    const auto sorted = sorted_scalars(xs, N, values);
+    const auto c = coverage_of(sorted, ts, values, levels);
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+      out.coverage.quantile[i] += c.quantile[i] / double(L);
+      out.coverage.gaussian[i] += c.gaussian[i] / double(L);
+    }
+    std::vector<double> miss(out.scales.size(), 0.0);
+    for (std::size_t p = 0; p < N; ++p) {
+      const double med = sorted_quantile(sorted[p], 0.5), lo = sorted_quantile(sorted[p], 0.05),
+                   hi = sorted_quantile(sorted[p], 0.95), t = scalar(ts[p], values);
+      for (std::size_t i = 0; i < out.scales.size(); ++i) {
+        const double lam = out.scales[i];
+        miss[i] += (t < med - lam * (med - lo) || t > med + lam * (hi - med)) ? 1.0 / double(N) : 0.0;
+      }
+    }
+    out.miscoverage_by_scale.push_back(std::move(miss));
+  }
+  for (auto& t : out.tests) chi_square(t, params.bins, K);
+  return out;
+}
+
+conformal_result conformal_scale(const sbc_result& sbc, double alpha, std::size_t calibration) {
+  const std::size_t L = sbc.miscoverage_by_scale.size();
+  TWOFOLD_EXPECTS(alpha > 0 && alpha < 1, "conformal risk level alpha must lie in (0, 1)");
+  TWOFOLD_EXPECTS(calibration >= 1 && calibration < L, "conformal calibration needs 1 <= calibration replicates < " +
+                                                           std::to_string(L) + " (the rest are the test set)");
+  conformal_result r;
+  r.alpha = alpha;
+  r.calibration = calibration;
+  r.test = L - calibration;
+  r.scale = std::numeric_limits<double>::infinity();
+  const double n = double(calibration);
+  for (std::size_t i = 0; i < sbc.scales.size(); ++i) {
+    double risk = 0;
+    for (std::size_t l = 0; l < calibration; ++l) risk += sbc.miscoverage_by_scale[l][i] / n;
+    if (n / (n + 1) * risk + 1 / (n + 1) <= alpha) {
+      r.scale = sbc.scales[i];
+      r.calibration_risk = risk;
+      for (std::size_t l = calibration; l < L; ++l) r.test_risk += sbc.miscoverage_by_scale[l][i] / double(r.test);
+      return r;
+    }
+  }
+  return r;
+}
+
+}  // namespace twofold
