@@ -32,7 +32,33 @@ double normal_quantile(double p) {
   return 0.5 * (lo + hi);
 }
 
-/// Per pixel, the sorted scalars of n draws.
+/// The real coordinates calibration is judged on: x for real images; Re x and Im x
+/// (2N coordinates, real parts first) for complex ones.
+std::vector<double> coordinates(std::span<const cfloat> image, field values) {
+  std::vector<double> c;
+  for (const cfloat x : image) c.push_back(x.re);
+  if (values == field::complex)
+    for (const cfloat x : image) c.push_back(x.im);
+  return c;
+}
+
+/// Per coordinate (see coordinates()), the sorted values of n draws.
+std::vector<std::vector<double>> sorted_coordinates(std::span<const cfloat> draws, std::size_t N, field values) {
+  TWOFOLD_EXPECTS(N > 0 && !draws.empty() && draws.size() % N == 0,
+                  "draws must be a non-empty stack of images of " + std::to_string(N) + " pixels");
+  const std::size_t n = draws.size() / N, D = values == field::complex ? 2 * N : N;
+  std::vector<std::vector<double>> out(D, std::vector<double>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t d = 0; d < std::int64_t(D); ++d) {
+    auto& v = out[std::size_t(d)];
+    const std::size_t p = std::size_t(d) % N;
+    for (std::size_t c = 0; c < n; ++c) v[c] = std::size_t(d) < N ? draws[c * N + p].re : draws[c * N + p].im;
+    std::sort(v.begin(), v.end());
+  }
+  return out;
+}
+
+/// Per pixel, the sorted scalars (|x| or x) of n draws: the displayed quantile maps.
 std::vector<std::vector<double>> sorted_scalars(std::span<const cfloat> draws, std::size_t N, field values) {
   TWOFOLD_EXPECTS(N > 0 && !draws.empty() && draws.size() % N == 0,
                   "draws must be a non-empty stack of images of " + std::to_string(N) + " pixels");
@@ -47,7 +73,7 @@ std::vector<std::vector<double>> sorted_scalars(std::span<const cfloat> draws, s
   return out;
 }
 
-coverage_curve coverage_of(const std::vector<std::vector<double>>& sorted, std::span<const cfloat> truth, field values,
+coverage_curve coverage_of(const std::vector<std::vector<double>>& sorted, const std::vector<double>& truth,
                            std::span<const double> nominal) {
   const std::size_t N = sorted.size();
   coverage_curve c;
@@ -66,7 +92,7 @@ coverage_curve coverage_of(const std::vector<std::vector<double>>& sorted, std::
     const double z = normal_quantile(0.5 + level / 2);
     std::size_t inq = 0, ing = 0;
     for (std::size_t p = 0; p < N; ++p) {
-      const double t = scalar(truth[p], values);
+      const double t = truth[p];
       inq += t >= sorted_quantile(sorted[p], 0.5 - level / 2) && t <= sorted_quantile(sorted[p], 0.5 + level / 2);
       ing += std::abs(t - mean[p]) <= z * sd[p];
     }
@@ -118,7 +144,7 @@ quantile_maps pixel_quantiles(std::span<const cfloat> draws, image_shape shape, 
 coverage_curve coverage(std::span<const cfloat> draws, std::span<const cfloat> truth, image_shape shape, field values,
                         std::span<const double> nominal) {
   TWOFOLD_EXPECTS(truth.size() == shape.pixels(), "coverage: the truth must be one image of " + to_string(shape));
-  return coverage_of(sorted_scalars(draws, shape.pixels(), values), truth, values, nominal);
+  return coverage_of(sorted_coordinates(draws, shape.pixels(), values), coordinates(truth, values), nominal);
 }
 
 std::vector<double> normalised_residuals(const context& ctx, const inverse_problem& problem,
@@ -324,19 +350,21 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
       out.tests[t].ranks.push_back(rank);
     }
     // Coverage of x* by this replicate's draws, and the miscoverage of scaled intervals.
-    const auto sorted = sorted_scalars(xs, N, values);
-    const auto c = coverage_of(sorted, ts, values, levels);
+    const auto sorted = sorted_coordinates(xs, N, values);
+    const auto truth_coords = coordinates(ts, values);
+    const auto c = coverage_of(sorted, truth_coords, levels);
     for (std::size_t i = 0; i < levels.size(); ++i) {
       out.coverage.quantile[i] += c.quantile[i] / double(L);
       out.coverage.gaussian[i] += c.gaussian[i] / double(L);
     }
     std::vector<double> miss(out.scales.size(), 0.0);
-    for (std::size_t p = 0; p < N; ++p) {
+    const double D = double(sorted.size());
+    for (std::size_t p = 0; p < sorted.size(); ++p) {
       const double med = sorted_quantile(sorted[p], 0.5), lo = sorted_quantile(sorted[p], 0.05),
-                   hi = sorted_quantile(sorted[p], 0.95), t = scalar(ts[p], values);
+                   hi = sorted_quantile(sorted[p], 0.95), t = truth_coords[p];
       for (std::size_t i = 0; i < out.scales.size(); ++i) {
         const double lam = out.scales[i];
-        miss[i] += (t < med - lam * (med - lo) || t > med + lam * (hi - med)) ? 1.0 / double(N) : 0.0;
+        miss[i] += (t < med - lam * (med - lo) || t > med + lam * (hi - med)) ? 1.0 / D : 0.0;
       }
     }
     out.miscoverage_by_scale.push_back(std::move(miss));

@@ -174,12 +174,54 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
       write_std_pair(w, "reference_", "exact ", ref_amb, ref_est, hi);
     }
   }
+  if (run.quantiles) {
+    std::vector<float> q_lo(run.quantiles->lo.begin(), run.quantiles->lo.end());
+    std::vector<float> q_hi(run.quantiles->hi.begin(), run.quantiles->hi.end()), width(q_lo.size());
+    for (std::size_t p = 0; p < width.size(); ++p) width[p] = q_hi[p] - q_lo[p];
+    w.npy("quantile_lo", q_lo);
+    w.npy("quantile_hi", q_hi);
+    w.png("quantile_width", width, "width of the 5-95 % interval of |x|", io::colormap::magma);
+  }
+  if (!run.calibration.is_null()) {
+    std::ofstream cal(folder.stage("calibration.json"), std::ios::binary);
+    cal << run.calibration.dump(2) << "\n";
+    cal.close();
+    TWOFOLD_ENSURES(cal.good(), "could not write calibration.json");
+  }
   const std::string text = run.summary.dump(2) + "\n";
   std::ofstream json(folder.stage("summary.json"), std::ios::binary);
   json << text;
   json.close();
   TWOFOLD_ENSURES(json.good(), "could not write summary.json");
   folder.commit();
+}
+
+nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const sample_result& result,
+                                   const std::optional<std::vector<cfloat>>& truth, quantile_maps& quantiles) {
+  const image_shape shape = problem.shape();
+  quantiles = pixel_quantiles(result.draws, shape, problem.values());
+  const auto residuals = normalised_residuals(ctx, problem, result.draws);
+  nlohmann::json j;
+  j["draws"] = result.draws.size() / shape.pixels();
+  j["quantile_levels"] = {quantiles.lo_level, quantiles.hi_level};
+  j["quantile_maps_of"] = problem.is_real() ? "x" : "|x| (magnitude)";
+  j["coverage_of"] = problem.is_real() ? "x per pixel" : "Re x and Im x per pixel";
+  j["residuals"] = residuals;
+  j["psnr_forward"] = forward_psnr(ctx, problem, result.maps.mean);
+  if (!result.maps.ambiguity.empty()) j["entanglement"] = entanglement(result.maps);
+  if (truth) {
+    const auto levels = default_coverage_levels();
+    const auto c = coverage(result.draws, *truth, shape, problem.values(), levels);
+    j["coverage"] = {{"nominal", c.nominal}, {"quantile", c.quantile}, {"gaussian", c.gaussian}};
+  }
+  j["explanation"] = {
+      {"residuals", "per draw |A x - y|^2 / (m sigma_y^2); exact posterior draws give about 1 or a little less"},
+      {"psnr_forward", "PSNR (dB) of A x_mean against y on the measured entries"},
+      {"entanglement", "correlation across pixels of the ambiguity and estimation maps"},
+      {"coverage", "fraction of pixel coordinates whose true value lies in the central p-interval of the draws "
+                   "(quantile) or in mean +- z sigma (gaussian); a calibrated sampler with n draws gives about "
+                   "p (n - 1)/(n + 1) when the truth is a draw from the prior"}};
+  return j;
 }
 
 progress_callback stderr_progress() {

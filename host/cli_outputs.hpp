@@ -5,6 +5,7 @@
 /// for humans, and summary.json — all staged and committed together, so an
 /// interrupted or failed run leaves no half-written folder.
 
+#include <twofold/calibration.hpp>
 #include <twofold/io/output_folder.hpp>
 #include <twofold/reference_dense.hpp>
 #include <twofold/sample.hpp>
@@ -25,7 +26,16 @@ struct run_record {
   std::optional<gaussian_posterior_maps> reference;  ///< ambiguity/estimation empty for mixture priors
   nlohmann::json summary;
   bool cfl = false;  ///< also write each array as a BART .cfl/.hdr pair
+  std::optional<quantile_maps> quantiles;  ///< quantile_lo/hi.npy
+  nlohmann::json calibration;              ///< calibration.json (null: not written)
 };
+
+/// The calibration and validity figures of one sampled problem (SPEC §1.7) for
+/// calibration.json, and the 5 %/95 % quantile maps: coverage against the truth when
+/// known, per-draw normalised residuals, forward PSNR, entanglement. `result` must
+/// hold its draws (design.keep_draws).
+nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const sample_result& result,
+                                   const std::optional<std::vector<cfloat>>& truth, quantile_maps& quantiles);
 
 /// Stages everything in `folder` and commits it.
 void write_outputs(io::output_folder& folder, const run_record& run);

@@ -304,7 +304,9 @@ void run_sample(const sample_options& o) {
   io::output_folder folder(o.common.out);
   std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
-  const auto result = sample(ctx, problem, *prior, sp, dp, stderr_progress());
+  design_params keep = dp;
+  keep.keep_draws = true;
+  const auto result = sample(ctx, problem, *prior, sp, keep, stderr_progress());
 
   nlohmann::json summary;
   summary["command"] = "sample";
@@ -321,7 +323,10 @@ void run_sample(const sample_options& o) {
                        {"chains", result.report.chains},
                        {"chain_steps_per_second", result.report.chain_steps_per_second}};
   if (reference) summary["against_exact_reference"] = compare_with_reference(result.maps, *reference);
-  write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl});
+  quantile_maps quantiles;
+  const auto calibration = calibration_figures(ctx, problem, result, truth, quantiles);
+  write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl, quantiles,
+                         calibration});
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
 }

@@ -229,7 +229,11 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
   const std::size_t P = sampler->particles();
   design_runner runner(ctx, problem, *sampler, design, progress);
   projected_accumulators acc(ctx, shape, K);
-  const auto accumulate = [&](chain_view x, std::size_t first) { acc.add(ctx, problem.op(), x, first); };
+  std::vector<cfloat> draws(design.keep_draws ? R * K * N : 0);
+  const auto accumulate = [&](chain_view x, std::size_t first) {
+    acc.add(ctx, problem.op(), x, first);
+    if (design.keep_draws) detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+  };
 
   std::size_t chains = R * K;
   if (design.kind == run_design::replicate) {
@@ -258,7 +262,7 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
                  accumulate);
     chains += R * P;
   }
-  return {to_maps(shape, design.kind, K, acc, ctx), runner.finish_report(chains)};
+  return {to_maps(shape, design.kind, K, acc, ctx), runner.finish_report(chains), std::move(draws)};
 }
 
 }  // namespace twofold

@@ -5,8 +5,10 @@
 /// simulation-based calibration (SBC, Talts et al. 2018) of the posterior and of the
 /// cascade's stage 2 alone, and conformal risk control of interval widths.
 ///
-/// Scalar per pixel: complex images use the magnitude |x| (what MRI users look at),
-/// real images the value. Quantiles are order statistics of all draws of a pixel
+/// Calibration (coverage, SBC coverage, conformal) is judged per real coordinate: x
+/// for real images, Re x and Im x for complex ones (a magnitude interval cannot cover
+/// a true 0, so |x| would fail on every background pixel). The displayed quantile
+/// maps are of |x| (complex) or x (real). Quantiles are order statistics of all draws
 /// (draws must be kept: R·K·H·W values), type 7 (linear interpolation between order
 /// statistics). From n exchangeable draws the central interval of nominal p covers a
 /// new exchangeable value with probability p (n − 1)/(n + 1), not p: 0.81 for
@@ -39,8 +41,9 @@ struct quantile_maps {
 quantile_maps pixel_quantiles(std::span<const cfloat> draws, image_shape shape, field values, double lo_level = 0.05,
                               double hi_level = 0.95);
 
-/// Fraction of pixels whose true scalar lies in the central p-interval, for each
-/// nominal p: from per-pixel empirical quantiles, and from mean ± z_p σ (Gaussian).
+/// Fraction of coordinates (pixels; real and imaginary parts for complex images)
+/// whose true value lies in the central p-interval, for each nominal p: from
+/// per-coordinate empirical quantiles, and from mean ± z_p σ (Gaussian).
 struct coverage_curve {
   std::vector<double> nominal, quantile, gaussian;
 };
@@ -81,8 +84,8 @@ struct sbc_result {
   /// Coverage over replicates: for each nominal level, the mean over replicates of
   /// the fraction of pixels whose x* lies in its per-pixel quantile interval.
   coverage_curve coverage;
-  /// Per replicate: the fraction of pixels outside [q_lo, q_hi] scaled about the
-  /// median by λ, for the conformal calibration below (one curve per replicate).
+  /// Per replicate: the fraction of coordinates outside [q_5%, q_95%] scaled about
+  /// the median by λ, for the conformal calibration below (one curve per replicate).
   std::vector<std::vector<double>> miscoverage_by_scale;
   std::vector<double> scales;
 };

@@ -38,6 +38,9 @@ struct design_params {
   /// Chains per wave; 0 sizes waves from the backend's free memory. Results do not
   /// depend on it (bit-identical), only memory use and speed do.
   std::size_t wave_chains = 0;
+  /// Also return every accumulated draw (R·K·H·W values on the host): per-pixel
+  /// quantiles and coverage need them (include/twofold/calibration.hpp).
+  bool keep_draws = false;
 };
 
 /// Per-pixel maps, C order [H, W]. Variances of complex pixels are E|x − E x|².
@@ -65,6 +68,9 @@ struct sample_report {
 struct sample_result {
   uncertainty_maps maps;
   sample_report report;
+  /// With design.keep_draws: the R·K accumulated draws, C order [R·K, H, W]
+  /// (cascade: the stage-2 completions, which are posterior draws).
+  std::vector<cfloat> draws;
 };
 
 struct progress_event {
