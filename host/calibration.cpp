@@ -344,10 +344,13 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
         if (gaussian) f[t++][k] = quadratic[k];
       }
     }
+    // Ties (e.g. P_N x ≡ 0 on an observed pixel in stage 2) are broken uniformly at
+    // random, as SBC prescribes: a function constant over draws is trivially calibrated.
     for (std::size_t t = 0; t < names.size(); ++t) {
-      std::size_t rank = 0;
-      for (std::size_t k = 0; k < K; ++k) rank += f[t][k] < f[t][K];
-      out.tests[t].ranks.push_back(rank);
+      std::size_t below = 0, ties = 0;
+      for (std::size_t k = 0; k < K; ++k) below += f[t][k] < f[t][K], ties += f[t][k] == f[t][K];
+      const double u = uniform(params.seed, l * names.size() + t, rng_purpose::test, 78);
+      out.tests[t].ranks.push_back(below + std::min(ties, static_cast<std::size_t>(u * double(ties + 1))));
     }
     // Coverage of x* by this replicate's draws, and the miscoverage of scaled intervals.
     const auto sorted = sorted_coordinates(xs, N, values);

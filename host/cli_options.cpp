@@ -10,7 +10,8 @@ void add_common_options(CLI::App& app, common_options& o) {
   app.add_option("--backend", o.backend, "auto | cpu | cuda")->capture_default_str();
   app.add_option("--sampler", o.sampler, "langevin | exact | pto | dps | pigdm | ddrm | ddnm | smc")
       ->capture_default_str();
-  app.add_option("--design", o.design, "cascade | replicate")->capture_default_str();
+  app.add_option("--design", o.design, "cascade | replicate | sbc (sample only: simulation-based calibration)")
+      ->capture_default_str();
   app.add_option("--runs", o.runs, "runs R (>= 2)")->capture_default_str();
   app.add_option("--chains", o.chains, "chains per run K (>= 2)")->capture_default_str();
   app.add_option("--schedule", o.schedule, "edm | ve | vp-cosine | vp-linear")->capture_default_str();

@@ -349,5 +349,32 @@ TEST_F(CliOperator, MixtureAndEmpiricalPriors) {
   expect_bad(base + " --prior lasso" + rest, "--prior must be gaussian, mixture or empirical");
 }
 
+/// --design sbc with the exact `pto` sampler: calibration.json holds rank histograms
+/// whose χ² p-values do not reject (8 + 5 tests at 10⁻⁴: a false alarm has
+/// probability ~10⁻³), for the posterior and for stage 2; K + 1 without a small
+/// divisor and L = 1 are refused.
+TEST_F(CliOperator, SimulationBasedCalibrationDesign) {
+  write_image("y.npy", noisy(testing::random_image({H, W}, 10), 0.2, false));
+  write_image("pixels.npy", testing::random_mask({H, W}, 0.5, 11));
+  const std::string base = "sample --operator inpaint --mask " + path("pixels.npy") + " --measurements " +
+                           path("y.npy") + " --sigma 0.2" + prior() + " --sampler pto --design sbc --backend cpu";
+  for (const std::string stage : {"", " --sbc-stage2"}) {
+    const auto r = run_cli(base + stage + " --runs 60 --chains 19 --out " + out().string());
+    ASSERT_EQ(r.code, 0) << r.output;
+    std::ifstream in(out() / "calibration.json");
+    const auto cal = nlohmann::json::parse(in);
+    const auto& tests = cal["sbc"]["tests"];
+    EXPECT_EQ(tests.size(), stage.empty() ? 8u : 5u);
+    for (const auto& t : tests) {
+      EXPECT_EQ(t["ranks"].size(), 60u);
+      EXPECT_GT(t["chi2_p"].get<double>(), 1e-4) << t["name"] << stage;
+    }
+    EXPECT_TRUE(cal.contains("conformal"));
+    fs::remove_all(out());
+  }
+  expect_bad(base + " --runs 10 --chains 100", "divisor between 2 and 20");
+  expect_bad(base + " --runs 1 --chains 19", "replicates L must be >= 2");
+}
+
 }  // namespace
 }  // namespace twofold

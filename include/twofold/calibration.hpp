@@ -60,7 +60,7 @@ double forward_psnr(const context& ctx, const inverse_problem& problem, std::spa
 double entanglement(const uncertainty_maps& maps);
 
 /// One SBC test function: the ranks #{k : f(x_k) < f(x*)} ∈ [0, K] of every
-/// replicate, their histogram in `bins` equal bins, and the χ² uniformity p-value.
+/// replicate (ties broken uniformly at random), their histogram in `bins` equal bins, and the χ² uniformity p-value.
 struct sbc_test {
   std::string name;
   std::vector<std::size_t> ranks;
