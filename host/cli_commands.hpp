@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
 
 namespace twofold::cli {
@@ -32,5 +33,13 @@ design_params to_design_params(const common_options& o);
 std::function<void()> add_demo_command(CLI::App& app);
 std::function<void()> add_sample_command(CLI::App& app);
 std::function<void()> add_validate_command(CLI::App& app);
+std::function<void()> add_report_command(CLI::App& app);
+
+/// Runs python/twofold_report.py on `outdir` (interpreter: $TWOFOLD_PYTHON, default
+/// python3), which writes `outdir`/report.html atomically. On failure: with
+/// `warn_only` a warning on stderr (demo and sample: the maps are the primary
+/// output); otherwise `bad_input` when the folder or its summary is bad (script
+/// exit 2) and `runtime_failure` when python, numpy or matplotlib is missing.
+void write_report(const std::filesystem::path& outdir, bool warn_only);
 
 }  // namespace twofold::cli

@@ -130,7 +130,12 @@ std::function<void()> add_demo_command(CLI::App& app) {
                   "sample with the prior variance times this (e.g. 0.1: a miscalibrated run whose coverage collapses)")
       ->capture_default_str();
   o->common.out = "demo-output";
-  return [o] { run_demo(*o); };
+  auto no_report = std::make_shared<bool>(false);
+  cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
+  return [o, no_report] {
+    run_demo(*o);
+    if (!*no_report) write_report(o->common.out, true);  // after the outputs are committed
+  };
 }
 
 }  // namespace twofold::cli

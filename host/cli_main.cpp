@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   const auto run_demo = twofold::cli::add_demo_command(app);
   const auto run_sample = twofold::cli::add_sample_command(app);
   const auto run_validate = twofold::cli::add_validate_command(app);
+  const auto run_report = twofold::cli::add_report_command(app);
   auto* info = app.add_subcommand("info", "Print the backends this build and machine can use");
   try {
     app.parse(argc, argv);
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("demo")) run_demo();
     if (app.got_subcommand("sample")) run_sample();
     if (app.got_subcommand("validate")) run_validate();
+    if (app.got_subcommand("report")) run_report();
     if (info->parsed()) {
       const std::string reason = twofold::cuda_unavailable_reason();
       std::printf("cpu: available\ncuda: %s\n", reason.empty() ? "available" : reason.c_str());

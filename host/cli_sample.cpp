@@ -443,7 +443,12 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_flag("--cfl", o->cfl, "also write every map as a BART .cfl/.hdr pair");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
-  return [o] { run_sample(*o); };
+  auto no_report = std::make_shared<bool>(false);
+  cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
+  return [o, no_report] {
+    run_sample(*o);
+    if (!*no_report) write_report(o->common.out, true);  // after the outputs are committed
+  };
 }
 
 }  // namespace twofold::cli
