@@ -182,6 +182,39 @@ double forward_psnr(const context& ctx, const inverse_problem& problem, std::spa
   return 10 * std::log10(peak / mse);
 }
 
+double forward_ssim(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
+  TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward SSIM: the mean must be one image");
+  std::vector<cfloat> m(mean.size());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
+  const image_shape ms = problem.op().codomain();
+  chain_buffer x = upload(ctx, m, 1, problem.shape()), ax(ctx, 1, ms);
+  problem.op().apply(ctx, x.view(), ax.view());
+  const auto a = to_host(ctx, ax.storage);
+  const auto& y = problem.measurements();
+  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  for (const cfloat v : y) lo = std::min(lo, double(abs(v))), hi = std::max(hi, double(abs(v)));
+  const double range = hi > lo ? hi - lo : 1.0, c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range);
+  const std::size_t H = ms.height, W = ms.width, w = std::min<std::size_t>({7, H, W});
+  double total = 0;
+  std::size_t windows = 0;
+  for (std::size_t c = 0; c < ms.coils; ++c)
+    for (std::size_t r0 = 0; r0 + w <= H; ++r0)
+      for (std::size_t q0 = 0; q0 + w <= W; ++q0) {
+        double sa = 0, sy = 0, saa = 0, syy = 0, say = 0;
+        for (std::size_t r = r0; r < r0 + w; ++r)
+          for (std::size_t q = q0; q < q0 + w; ++q) {
+            const std::size_t i = (c * H + r) * W + q;
+            const double u = abs(a[i]), v = abs(y[i]);
+            sa += u, sy += v, saa += u * u, syy += v * v, say += u * v;
+          }
+        const double n = double(w * w), ma = sa / n, my = sy / n;
+        const double va = saa / n - ma * ma, vy = syy / n - my * my, cov = say / n - ma * my;
+        total += (2 * ma * my + c1) * (2 * cov + c2) / ((ma * ma + my * my + c1) * (va + vy + c2));
+        ++windows;
+      }
+  return total / double(windows);
+}
+
 double entanglement(const uncertainty_maps& maps) {
   TWOFOLD_EXPECTS(!maps.ambiguity.empty() && maps.ambiguity.size() == maps.estimation.size(),
                   "entanglement needs the ambiguity and estimation maps of a cascade run");

@@ -208,6 +208,7 @@ nlohmann::json calibration_figures(const context& ctx, const inverse_problem& pr
   j["coverage_of"] = problem.is_real() ? "x per pixel" : "Re x and Im x per pixel";
   j["residuals"] = residuals;
   j["psnr_forward"] = forward_psnr(ctx, problem, result.maps.mean);
+  j["ssim_forward"] = forward_ssim(ctx, problem, result.maps.mean);
   if (!result.maps.ambiguity.empty()) j["entanglement"] = entanglement(result.maps);
   if (truth) {
     const auto levels = default_coverage_levels();
@@ -217,6 +218,7 @@ nlohmann::json calibration_figures(const context& ctx, const inverse_problem& pr
   j["explanation"] = {
       {"residuals", "per draw |A x - y|^2 / (m sigma_y^2); exact posterior draws give about 1 or a little less"},
       {"psnr_forward", "PSNR (dB) of A x_mean against y on the measured entries"},
+      {"ssim_forward", "SSIM of |A x_mean| against |y| on the measurement planes (1: A x_mean reproduces y)"},
       {"entanglement", "correlation across pixels of the ambiguity and estimation maps"},
       {"coverage", "fraction of pixel coordinates whose true value lies in the central p-interval of the draws "
                    "(quantile) or in mean +- z sigma (gaussian); a calibrated sampler with n draws gives about "

@@ -226,6 +226,7 @@ EXPLANATIONS = {
     "inputs.operator": "the forward operator A",
     "inputs.prior": "the prior the posterior is computed under",
     "calibration.psnr_forward": "PSNR (dB) of A x̂ against y: how well the posterior mean explains the data",
+    "calibration.ssim_forward": "SSIM of |A x̂| against |y| (1: the posterior mean reproduces the data)",
     "calibration.entanglement": "correlation across pixels between the ambiguity and estimation maps "
                                 "(near 0: the two kinds of uncertainty sit in different places)",
     "calibration.conformal": "quantile intervals calibrated on held-out cases (conformal risk control)",
@@ -257,7 +258,7 @@ def summary_rows(summary, calibration):
     for key in first + [k for k in summary if k not in first]:
         if key in summary:
             flatten(key, summary[key], rows)
-    for key in ("psnr_forward", "entanglement", "conformal"):
+    for key in ("psnr_forward", "ssim_forward", "entanglement", "conformal"):
         if key in calibration:
             flatten("calibration." + key, calibration[key], rows)
     return rows

@@ -144,6 +144,17 @@ TEST(Calibration, ResidualsPsnrAndEntanglement) {
   for (std::size_t i = 0; i < x0.size(); ++i) mean[i] = cdouble(x0[i]);
   for (const cfloat v : problem.measurements()) peak = std::max(peak, norm2(cdouble(v)));
   EXPECT_NEAR(forward_psnr(c.ctx, problem, mean), 10 * std::log10(peak / (noise / 18)), 1e-4);
+  // SSIM: 1 for data A reproduces exactly, lower with the noise, lower still for a
+  // mean that is far off.
+  auto exact_y = to_host(c.ctx, ax.storage);
+  exact_y.resize(c.shape.pixels());
+  const inverse_problem clean(c.ctx, c.op, exact_y, sigma);
+  std::vector<cdouble> off(mean);
+  for (auto& v : off) v = 3.0 * v;
+  EXPECT_NEAR(forward_ssim(c.ctx, clean, mean), 1.0, 1e-6);
+  const double noisy_ssim = forward_ssim(c.ctx, problem, mean);
+  EXPECT_LT(noisy_ssim, 0.999);
+  EXPECT_LT(forward_ssim(c.ctx, problem, off), noisy_ssim);
   uncertainty_maps m;
   m.ambiguity = {1, 2, 3, 4};
   m.estimation = {2, 4, 6, 8};
