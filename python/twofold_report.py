@@ -203,7 +203,7 @@ EXPLANATIONS = {
         "best guess moves between runs that each draw a different range component",
     "report.device": "where the chains ran",
     "report.seconds": "wall time of the sampling (stage 1 and 2, all runs), without writing outputs",
-    "report.chains": "chains in total: runs × chains per run",
+    "report.chains": "chains run in total, both stages of the cascade included",
     "report.steps_per_chain": "sampler steps each chain took",
     "report.chain_steps_per_second": "throughput: chains × steps / seconds",
     "report.waves": "batches the chains were split into to fit in memory",

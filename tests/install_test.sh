@@ -9,3 +9,11 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 cmake -S "$source/examples/consumer" -B "$consumer" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$consumer" >/dev/null
 "$consumer/consumer"
+# The script that draws report.html is installed next to the data, and the installed CLI writes the report.
+if [ -x "$prefix/bin/twofold" ]; then
+  test -x "$prefix/share/twofold/twofold_report.py"
+  if python3 -c 'import numpy, matplotlib' 2>/dev/null; then
+    "$prefix/bin/twofold" demo --size 16 --runs 2 --chains 4 --levels 30 --backend cpu --out "$consumer/out" >/dev/null 2>&1
+    test -s "$consumer/out/report.html"
+  fi
+fi
