@@ -50,14 +50,6 @@ struct fourier_case {
   }
 };
 
-/// Monte Carlo standard errors of the nested estimators for one pixel whose
-/// ambiguity is a and estimation e: Var â = a²/(R(K−1)) (complex pixel: 2(K−1)
-/// real degrees of freedom per run), Var var_r(m_r) ≈ (e + a/K)²/(R−1).
-double se_ambiguity(double a, std::size_t R, std::size_t K) { return a / std::sqrt(double(R * (K - 1))); }
-double se_estimation(double a, double e, std::size_t R, std::size_t K) {
-  return std::sqrt(std::pow(e + a / double(K), 2) / double(R - 1) + std::pow(a / double(K), 2) / double(R * (K - 1)));
-}
-
 void expect_means_match(const uncertainty_maps& got, const gaussian_posterior_maps& want, double per_part_se) {
   // 4.5 standard errors per real/imaginary part: with ≤ 96 parts the chance of a
   // false alarm is < 1e-3.
@@ -177,7 +169,8 @@ TEST(CascadeLimits, FullMaskHasNoAmbiguity) {
 TEST(Determinism, SameSeedIsBitIdenticalForAnyWaveSize) {
   fourier_case fc;
   const auto problem = fc.problem();
-  for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto}) {
+  for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto, sampler_kind::dps,
+                          sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::smc}) {
     sampler_params sp;
     sp.kind = kind;
     sp.schedule.levels = 40;

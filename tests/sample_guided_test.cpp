@@ -56,11 +56,6 @@ struct white_case {
   }
 };
 
-double se_ambiguity(double a, std::size_t R, std::size_t K) { return a / std::sqrt(double(R * (K - 1))); }
-double se_estimation(double a, double e, std::size_t R, std::size_t K) {
-  return std::sqrt(std::pow(e + a / double(K), 2) / double(R - 1) + std::pow(a / double(K), 2) / double(R * (K - 1)));
-}
-
 TEST(PigdmSampler, WhitePriorIsTheExactSamplerUpToDiscretisation) {
   white_case wc;
   const inverse_problem problem(wc.ctx, wc.op, wc.kspace, wc.sigma);

@@ -219,29 +219,5 @@ TEST(SpectralSamplers, RealFieldsStayReal) {
   }
 }
 
-TEST(SpectralSamplers, SameSeedIsBitIdenticalForAnyWaveSize) {
-  spectral_case sc;
-  const auto problem = sc.problem();
-  for (const auto kind : {sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::dps}) {
-    sampler_params sp;
-    sp.kind = kind;
-    sp.schedule.levels = 20;
-    design_params d;
-    d.runs = 3;
-    d.chains_per_run = 12;
-    d.seed = 4;
-    std::vector<uncertainty_maps> maps;
-    for (const std::size_t wave : {std::size_t{0}, std::size_t{8}, std::size_t{20}}) {
-      d.wave_chains = wave;
-      maps.push_back(sample(sc.ctx, problem, sc.prior, sp, d).maps);
-    }
-    for (std::size_t i = 1; i < maps.size(); ++i)
-      for (std::size_t p = 0; p < sc.shape.pixels(); ++p) {
-        EXPECT_EQ(maps[i].mean[p], maps[0].mean[p]) << to_string(kind);
-        EXPECT_EQ(maps[i].ambiguity[p], maps[0].ambiguity[p]) << to_string(kind);
-      }
-  }
-}
-
 }  // namespace
 }  // namespace twofold

@@ -130,6 +130,14 @@ std::string bad_input_message(F&& f) {
   return {};
 }
 
+/// Monte Carlo standard errors of the nested estimators for one pixel whose
+/// ambiguity is a and estimation e: Var â = a²/(R(K−1)) (complex pixel: 2(K−1)
+/// real degrees of freedom per run), Var var_r(m_r) ≈ (e + a/K)²/(R−1).
+inline double se_ambiguity(double a, std::size_t R, std::size_t K) { return a / std::sqrt(double(R * (K - 1))); }
+inline double se_estimation(double a, double e, std::size_t R, std::size_t K) {
+  return std::sqrt(std::pow(e + a / double(K), 2) / double(R - 1) + std::pow(a / double(K), 2) / double(R * (K - 1)));
+}
+
 inline double mean_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
