@@ -118,6 +118,11 @@ chain_buffer upload(const context& ctx, std::span<const cfloat> host, std::size_
   return b;
 }
 
+void require_one_set(const inverse_problem& problem, const std::string& what) {
+  TWOFOLD_EXPECTS(problem.sets() == 1, what + ": one measurement set at a time (the problem has " +
+                                           std::to_string(problem.sets()) + "; use measurement_set(r))");
+}
+
 void draw_from(const context& ctx, const prior& p, chain_view x, const rng_stream& rng) {
   if (const auto* g = dynamic_cast<const gaussian_prior*>(&p)) return g->draw(ctx, x, 0.0, rng);
   if (const auto* m = dynamic_cast<const gaussian_mixture_prior*>(&p)) return m->draw(ctx, x, 0.0, rng);
@@ -149,6 +154,7 @@ coverage_curve coverage(std::span<const cfloat> draws, std::span<const cfloat> t
 
 std::vector<double> normalised_residuals(const context& ctx, const inverse_problem& problem,
                                          std::span<const cfloat> draws) {
+  require_one_set(problem, "residuals");
   const image_shape s = problem.shape(), m = problem.op().codomain();
   TWOFOLD_EXPECTS(!draws.empty() && draws.size() % s.pixels() == 0, "residuals: draws must be a stack of images");
   const std::size_t n = draws.size() / s.pixels();
@@ -167,6 +173,7 @@ std::vector<double> normalised_residuals(const context& ctx, const inverse_probl
 }
 
 double forward_psnr(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
+  require_one_set(problem, "forward PSNR");
   TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward PSNR: the mean must be one image");
   std::vector<cfloat> m(mean.size());
   for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
@@ -183,6 +190,7 @@ double forward_psnr(const context& ctx, const inverse_problem& problem, std::spa
 }
 
 double forward_ssim(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
+  require_one_set(problem, "forward SSIM");
   TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward SSIM: the mean must be one image");
   std::vector<cfloat> m(mean.size());
   for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
@@ -259,6 +267,51 @@ double upper_incomplete_gamma(double a, double x) {
   return std::exp(log_front) * h;
 }
 
+namespace {
+
+/// ‖A x_c − y‖² for every image of a batch (backend memory), y the measurement set
+/// of replicate first + c / per_replicate.
+std::vector<double> squared_residuals(const context& ctx, const inverse_problem& problem, const_chain_view x,
+                                      std::size_t first, std::size_t per_replicate) {
+  const std::size_t M = problem.op().codomain().pixels();
+  chain_buffer ax(ctx, x.chains, problem.op().codomain());
+  problem.op().apply(ctx, x, ax.view());
+  const auto a = to_host(ctx, ax.storage);
+  const auto& y = problem.measurements();
+  std::vector<double> r(x.chains);
+  for (std::size_t c = 0; c < x.chains; ++c) {
+    const cfloat* yl = y.data() + (first + c / per_replicate) * M;
+    for (std::size_t i = 0; i < M; ++i) r[c] += norm2(cdouble(a[c * M + i]) - cdouble(yl[i]));
+  }
+  return r;
+}
+
+/// (x − μ)ᴴΣ⁻¹(x − μ) for every image of a host batch.
+std::vector<double> prior_quadratic(const context& ctx, const gaussian_prior& prior, std::span<const cfloat> x,
+                                    std::size_t chains) {
+  const image_shape s = prior.shape();
+  const std::size_t N = s.pixels();
+  std::vector<cfloat> centred(x.size());
+  for (std::size_t i = 0; i < centred.size(); ++i) centred[i] = x[i] - prior.mean()[i % N];
+  chain_buffer c = upload(ctx, centred, chains, s), pc(ctx, chains, s);
+  prior.apply_precision(ctx, c.view(), pc.view());
+  const auto p = to_host(ctx, pc.storage);
+  std::vector<double> q(chains);
+  for (std::size_t k = 0; k < chains; ++k)
+    for (std::size_t i = k * N; i < (k + 1) * N; ++i) q[k] += double(centred[i].re) * p[i].re + double(centred[i].im) * p[i].im;
+  return q;
+}
+
+/// Replicates per batch: as many as the backend's memory holds as chains (the
+/// engine's wave size) and 256 MiB of draws on the host hold, at least one.
+std::size_t replicates_per_batch(const context& ctx, const linear_operator& op, std::size_t K) {
+  constexpr std::size_t host_bytes = std::size_t{256} << 20;
+  const std::size_t by_host = host_bytes / (K * op.domain().pixels() * sizeof(cfloat));
+  return std::max<std::size_t>(1, std::min(detail::chains_that_fit(ctx, op) / K, by_host));
+}
+
+}  // namespace
+
 sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
                                         field values, const prior& prior, const sampler_params& sampler_settings,
                                         const sbc_params& params, const twofold::prior* truth_prior) {
@@ -266,7 +319,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   TWOFOLD_EXPECTS(op != nullptr, "SBC needs an operator");
   TWOFOLD_EXPECTS(L >= 2, "SBC replicates L must be >= 2 (got " + std::to_string(L) + ")");
   TWOFOLD_EXPECTS(K >= 1, "SBC draws per replicate K must be >= 1 (got " + std::to_string(K) + ")");
-  TWOFOLD_EXPECTS(L < (std::size_t{1} << 24), "SBC replicates L must be < 2^24");
+  TWOFOLD_EXPECTS(L * K < (std::size_t{1} << 32), "SBC: L·K must be below 2^32 chains");
   TWOFOLD_EXPECTS(params.bins >= 2 && params.bins <= K + 1 && (K + 1) % params.bins == 0,
                   "SBC bins must divide the K + 1 = " + std::to_string(K + 1) + " possible ranks (got " +
                       std::to_string(params.bins) + ")");
@@ -291,6 +344,31 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   }
   const auto dir = to_host(ctx, dirs.storage);
 
+  // Every replicate's x*_l (chain l) and y_l = A x*_l + n_l: one problem with L
+  // measurement sets, whose run l is replicate l.
+  chain_buffer truth(ctx, L, s), y(ctx, L, ms);
+  draw_from(ctx, truth_from, truth.view(), rng_stream{params.seed, 0, 0, rng_purpose::prior_perturbation, 9, real});
+  op->apply(ctx, truth.view(), y.view());
+  auto yh = to_host(ctx, y.storage);
+  const rng_stream noise{params.seed, 0, 0, rng_purpose::measurement_noise, 9, real};
+  for (std::size_t i = 0; i < L * M; ++i) yh[i] += float(sigma_y) * noise.normal(i / M, i % M);
+  const inverse_problem problem(ctx, op, yh, sigma_y, values, L);
+  const auto sampler = detail::make_sampler(ctx, problem, prior, sampler_settings, K);
+  // Stage 2 conditions run l on x_R = P_R x*_l and ranks P_N x against P_N x*_l.
+  chain_buffer anchors;
+  if (params.stage2) {
+    anchors = chain_buffer(ctx, L, s);
+    detail::copy_bytes(ctx, anchors.storage.data(), truth.storage.data(), L * N * sizeof(cfloat));
+    op->range_project(ctx, anchors.view());
+    op->null_project(ctx, truth.view());
+  }
+  const auto truths = to_host(ctx, truth.storage);
+  std::vector<double> truth_residual, truth_quadratic;
+  if (!params.stage2) {
+    truth_residual = squared_residuals(ctx, problem, truth.view(), 0, 1);
+    if (gaussian) truth_quadratic = prior_quadratic(ctx, *gaussian, truths, L);
+  }
+
   sbc_result out;
   out.replicates = L;
   out.draws = K;
@@ -302,109 +380,97 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   if (!params.stage2) names.push_back("residual |Ax - y|^2");
   if (gaussian && !params.stage2) names.push_back("prior quadratic form");
   out.tests.resize(names.size());
-  for (std::size_t t = 0; t < names.size(); ++t) out.tests[t].name = names[t];
+  for (std::size_t t = 0; t < names.size(); ++t) {
+    out.tests[t].name = names[t];
+    out.tests[t].ranks.resize(L);
+  }
   const auto levels = default_coverage_levels();
   out.coverage.nominal = levels;
   out.coverage.quantile.assign(levels.size(), 0.0);
   out.coverage.gaussian.assign(levels.size(), 0.0);
   for (double l = 0; l <= 5.0 + 1e-9; l += 0.02) out.scales.push_back(l);
+  out.miscoverage_by_scale.resize(L);
+  std::vector<coverage_curve> coverage_by_replicate(L);
 
-  for (std::size_t l = 0; l < L; ++l) {
-    const std::uint32_t sub = std::uint32_t(1 + l);
-    // x* and y = A x* + n.
-    chain_buffer truth(ctx, 1, s), y(ctx, 1, ms);
-    draw_from(ctx, truth_from, truth.view(), rng_stream{params.seed, l, 0, rng_purpose::prior_perturbation, 9, real});
-    op->apply(ctx, truth.view(), y.view());
-    auto yh = to_host(ctx, y.storage);
-    const rng_stream noise{params.seed, l, 0, rng_purpose::measurement_noise, 9, real};
-    for (std::size_t i = 0; i < M; ++i) yh[i] += float(sigma_y) * noise.normal(0, i);
-    const inverse_problem problem(ctx, op, yh, sigma_y, values);
-    const auto sampler = detail::make_sampler(ctx, problem, prior, sampler_settings, K);
-    chain_buffer x(ctx, K, s);
-    const rng_stream rng{params.seed, 0, 0, rng_purpose::diffusion_noise, sub, real};
+  const auto dot_re = [&](const cfloat* a, const cfloat* b) {
+    double d = 0;
+    for (std::size_t i = 0; i < N; ++i) d += double(a[i].re) * b[i].re + double(a[i].im) * b[i].im;
+    return d;
+  };
+  // Replicates run as the runs of one batch of chains (several batches when memory
+  // asks); chain l·K + k is draw k of replicate l wherever its batch starts.
+  const std::size_t per_batch = replicates_per_batch(ctx, *op, K);
+  for (std::size_t first = 0; first < L; first += per_batch) {
+    const std::size_t count = std::min(per_batch, L - first);
+    chain_buffer x(ctx, count * K, s);
+    const rng_stream rng{params.seed, first * K, 0, rng_purpose::diffusion_noise, 1, real};
     if (params.stage2) {
-      chain_buffer anchor(ctx, 1, s);
-      detail::copy_bytes(ctx, anchor.storage.data(), truth.storage.data(), N * sizeof(cfloat));
-      op->range_project(ctx, anchor.view());
-      sampler->conditional(ctx, x.view(), rng, anchor.storage.data(), K, {});
+      sampler->conditional(ctx, x.view(), rng, anchors.storage.data(), K, {});
       op->null_project(ctx, x.view());
-      op->null_project(ctx, truth.view());
     } else {
-      sampler->posterior(ctx, x.view(), rng, {});
+      sampler->posterior(ctx, x.view(), rng, K, {});
     }
     const auto xs = to_host(ctx, x.storage);
-    const auto ts = to_host(ctx, truth.storage);
-
-    // Test functions of every draw (index 0..K−1) and of x* (index K).
-    std::vector<std::vector<double>> f(names.size(), std::vector<double>(K + 1));
-    const auto image = [&](std::size_t k) { return k < K ? xs.data() + k * N : ts.data(); };
-    const auto dot_re = [&](const cfloat* a, const cfloat* b) {
-      double d = 0;
-      for (std::size_t i = 0; i < N; ++i) d += double(a[i].re) * b[i].re + double(a[i].im) * b[i].im;
-      return d;
-    };
-    std::vector<double> residual(K + 1), quadratic(K + 1);
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      TWOFOLD_ENSURES(is_finite(xs[i]), "SBC: a draw of replicate " + std::to_string(first + i / (K * N)) +
+                                            " is not finite; try more noise levels or a smaller step");
+    std::vector<double> residual, quadratic;
     if (!params.stage2) {
-      chain_buffer all(ctx, K + 1, s), ax(ctx, K + 1, ms);
-      detail::copy_bytes(ctx, all.storage.data(), xs.data(), K * N * sizeof(cfloat));
-      detail::copy_bytes(ctx, all.storage.data() + K * N, ts.data(), N * sizeof(cfloat));
-      op->apply(ctx, all.view(), ax.view());
-      const auto a = to_host(ctx, ax.storage);
+      residual = squared_residuals(ctx, problem, x.view(), first, K);
+      if (gaussian) quadratic = prior_quadratic(ctx, *gaussian, xs, count * K);
+    }
+
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t j = 0; j < std::int64_t(count); ++j) {
+      const std::size_t l = first + std::size_t(j);
+      const std::span<const cfloat> draws(xs.data() + std::size_t(j) * K * N, K * N);
+      const cfloat* const ts = truths.data() + l * N;
+      // Test functions of every draw (index 0..K−1) and of x* (index K).
+      std::vector<std::vector<double>> f(names.size(), std::vector<double>(K + 1));
       for (std::size_t k = 0; k <= K; ++k) {
-        double r = 0;
-        for (std::size_t i = 0; i < M; ++i) r += norm2(cdouble(a[k * M + i]) - cdouble(problem.measurements()[i]));
-        residual[k] = r;
+        const cfloat* image = k < K ? draws.data() + k * N : ts;
+        std::size_t t = 0;
+        for (std::size_t p = 0; p < params.pixels; ++p) f[t++][k] = image[p * N / params.pixels].re;
+        if (params.stage2) {
+          f[t++][k] = dot_re(dir.data() + N, image);
+        } else {
+          f[t++][k] = dot_re(dir.data(), image);
+          f[t++][k] = dot_re(dir.data() + N, image);
+          f[t++][k] = k < K ? residual[std::size_t(j) * K + k] : truth_residual[l];
+          if (gaussian) f[t++][k] = k < K ? quadratic[std::size_t(j) * K + k] : truth_quadratic[l];
+        }
       }
-      if (gaussian) {
-        std::vector<cfloat> centred(all.view().size());
-        const auto host = to_host(ctx, all.storage);
-        for (std::size_t i = 0; i < centred.size(); ++i) centred[i] = host[i] - gaussian->mean()[i % N];
-        chain_buffer c = upload(ctx, centred, K + 1, s), pc(ctx, K + 1, s);
-        gaussian->apply_precision(ctx, c.view(), pc.view());
-        const auto p = to_host(ctx, pc.storage);
-        for (std::size_t k = 0; k <= K; ++k) quadratic[k] = dot_re(centred.data() + k * N, p.data() + k * N);
+      // Ties (e.g. P_N x ≡ 0 on an observed pixel in stage 2) are broken uniformly at
+      // random, as SBC prescribes: a function constant over draws is trivially calibrated.
+      for (std::size_t t = 0; t < names.size(); ++t) {
+        std::size_t below = 0, ties = 0;
+        for (std::size_t k = 0; k < K; ++k) below += f[t][k] < f[t][K], ties += f[t][k] == f[t][K];
+        const double u = uniform(params.seed, l * names.size() + t, rng_purpose::test, 78);
+        out.tests[t].ranks[l] = below + std::min(ties, static_cast<std::size_t>(u * double(ties + 1)));
       }
-    }
-    for (std::size_t k = 0; k <= K; ++k) {
-      std::size_t t = 0;
-      for (std::size_t j = 0; j < params.pixels; ++j) f[t++][k] = image(k)[j * N / params.pixels].re;
-      if (params.stage2) {
-        f[t++][k] = dot_re(dir.data() + N, image(k));
-      } else {
-        f[t++][k] = dot_re(dir.data(), image(k));
-        f[t++][k] = dot_re(dir.data() + N, image(k));
-        f[t++][k] = residual[k];
-        if (gaussian) f[t++][k] = quadratic[k];
+      // Coverage of x* by this replicate's draws, and the miscoverage of scaled intervals.
+      const auto sorted = sorted_coordinates(draws, N, values);
+      const auto truth_coords = coordinates(std::span<const cfloat>(ts, N), values);
+      const auto c = coverage_of(sorted, truth_coords, levels);
+      std::vector<double> miss(out.scales.size(), 0.0);
+      const double D = double(sorted.size());
+      for (std::size_t p = 0; p < sorted.size(); ++p) {
+        const double med = sorted_quantile(sorted[p], 0.5), lo = sorted_quantile(sorted[p], 0.05),
+                     hi = sorted_quantile(sorted[p], 0.95), t = truth_coords[p];
+        for (std::size_t i = 0; i < out.scales.size(); ++i) {
+          const double lam = out.scales[i];
+          miss[i] += (t < med - lam * (med - lo) || t > med + lam * (hi - med)) ? 1.0 / D : 0.0;
+        }
       }
+      coverage_by_replicate[l] = c;
+      out.miscoverage_by_scale[l] = std::move(miss);
     }
-    // Ties (e.g. P_N x ≡ 0 on an observed pixel in stage 2) are broken uniformly at
-    // random, as SBC prescribes: a function constant over draws is trivially calibrated.
-    for (std::size_t t = 0; t < names.size(); ++t) {
-      std::size_t below = 0, ties = 0;
-      for (std::size_t k = 0; k < K; ++k) below += f[t][k] < f[t][K], ties += f[t][k] == f[t][K];
-      const double u = uniform(params.seed, l * names.size() + t, rng_purpose::test, 78);
-      out.tests[t].ranks.push_back(below + std::min(ties, static_cast<std::size_t>(u * double(ties + 1))));
-    }
-    // Coverage of x* by this replicate's draws, and the miscoverage of scaled intervals.
-    const auto sorted = sorted_coordinates(xs, N, values);
-    const auto truth_coords = coordinates(ts, values);
-    const auto c = coverage_of(sorted, truth_coords, levels);
+  }
+  for (const auto& c : coverage_by_replicate)
     for (std::size_t i = 0; i < levels.size(); ++i) {
       out.coverage.quantile[i] += c.quantile[i] / double(L);
       out.coverage.gaussian[i] += c.gaussian[i] / double(L);
     }
-    std::vector<double> miss(out.scales.size(), 0.0);
-    const double D = double(sorted.size());
-    for (std::size_t p = 0; p < sorted.size(); ++p) {
-      const double med = sorted_quantile(sorted[p], 0.5), lo = sorted_quantile(sorted[p], 0.05),
-                   hi = sorted_quantile(sorted[p], 0.95), t = truth_coords[p];
-      for (std::size_t i = 0; i < out.scales.size(); ++i) {
-        const double lam = out.scales[i];
-        miss[i] += (t < med - lam * (med - lo) || t > med + lam * (hi - med)) ? 1.0 / D : 0.0;
-      }
-    }
-    out.miscoverage_by_scale.push_back(std::move(miss));
-  }
   for (auto& t : out.tests) chi_square(t, params.bins, K);
   return out;
 }

@@ -27,9 +27,9 @@ likelihood_guidance::likelihood_guidance(const context& ctx, const inverse_probl
   spectral_ = force_cg ? nullptr : problem.op().spectral();
   if (spectral_) {
     singular_ = to_backend(ctx, std::span<const float>(spectral_->singular_values()));
-    chain_buffer yc(ctx, 1, spectral_->coefficient_shape());
-    spectral_->measurement_coefficients(ctx, const_chain_view{problem.measurements_device(), 1, problem.op().codomain()},
-                                        yc.view());
+    chain_buffer yc(ctx, problem.sets(), spectral_->coefficient_shape());
+    spectral_->measurement_coefficients(
+        ctx, const_chain_view{problem.measurements_device(), problem.sets(), problem.op().codomain()}, yc.view());
     y_coefficients_ = std::move(yc.storage);
   }
 }
@@ -48,15 +48,16 @@ likelihood_guidance::workspace likelihood_guidance::make_workspace(const context
   return w;
 }
 
-void likelihood_guidance::residual_gradient(const context& ctx, const_chain_view d, double r2, chain_view h,
-                                            double* quadratic, workspace& w) const {
+void likelihood_guidance::residual_gradient(const context& ctx, const_chain_view d, run_layout runs, double r2,
+                                            chain_view h, double* quadratic, workspace& w) const {
   const double sigma2 = problem_.sigma_y() * problem_.sigma_y();
   const std::size_t C = d.chains;
   if (spectral_) {
     const chain_view c = w.coefficients.view(), z = w.whitened.view();
     spectral_->analyse(ctx, d, c);
     for_each(ctx, c.size(),
-             math::spectral_likelihood_residual{c.data, quadratic ? z.data : nullptr, y_coefficients_.data(),
+             math::spectral_likelihood_residual{c.data, quadratic ? z.data : nullptr,
+                                                problem_.per_set(y_coefficients_.data(), c.shape.pixels(), runs),
                                                 singular_.data(), c.shape.pixels(), float(r2), float(sigma2)});
     spectral_->synthesise(ctx, c, h);
     if (quadratic) {
@@ -69,7 +70,7 @@ void likelihood_guidance::residual_gradient(const context& ctx, const_chain_view
   const linear_operator& A = problem_.op();
   const chain_view rho = w.residual.view(), b = w.data_term.view();
   A.apply(ctx, d, rho);
-  for_each(ctx, rho.size(), math::subtract_from_shared{rho.data, problem_.measurements_device(), rho.shape.pixels()});
+  for_each(ctx, rho.size(), math::subtract_from{rho.data, problem_.measurements_for(runs)});
   A.adjoint(ctx, rho, b);
   const float t = float(r2 / sigma2);
   const batch_map op = [&](const_chain_view in, chain_view out) {
@@ -89,10 +90,10 @@ void likelihood_guidance::residual_gradient(const context& ctx, const_chain_view
   }
 }
 
-void likelihood_guidance::guide(const context& ctx, const prior& prior, const_chain_view u, double s, chain_view d,
-                                chain_view g, double* quadratic, workspace& w) const {
+void likelihood_guidance::guide(const context& ctx, const prior& prior, const_chain_view u, run_layout runs, double s,
+                                chain_view d, chain_view g, double* quadratic, workspace& w) const {
   prior.denoise(ctx, u, s, d);
-  residual_gradient(ctx, d, r2(s), g, quadratic, w);
+  residual_gradient(ctx, d, runs, r2(s), g, quadratic, w);
   prior.vjp(ctx, u, s, g, g);
 }
 

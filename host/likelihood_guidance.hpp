@@ -44,16 +44,17 @@ class likelihood_guidance {
   };
   workspace make_workspace(const context& ctx, std::size_t chains) const;
 
-  /// h = Aᴴ(r² AAᴴ + σ_y² I)⁻¹ (y − A d) for every chain (h must not alias d).
+  /// h = Aᴴ(r² AAᴴ + σ_y² I)⁻¹ (y − A d) for every chain (h must not alias d), y the
+  /// measurement set of the chain's run (`runs`: the batch's chains by run).
   /// If `quadratic` is not null (backend memory, d.chains doubles) it receives Q per
   /// chain (up to the common constant). Queued on ctx's stream; the CG path syncs.
-  void residual_gradient(const context& ctx, const_chain_view d, double r2, chain_view h, double* quadratic,
-                         workspace& w) const;
+  void residual_gradient(const context& ctx, const_chain_view d, run_layout runs, double r2, chain_view h,
+                         double* quadratic, workspace& w) const;
 
   /// The guidance at level s > 0: d = D(u, s), g = Jᵀ h (prior.vjp) with h as above,
   /// Q into `quadratic` when not null. d and g must not alias u or each other.
-  void guide(const context& ctx, const prior& prior, const_chain_view u, double s, chain_view d, chain_view g,
-             double* quadratic, workspace& w) const;
+  void guide(const context& ctx, const prior& prior, const_chain_view u, run_layout runs, double s, chain_view d,
+             chain_view g, double* quadratic, workspace& w) const;
 
  private:
   const inverse_problem& problem_;
@@ -62,7 +63,7 @@ class likelihood_guidance {
   cg_params cg_;
   const spectral_form* spectral_ = nullptr;
   buffer<float> singular_;          // a_k (spectral path)
-  buffer<cfloat> y_coefficients_;   // Uᴴy, one chain (spectral path)
+  buffer<cfloat> y_coefficients_;   // Uᴴy of every measurement set (spectral path)
 };
 
 }  // namespace twofold::detail

@@ -363,6 +363,8 @@ mixture_posterior exact_mixture_posterior(const context& ctx, const inverse_prob
                                                         " differs from the operator's " + to_string(problem.shape()));
   TWOFOLD_EXPECTS(prior.values() == problem.values() || problem.values() == field::complex,
                   "mixture posterior: a real problem needs a real-valued mixture prior");
+  TWOFOLD_EXPECTS(problem.sets() == 1, "mixture posterior: one measurement set at a time (the problem has " +
+                                            std::to_string(problem.sets()) + "; use measurement_set(r))");
   mixture_posterior post;
   post.shape = prior.shape();
   post.values = problem.values();

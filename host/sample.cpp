@@ -22,24 +22,24 @@ run_design parse_design(std::string_view text) {
 
 std::string_view to_string(run_design kind) { return kind == run_design::cascade ? "cascade" : "replicate"; }
 
+// One chain needs at most twelve images (state, sampler scratch, domain CG vectors,
+// accumulation copies) and eight measurements (the perturbed data, the operators'
+// coil scratch, and the measurement-space CG of Matheron's update: right-hand side,
+// λ and four CG vectors).
+std::size_t detail::chains_that_fit(const context& ctx, const linear_operator& op) {
+  const std::size_t bytes_per_chain = (12 * op.domain().pixels() + 8 * op.codomain().pixels()) * sizeof(cfloat);
+  const std::size_t fit = ctx.available_memory() / 2 / bytes_per_chain;
+  TWOFOLD_EXPECTS(fit >= 1, "one chain of a " + to_string(op.domain()) + " image with " + to_string(op.codomain()) +
+                                " measurements does not fit in the backend's free memory");
+  return fit;
+}
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// Bytes of backend memory one chain needs at most: twelve images (state, sampler
-/// scratch, domain CG vectors, accumulation copies) and eight measurements (the
-/// perturbed data, the operators' coil scratch, and the measurement-space CG of
-/// Matheron's update: right-hand side, λ and four CG vectors).
-std::size_t bytes_per_chain(const linear_operator& op) {
-  return (12 * op.domain().pixels() + 8 * op.codomain().pixels()) * sizeof(cfloat);
-}
-
 std::size_t wave_capacity(const context& ctx, const linear_operator& op, const design_params& d) {
-  if (d.wave_chains > 0) return d.wave_chains;
-  const std::size_t fit = ctx.available_memory() / 2 / bytes_per_chain(op);
-  TWOFOLD_EXPECTS(fit >= 1, "one chain of a " + to_string(op.domain()) + " image with " + to_string(op.codomain()) +
-                                " measurements does not fit in the backend's free memory");
-  return std::max<std::size_t>(fit, 1);
+  return d.wave_chains > 0 ? d.wave_chains : detail::chains_that_fit(ctx, op);
 }
 
 /// Splits chains [0, total) into waves of at most `capacity` chains that start on
@@ -207,12 +207,13 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
                                     const sampler_params& params, const design_params& design,
                                     const progress_callback& progress) {
   check_design(design);
+  problem.check_sets(design.runs);
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
   const std::size_t K = design.chains_per_run, total = design.runs * K, N = problem.shape().pixels();
   design_runner runner(ctx, problem, *sampler, design, progress);
   std::vector<cfloat> draws(total * N);
   runner.waves("posterior", total, K, sampler->particles(), 0,
-               [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, obs); },
+               [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, K, obs); },
                [&](chain_view x, std::size_t first) {
                  detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
                });
@@ -222,6 +223,9 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
 sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
                      const sampler_params& params, const design_params& design, const progress_callback& progress) {
   check_design(design);
+  TWOFOLD_EXPECTS(problem.sets() == 1, "sample() pools its runs into the maps of one posterior; a problem with " +
+                                           std::to_string(problem.sets()) +
+                                           " measurement sets needs posterior_draws() (one set per run)");
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
   const image_shape shape = problem.shape();
   const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();
@@ -238,14 +242,14 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
   std::size_t chains = R * K;
   if (design.kind == run_design::replicate) {
     runner.waves("posterior", R * K, K, P, 0,
-                 [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, obs); },
+                 [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, K, obs); },
                  accumulate);
   } else {
     // Stage 1: one posterior draw per run, projected onto the row space: x_R ~ p(P_R x | y).
     // A particle sampler runs a whole system of P chains per run and keeps its first.
     buffer<cfloat> anchors(ctx, R * N);
     runner.waves("stage 1", R * P, P, P, 1,
-                 [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, obs); },
+                 [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, P, obs); },
                  [&](chain_view x, std::size_t first) {
                    const std::size_t first_run = first / P, runs = x.chains / P;
                    cfloat* out = anchors.data() + first_run * N;

@@ -21,8 +21,11 @@ using step_observer = std::function<void(std::size_t, std::size_t)>;
 class sampler {
  public:
   virtual ~sampler() = default;
-  /// Draws x ~ p(x | y) into every chain of `x`.
-  virtual void posterior(const context& ctx, chain_view x, const rng_stream& rng, const step_observer& observe) const = 0;
+  /// Draws x ~ p(x | y) into every chain of `x`, where chain c (global index
+  /// rng.first_chain + c) belongs to run (rng.first_chain + c) / chains_per_run and
+  /// conditions on that run's measurement set (inverse_problem::sets()).
+  virtual void posterior(const context& ctx, chain_view x, const rng_stream& rng, std::size_t chains_per_run,
+                         const step_observer& observe) const = 0;
   /// Cascade stage 2: draws x ~ p(x | P_R x = x_R) where chain c (global index
   /// rng.first_chain + c) belongs to run (rng.first_chain + c) / chains_per_run and
   /// x_R of run r is anchors[r·H·W …] (backend memory).
@@ -37,6 +40,10 @@ class sampler {
   /// chain of every system (host/sample.cpp).
   virtual std::size_t particles() const { return 1; }
 };
+
+/// How many chains of this operator's images one wave holds: half the backend's free
+/// memory over the most one chain needs (bad_input when not even one fits).
+std::size_t chains_that_fit(const context& ctx, const linear_operator& op);
 
 /// Builds the sampler `params.kind` for this problem and prior; throws bad_input
 /// when the combination is unsupported (e.g. `exact` without a shared basis).

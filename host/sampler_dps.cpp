@@ -39,18 +39,20 @@ class dps_sampler final : public sampler {
 
   std::size_t steps() const override { return levels_.size(); }
 
-  void posterior(const context& ctx, chain_view u, const rng_stream& rng, const step_observer& observe) const override {
+  void posterior(const context& ctx, chain_view u, const rng_stream& rng, std::size_t chains_per_run,
+                 const step_observer& observe) const override {
     const std::size_t N = u.shape.pixels(), n = u.size();
     const image_shape mshape = problem_.op().codomain();
-    for_each(ctx, n, math::scaled_normal{u.data, nullptr, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
+    for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
     chain_buffer d(ctx, u.chains, u.shape), g(ctx, u.chains, u.shape), r(ctx, u.chains, mshape);
     buffer<cdouble> norms(ctx, u.chains);
+    const math::run_data y = problem_.measurements_for({rng.first_chain, chains_per_run});
     for (std::size_t i = 0; i < levels_.size(); ++i) {
       const double s = levels_[i], s_next = i + 1 < levels_.size() ? levels_[i + 1] : 0.0;
       prior_.denoise(ctx, u, s, d.view());
       // g = Jᵀ Aᴴ (y − A x̂₀) = −∇_u ½‖A x̂₀ − y‖² at the current u, before the step moves it.
       problem_.op().apply(ctx, d.view(), r.view());
-      for_each(ctx, r.view().size(), math::subtract_from_shared{r.view().data, problem_.measurements_device(), mshape.pixels()});
+      for_each(ctx, r.view().size(), math::subtract_from{r.view().data, y});
       batched_dot(ctx, r.view().data, r.view().data, u.chains, mshape.pixels(), norms.data());
       problem_.op().adjoint(ctx, r.view(), g.view());
       prior_.vjp(ctx, u, s, g.view(), g.view());

@@ -139,19 +139,76 @@ std::unique_ptr<diffusion_target> make_target(const context& ctx, const mixture_
       ctx, *post.basis, post.shape, post.weights, means, post.basis_variances, post.values));
 }
 
+/// m(y_r) − m(y_0) for every measurement set r of a Gaussian posterior N(m(y), C):
+/// the covariance C does not depend on y and m(y_r) − m(y_0) = C Aᴴ(y_r − y_0)/σ_y²,
+/// so draws for set 0 shifted by it are exact draws for set r. Diagonal form: the
+/// closed form of each set (cheap); dense form: C from set 0's eigenvectors.
+std::vector<cfloat> gaussian_mean_shifts(const context& ctx, const inverse_problem& problem,
+                                         const gaussian_mixture_prior& prior, const mixture_posterior& first) {
+  const std::size_t S = problem.sets(), N = problem.shape().pixels();
+  std::vector<cfloat> shifts(S * N);
+  if (first.basis) {
+    for (std::size_t r = 1; r < S; ++r) {
+      const auto m = exact_mixture_posterior(ctx, problem.measurement_set(ctx, r), prior).means;
+      for (std::size_t p = 0; p < N; ++p) shifts[r * N + p] = cfloat(m[p] - first.means[p]);
+    }
+    return shifts;
+  }
+  const auto& q = first.eigenvectors;  // column-major N×N
+  const auto& aty = problem.zero_filled();
+  const double inv_s2 = 1.0 / (problem.sigma_y() * problem.sigma_y());
+  std::vector<cdouble> v(N), c(N);
+  for (std::size_t r = 1; r < S; ++r) {
+    for (std::size_t p = 0; p < N; ++p) v[p] = (cdouble(aty[r * N + p]) - cdouble(aty[p])) * inv_s2;
+    for (std::size_t j = 0; j < N; ++j) {  // c = diag(λ) Qᴴ v
+      cdouble t;
+      for (std::size_t p = 0; p < N; ++p) t += conj(q[j * N + p]) * v[p];
+      c[j] = first.eigenvalues[j] * t;
+    }
+    for (std::size_t p = 0; p < N; ++p) {  // Q c
+      cdouble t;
+      for (std::size_t j = 0; j < N; ++j) t += q[j * N + p] * c[j];
+      shifts[r * N + p] = cfloat(t);
+    }
+  }
+  return shifts;
+}
+
 class exact_sampler final : public sampler {
  public:
   /// `converted`: a Gaussian prior as a one-component mixture (owned); otherwise `prior`.
+  /// With several measurement sets: a Gaussian prior samples set 0's posterior and
+  /// shifts each run by its set's mean (gaussian_mean_shifts); a mixture builds each
+  /// run's posterior when its chains are drawn (weights and means depend on y).
   exact_sampler(const context& ctx, const inverse_problem& problem, std::optional<gaussian_mixture_prior> converted,
                 const gaussian_mixture_prior* prior, const sampler_params& params)
       : problem_(problem), converted_(std::move(converted)), prior_(converted_ ? *converted_ : *prior),
-        posterior_(make_target(ctx, exact_mixture_posterior(ctx, problem, prior_))),
-        levels_(noise_levels(params.schedule)) {}
+        levels_(noise_levels(params.schedule)) {
+    if (problem.sets() > 1 && prior_.components() > 1) return;
+    if (problem.sets() == 1) {
+      posterior_ = make_target(ctx, exact_mixture_posterior(ctx, problem, prior_));
+      return;
+    }
+    const auto first = exact_mixture_posterior(ctx, problem.measurement_set(ctx, 0), prior_);
+    shifts_ = to_backend(ctx, std::span<const cfloat>(gaussian_mean_shifts(ctx, problem, prior_, first)));
+    posterior_ = make_target(ctx, first);
+  }
 
   std::size_t steps() const override { return levels_.size(); }
 
-  void posterior(const context& ctx, chain_view x, const rng_stream& rng, const step_observer& observe) const override {
+  void posterior(const context& ctx, chain_view x, const rng_stream& rng, std::size_t chains_per_run,
+                 const step_observer& observe) const override {
+    if (!posterior_) {
+      by_run(ctx, x, rng, chains_per_run, observe, [&](std::size_t run) {
+        return make_target(ctx, exact_mixture_posterior(ctx, problem_.measurement_set(ctx, run), prior_));
+      });
+      return;
+    }
     ancestral(ctx, *posterior_, x, rng, observe);
+    if (problem_.sets() > 1)
+      for_each(ctx, x.size(),
+               math::add_run_anchor{
+                   x.data, problem_.per_set(shifts_.data(), x.shape.pixels(), {rng.first_chain, chains_per_run}), 1.0f});
   }
 
   // p(x | P_R x = x_R) with the prior in the operator's basis. One component: P_N
@@ -167,22 +224,30 @@ class exact_sampler final : public sampler {
     if (prior_.components() == 1) {
       ancestral(ctx, diagonal_target(prior_), x, rng, observe);
       problem_.op().null_project(ctx, x);
-      for_each(ctx, x.size(), math::add_run_anchor{x.data, anchors, N, rng.first_chain, chains_per_run, 1.0f});
+      for_each(ctx, x.size(), math::add_run_anchor{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f});
       return;
     }
+    by_run(ctx, x, rng, chains_per_run, observe, [&](std::size_t run) {
+      const auto anchor = to_host(ctx, anchors + run * N, N);
+      return make_target(ctx, exact_mixture_conditional(ctx, problem_.op(), prior_, anchor));
+    });
+  }
+
+ private:
+  // Each run's chains of the batch with the target `target_of(run)`.
+  template <class TargetOf>
+  void by_run(const context& ctx, chain_view x, const rng_stream& rng, std::size_t chains_per_run,
+              const step_observer& observe, TargetOf&& target_of) const {
     for (std::size_t c = 0; c < x.chains;) {
       const std::size_t global = rng.first_chain + c, run = global / chains_per_run;
       const std::size_t count = std::min(x.chains - c, (run + 1) * chains_per_run - global);
-      const auto anchor = to_host(ctx, anchors + run * N, N);
-      const auto target = make_target(ctx, exact_mixture_conditional(ctx, problem_.op(), prior_, anchor));
       rng_stream slice = rng;
       slice.first_chain = global;
-      ancestral(ctx, *target, chain_view{x.chain(c), count, x.shape}, slice, observe);
+      ancestral(ctx, *target_of(run), chain_view{x.chain(c), count, x.shape}, slice, observe);
       c += count;
     }
   }
 
- private:
   // Starts from the exact marginal at s_max and steps down the levels, ending with
   // a step to s = 0 (which returns the denoised mean of the last level).
   void ancestral(const context& ctx, const diffusion_target& target, chain_view u, const rng_stream& rng,
@@ -201,8 +266,9 @@ class exact_sampler final : public sampler {
   const inverse_problem& problem_;
   std::optional<gaussian_mixture_prior> converted_;
   const gaussian_mixture_prior& prior_;
-  std::unique_ptr<diffusion_target> posterior_;
   std::vector<double> levels_;
+  std::unique_ptr<diffusion_target> posterior_;  // null: one posterior per run (a mixture with several sets)
+  buffer<cfloat> shifts_;                         // a Gaussian's per-set mean shifts (several sets)
 };
 
 }  // namespace

@@ -26,8 +26,9 @@ class langevin_sampler final : public sampler {
 
   std::size_t steps() const override { return levels_.size() * params_.inner_steps; }
 
-  void posterior(const context& ctx, chain_view x, const rng_stream& rng, const step_observer& observe) const override {
-    run(ctx, x, rng, nullptr, 0, observe);
+  void posterior(const context& ctx, chain_view x, const rng_stream& rng, std::size_t chains_per_run,
+                 const step_observer& observe) const override {
+    run(ctx, x, rng, nullptr, chains_per_run, observe);
   }
 
   void conditional(const context& ctx, chain_view x, const rng_stream& rng, const cfloat* anchors,
@@ -44,11 +45,13 @@ class langevin_sampler final : public sampler {
     const double sigma2 = problem_.sigma_y() * problem_.sigma_y();
     const auto pin = [&](chain_view v) {
       problem_.op().null_project(ctx, v);
-      for_each(ctx, n, math::add_run_anchor{v.data, anchors, N, rng.first_chain, per_run, 1.0f});
+      for_each(ctx, n, math::add_run_anchor{v.data, {anchors, N, rng.first_chain, per_run}, 1.0f});
     };
-    for_each(ctx, n, math::scaled_normal{u.data, nullptr, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
+    for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
     if (anchors) pin(u);
 
+    const math::run_data aty = anchors ? math::run_data{}
+                                       : problem_.adjoint_measurements_for({rng.first_chain, per_run});
     chain_buffer d(ctx, u.chains, u.shape), g;
     if (!anchors) g = chain_buffer(ctx, u.chains, u.shape);
     std::size_t step = 0;
@@ -61,7 +64,7 @@ class langevin_sampler final : public sampler {
         if (!anchors) problem_.op().normal(ctx, u, g.view());
         for_each(ctx, n,
                  math::langevin_step{u.data, d.view().data, anchors ? nullptr : g.view().data,
-                                     anchors ? nullptr : problem_.adjoint_measurements(), N, float(1.0 / s2),
+                                     aty, N, float(1.0 / s2),
                                      float(lik), float(delta), float(std::sqrt(2 * delta)),
                                      rng.with(rng_purpose::diffusion_noise).at_step(step)});
         if (anchors) pin(u);

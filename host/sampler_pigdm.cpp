@@ -33,14 +33,16 @@ class pigdm_sampler final : public sampler {
 
   std::size_t steps() const override { return levels_.size(); }
 
-  void posterior(const context& ctx, chain_view u, const rng_stream& rng, const step_observer& observe) const override {
+  void posterior(const context& ctx, chain_view u, const rng_stream& rng, std::size_t chains_per_run,
+                 const step_observer& observe) const override {
+    const run_layout runs{rng.first_chain, chains_per_run};
     const std::size_t N = u.shape.pixels(), n = u.size();
-    for_each(ctx, n, math::scaled_normal{u.data, nullptr, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
+    for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
     chain_buffer d(ctx, u.chains, u.shape), g(ctx, u.chains, u.shape);
     auto work = guidance_.make_workspace(ctx, u.chains);
     for (std::size_t i = 0; i < levels_.size(); ++i) {
       const double s = levels_[i];
-      guidance_.guide(ctx, prior_, u, s, d.view(), g.view(), nullptr, work);
+      guidance_.guide(ctx, prior_, u, runs, s, d.view(), g.view(), nullptr, work);
       for_each(ctx, n, math::axpby{d.view().data, d.view().data, g.view().data, float(s * s)});  // D_y
       const auto c = ddim_step(s, i + 1 < levels_.size() ? levels_[i + 1] : 0.0, eta_);
       for_each(ctx, n, math::ancestral_step{u.data, d.view().data, N, c.keep, c.noise,

@@ -40,7 +40,7 @@ double mean_normal_diagonal(const context& ctx, const linear_operator& op) {
   }
   constexpr std::size_t probes = 16;
   chain_buffer z(ctx, probes, op.domain()), y(ctx, probes, op.codomain());
-  for_each(ctx, z.view().size(), math::scaled_normal{z.view().data, nullptr, N, 1.0f, rng_stream{0, 0, 0, rng_purpose::operator_probe}});
+  for_each(ctx, z.view().size(), math::scaled_normal{z.view().data, {}, N, 1.0f, rng_stream{0, 0, 0, rng_purpose::operator_probe}});
   op.apply(ctx, z.view(), y.view());
   buffer<cdouble> norms(ctx, probes);
   batched_dot(ctx, y.view().data, y.view().data, probes, op.codomain().pixels(), norms.data());
@@ -67,7 +67,8 @@ class pto_sampler final : public sampler {
 
   std::size_t steps() const override { return 1; }
 
-  void posterior(const context& ctx, chain_view x, const rng_stream& rng, const step_observer& observe) const override {
+  void posterior(const context& ctx, chain_view x, const rng_stream& rng, std::size_t chains_per_run,
+                 const step_observer& observe) const override {
     const double sigma2 = problem_.sigma_y() * problem_.sigma_y();
     const image_shape m = problem_.op().codomain();
     // x' ~ N(μ, Σ) (also the CG starting point); y' = y + n', n' ~ CN(0, σ_y² I);
@@ -77,7 +78,7 @@ class pto_sampler final : public sampler {
     {
       chain_buffer y(ctx, x.chains, m);
       for_each(ctx, y.view().size(),
-               math::scaled_normal{y.view().data, problem_.measurements_device(), m.pixels(),
+               math::scaled_normal{y.view().data, problem_.measurements_for({rng.first_chain, chains_per_run}), m.pixels(),
                                    float(problem_.sigma_y()), rng.with(rng_purpose::noise_perturbation)});
       problem_.op().adjoint(ctx, y.view(), b.view());
     }
@@ -122,9 +123,9 @@ class pto_sampler final : public sampler {
       // x ← x_R + P_N (x − x_R): removes the CG's round-off from the range, so that
       // P_R x = x_R holds to the projector's accuracy (exactly for 0/1 spectra).
       const std::size_t N = x.shape.pixels();
-      for_each(ctx, x.size(), math::add_run_anchor{x.data, anchors, N, rng.first_chain, chains_per_run, -1.0f});
+      for_each(ctx, x.size(), math::add_run_anchor{x.data, {anchors, N, rng.first_chain, chains_per_run}, -1.0f});
       A.null_project(ctx, x);
-      for_each(ctx, x.size(), math::add_run_anchor{x.data, anchors, N, rng.first_chain, chains_per_run, 1.0f});
+      for_each(ctx, x.size(), math::add_run_anchor{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f});
     } else {
       const batch_map apply = [&](const_chain_view in, chain_view out) { A.apply(ctx, in, out); };
       const batch_map adjoint = [&](const_chain_view in, chain_view out) { A.adjoint(ctx, in, out); };
@@ -142,7 +143,7 @@ class pto_sampler final : public sampler {
     const std::size_t N = x.shape.pixels(), n = x.size();
     chain_buffer t(ctx, x.chains, x.shape), rhs(ctx, x.chains, constraint_shape), lambda(ctx, x.chains, constraint_shape);
     copy_bytes(ctx, t.view().data, x.data, n * sizeof(cfloat));
-    for_each(ctx, n, math::add_run_anchor{t.view().data, anchors, N, rng.first_chain, chains_per_run, -1.0f});
+    for_each(ctx, n, math::add_run_anchor{t.view().data, {anchors, N, rng.first_chain, chains_per_run}, -1.0f});
     B(t.view(), rhs.view());
     zero_bytes(ctx, lambda.view().data, lambda.view().size() * sizeof(cfloat));
     const batch_map op = [&](const_chain_view in, chain_view out) {

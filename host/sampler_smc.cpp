@@ -53,17 +53,19 @@ class smc_sampler final : public sampler {
   std::size_t steps() const override { return levels_.size(); }
   std::size_t particles() const override { return particles_; }
 
-  void posterior(const context& ctx, chain_view u, const rng_stream& rng, const step_observer& observe) const override {
+  void posterior(const context& ctx, chain_view u, const rng_stream& rng, std::size_t chains_per_run,
+                 const step_observer& observe) const override {
+    const run_layout runs{rng.first_chain, chains_per_run};
     const std::size_t K = particles_, C = u.chains, N = u.shape.pixels(), n = u.size();
     TWOFOLD_ENSURES(C % K == 0 && rng.first_chain % K == 0, "smc: a batch must hold whole particle systems");
     const double kappa = guidance_.kappa();
-    for_each(ctx, n, math::scaled_normal{u.data, nullptr, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
+    for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
     state st(ctx, u, K);
     auto work = guidance_.make_workspace(ctx, C);
     zero_bytes(ctx, st.log_weight.data(), C * sizeof(double));
     for (std::size_t i = 0; i < levels_.size(); ++i) {
       const double s = levels_[i];
-      guidance_.guide(ctx, prior_, u, s, st.d.view(), st.g.view(), st.q.data(), work);
+      guidance_.guide(ctx, prior_, u, runs, s, st.d.view(), st.g.view(), st.q.data(), work);
       for_each(ctx, C, math::add_log_weight{st.log_weight.data(), st.q.data(), nullptr, -kappa, 0.0});
       resample(ctx, u, st, rng, i, false);
       const auto c = ddim_step(s, i + 1 < levels_.size() ? levels_[i + 1] : 0.0, 1.0);
@@ -76,7 +78,7 @@ class smc_sampler final : public sampler {
     }
     // The final target: the true likelihood N(y; A u, σ_y² I) (r = 0), then K
     // unweighted draws per system.
-    guidance_.residual_gradient(ctx, u, 0.0, st.g.view(), st.q.data(), work);
+    guidance_.residual_gradient(ctx, u, runs, 0.0, st.g.view(), st.q.data(), work);
     for_each(ctx, C, math::add_log_weight{st.log_weight.data(), st.q.data(), nullptr, -kappa, 0.0});
     resample(ctx, u, st, rng, levels_.size(), true);
   }

@@ -61,19 +61,19 @@ class spectral_sampler final : public sampler {
     // ȳ = (Uᴴy)/a and σ_k = σ_y/a on the coefficients a_k > 0; −1 marks a_k = 0.
     const std::vector<float>& a = form_.singular_values();
     const image_shape cshape = form_.coefficient_shape();
-    chain_buffer yc(ctx, 1, cshape);
-    form_.measurement_coefficients(ctx, const_chain_view{problem.measurements_device(), 1, problem.op().codomain()},
+    const std::size_t S = problem.sets(), r = cshape.pixels();
+    chain_buffer yc(ctx, S, cshape);
+    form_.measurement_coefficients(ctx, const_chain_view{problem.measurements_device(), S, problem.op().codomain()},
                                    yc.view());
     std::vector<cfloat> ybar = to_host(ctx, yc.storage);
     std::vector<float> sigma(a.size(), -1.0f), pinned(a.size(), -1.0f);
     for (std::size_t k = 0; k < a.size(); ++k) {
       if (a[k] > 0) {
-        ybar[k] = (1.0f / a[k]) * ybar[k];
         sigma[k] = float(problem.sigma_y() / a[k]);
         pinned[k] = 0.0f;
-      } else {
-        ybar[k] = cfloat{};
       }
+      for (std::size_t set = 0; set < S; ++set)
+        ybar[set * r + k] = a[k] > 0 ? (1.0f / a[k]) * ybar[set * r + k] : cfloat{};
     }
     ybar_ = to_backend(ctx, std::span<const cfloat>(ybar));
     sigma_ = to_backend(ctx, std::span<const float>(sigma));
@@ -82,8 +82,10 @@ class spectral_sampler final : public sampler {
 
   std::size_t steps() const override { return levels_.size(); }
 
-  void posterior(const context& ctx, chain_view u, const rng_stream& rng, const step_observer& observe) const override {
-    run(ctx, u, rng, ybar_.data(), false, sigma_.data(), observe);
+  void posterior(const context& ctx, chain_view u, const rng_stream& rng, std::size_t chains_per_run,
+                 const step_observer& observe) const override {
+    const auto ybar = problem_.per_set(ybar_.data(), form_.coefficient_shape().pixels(), {rng.first_chain, chains_per_run});
+    run(ctx, u, rng, ybar, sigma_.data(), observe);
   }
 
   void conditional(const context& ctx, chain_view u, const rng_stream& rng, const cfloat* anchors,
@@ -96,14 +98,16 @@ class spectral_sampler final : public sampler {
     chain_buffer spread(ctx, u.chains, u.shape), data(ctx, u.chains, form_.coefficient_shape());
     zero_bytes(ctx, spread.storage.data(), spread.storage.size() * sizeof(cfloat));
     for_each(ctx, u.size(),
-             math::add_run_anchor{spread.view().data, anchors, u.shape.pixels(), rng.first_chain, chains_per_run, 1.0f});
+             math::add_run_anchor{spread.view().data, {anchors, u.shape.pixels(), rng.first_chain, chains_per_run}, 1.0f});
     form_.analyse(ctx, spread.view(), data.view());
-    run(ctx, u, rng, data.view().data, true, pinned_sigma_.data(), observe);
+    // One ȳ per chain: a run of one chain each.
+    const math::run_data per_chain{data.view().data, data.view().shape.pixels(), 0, 1};
+    run(ctx, u, rng, per_chain, pinned_sigma_.data(), observe);
   }
 
  private:
-  void run(const context& ctx, chain_view u, const rng_stream& rng, const cfloat* data, bool per_chain_data,
-           const float* sigma, const step_observer& observe) const {
+  void run(const context& ctx, chain_view u, const rng_stream& rng, math::run_data data, const float* sigma,
+           const step_observer& observe) const {
     const std::size_t N = u.shape.pixels(), n = u.size(), chains = u.chains;
     const image_shape cshape = form_.coefficient_shape();
     const std::size_t r = cshape.pixels(), nc = chains * r;
@@ -114,7 +118,7 @@ class spectral_sampler final : public sampler {
     cfloat* const c_noise = c_denoised + nc;
     cfloat* const c_delta = c_noise + nc;
     const auto coefficients = [&] {
-      return math::spectral_coefficients{c_delta, c_delta, c_denoised, c_noise, data, sigma, r, per_chain_data};
+      return math::spectral_coefficients{c_delta, c_delta, c_denoised, c_noise, data, sigma, r};
     };
     // u ← u + V δ (z is free by then).
     const auto apply_correction = [&] {
@@ -123,7 +127,7 @@ class spectral_sampler final : public sampler {
     };
 
     const double s_max = levels_.front();
-    for_each(ctx, n, math::scaled_normal{u.data, nullptr, N, float(s_max), rng.with(rng_purpose::initial_state)});
+    for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(s_max), rng.with(rng_purpose::initial_state)});
     if (method_ == spectral_method::ddrm) {
       form_.analyse(ctx, u, chain_view{c_delta, chains, cshape});
       for_each(ctx, nc, math::ddrm_initial_correction{coefficients(), float(s_max)});
@@ -133,7 +137,7 @@ class spectral_sampler final : public sampler {
     for (std::size_t i = 0; i < levels_.size(); ++i) {
       const double s = levels_[i], s_next = i + 1 < levels_.size() ? levels_[i + 1] : 0.0;
       prior_.denoise(ctx, u, s, d);
-      for_each(ctx, n, math::scaled_normal{z.data, nullptr, N, 1.0f, rng.with(rng_purpose::diffusion_noise).at_step(i)});
+      for_each(ctx, n, math::scaled_normal{z.data, {}, N, 1.0f, rng.with(rng_purpose::diffusion_noise).at_step(i)});
       form_.analyse(ctx, work.view(), chain_view{c_denoised, 2 * chains, cshape});
       float keep, noise;
       if (method_ == spectral_method::ddrm) {

@@ -49,7 +49,7 @@
   X(::twofold::math::ddrm_initial_correction)      \
   X(::twofold::math::spectral_likelihood_residual) \
   X(::twofold::math::twisted_proposal)             \
-  X(::twofold::math::subtract_from_shared)         \
+  X(::twofold::math::subtract_from)                \
   X(::twofold::math::scale_by)                     \
   X(::twofold::math::add_log_weight)               \
   X(::twofold::math::combine_quadratic)            \

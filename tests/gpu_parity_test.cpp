@@ -43,7 +43,7 @@ TEST(GpuParity, NormalsAreIdenticalOnBothBackends) {
     context ctx(req);
     chain_buffer x(ctx, chains, s);
     detail::for_each(ctx, x.view().size(),
-                     math::scaled_normal{x.view().data, nullptr, s.pixels(), 1.0f, rng_stream{123, 40, 7, rng_purpose::test, 2}});
+                     math::scaled_normal{x.view().data, {}, s.pixels(), 1.0f, rng_stream{123, 40, 7, rng_purpose::test, 2}});
     out.push_back(to_host(ctx, x.storage));
   }
   std::size_t differ = 0;

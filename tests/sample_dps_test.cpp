@@ -35,7 +35,7 @@ draws draw_chains(const context& ctx, const inverse_problem& problem, const prio
   sp.dps.zeta = zeta;
   const auto sampler = detail::make_sampler(ctx, problem, prior, sp, 1);
   chain_buffer x(ctx, chains, problem.shape());
-  sampler->posterior(ctx, x.view(), rng_stream{21, 0, 0, rng_purpose::diffusion_noise, 0, problem.is_real()}, {});
+  sampler->posterior(ctx, x.view(), rng_stream{21, 0, 0, rng_purpose::diffusion_noise, 0, problem.is_real()}, 1, {});
   return {to_host(ctx, x.storage), chains};
 }
 

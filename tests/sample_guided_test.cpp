@@ -115,7 +115,7 @@ TEST(LikelihoodGuidance, ConjugateGradientsAgreeWithTheSpectralClosedForm) {
       auto work = guidance.make_workspace(wc.ctx, C);
       chain_buffer out(wc.ctx, C, wc.shape);
       buffer<double> quadratic(wc.ctx, C);
-      guidance.residual_gradient(wc.ctx, dv, r2, out.view(), quadratic.data(), work);
+      guidance.residual_gradient(wc.ctx, dv, {}, r2, out.view(), quadratic.data(), work);
       h.push_back(to_host(wc.ctx, out.storage));
       q.push_back(to_host(wc.ctx, quadratic));
     }

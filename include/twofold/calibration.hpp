@@ -100,8 +100,11 @@ struct sbc_result {
 /// Re⟨w, P_R x⟩ and Re⟨w', P_N x⟩ onto fixed random directions, the residual
 /// ‖A x − y‖², and the prior's quadratic form (x − μ)ᴴΣ⁻¹(x − μ) for Gaussian priors.
 /// Stage 2: y is not used; the K draws are completions x ~ p(x | P_R x = P_R x*)
-/// and the test functions see P_N x only. Replicates run one after another, each a
-/// batch of K chains. The prior must be sampleable (Gaussian or Gaussian mixture).
+/// and the test functions see P_N x only. The replicates run as the runs of one
+/// batch of L·K chains (a problem with L measurement sets, inverse_problem::sets()),
+/// split into batches of whole replicates only where backend memory or 256 MiB of
+/// host draws ask; draw k of replicate l is chain l·K + k, so results do not depend
+/// on the split. The prior must be sampleable (Gaussian or Gaussian mixture).
 /// `truth_prior`: where x* comes from (default: `prior` itself). A different one
 /// makes a deliberately miscalibrated sampler — the case SBC exists to catch.
 sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,

@@ -82,7 +82,8 @@ struct progress_event {
 using progress_callback = std::function<void(const progress_event&)>;
 
 /// Runs the design. Throws bad_input on invalid parameters or unsupported
-/// sampler/prior/operator combinations, runtime_failure when a chain turns
+/// sampler/prior/operator combinations or a problem with several measurement sets
+/// (see posterior_draws), runtime_failure when a chain turns
 /// non-finite (naming the chains) or a solver fails, device_failure on CUDA errors.
 sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
                      const sampler_params& sampler, const design_params& design, const progress_callback& progress = {});
@@ -91,6 +92,8 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
 /// x ~ p(x | y) (design.kind is ignored; every chain is a posterior draw, run r's
 /// chains are r·K … r·K + K − 1, so samplers with interacting chains such as smc
 /// treat each run as one particle system). C order [R·K, H, W] on the host.
+/// A problem with several measurement sets (inverse_problem::sets() = R) gives run
+/// r the posterior of set r: a batch of problems sampled side by side.
 /// Validation and calibration diagnostics compare these with exact draws.
 std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
                                     const sampler_params& sampler, const design_params& design,

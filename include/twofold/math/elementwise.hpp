@@ -8,6 +8,7 @@
 #include <twofold/math/complex.hpp>
 #include <twofold/math/hd.hpp>
 #include <twofold/math/philox.hpp>
+#include <twofold/math/run_data.hpp>
 
 #include <cstddef>
 
@@ -38,13 +39,11 @@ struct axpby {
   TWOFOLD_HD void operator()(std::size_t i) const { out[i] = a[i] + beta * b[i]; }
 };
 
-/// x[i] = b[i % pixels] − x[i]: a residual against one image shared by all chains
-/// (the measurements y − A x).
-struct subtract_from_shared {
+/// x[i] = b[i] − x[i]: a residual against each chain's measurements (y − A x).
+struct subtract_from {
   cfloat* x;
-  const cfloat* b;
-  std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const { x[i] = b[i % pixels] - x[i]; }
+  run_data b;
+  TWOFOLD_HD void operator()(std::size_t i) const { x[i] = b[i] - x[i]; }
 };
 
 /// x[i] *= factor.
@@ -54,32 +53,26 @@ struct scale_by {
   TWOFOLD_HD void operator()(std::size_t i) const { x[i] *= factor; }
 };
 
-/// x[i] += beta · anchors[run(i)][pixel(i)] with run = (first_chain + chain(i)) / chains_per_run:
-/// moves each chain onto (beta = 1) or off (beta = −1) the affine set P_R x = x_R of its
-/// run (cascade stage 2).
+/// x[i] += beta · anchors[i]: moves each chain onto (beta = 1) or off (beta = −1) the
+/// affine set P_R x = x_R of its run (cascade stage 2).
 struct add_run_anchor {
   cfloat* x;
-  const cfloat* anchors;
-  std::size_t pixels;
-  std::size_t first_chain;
-  std::size_t chains_per_run;
+  run_data anchors;
   float beta;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t run = (first_chain + i / pixels) / chains_per_run;
-    x[i] += beta * anchors[run * pixels + i % pixels];
-  }
+  TWOFOLD_HD void operator()(std::size_t i) const { x[i] += beta * anchors[i]; }
 };
 
-/// x[i] = mean[pixel] + scale · ζ: white complex noise around an image (mean may be null).
+/// x[i] = mean[i] + scale · ζ: white complex noise around each chain's image (mean
+/// may be empty: noise around 0).
 struct scaled_normal {
   cfloat* x;
-  const cfloat* mean;
+  run_data mean;
   std::size_t pixels;
   float scale;
   rng_stream rng;
   TWOFOLD_HD void operator()(std::size_t i) const {
     const cfloat z = scale * rng.normal(i / pixels, i % pixels);
-    x[i] = mean ? mean[i % pixels] + z : z;
+    x[i] = mean ? mean[i] + z : z;
   }
 };
 

@@ -8,6 +8,7 @@
 #include <twofold/math/complex.hpp>
 #include <twofold/math/hd.hpp>
 #include <twofold/math/philox.hpp>
+#include <twofold/math/run_data.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -21,7 +22,7 @@ struct langevin_step {
   cfloat* u;
   const cfloat* d;
   const cfloat* g;
-  const cfloat* aty;  ///< null: no likelihood term (cascade stage 2)
+  run_data aty;  ///< Aᴴy of each chain's run; empty: no likelihood term (cascade stage 2)
   std::size_t pixels;
   float inv_s2;
   float likelihood_weight;  ///< 1/(σ_y² + γ s²)
@@ -30,7 +31,7 @@ struct langevin_step {
   rng_stream rng;
   TWOFOLD_HD void operator()(std::size_t i) const {
     cfloat score = inv_s2 * (d[i] - u[i]);
-    if (aty) score += likelihood_weight * (aty[i % pixels] - g[i]);
+    if (aty) score += likelihood_weight * (aty[i] - g[i]);
     u[i] += delta * score + noise * rng.normal(i / pixels, i % pixels);
   }
 };
@@ -60,7 +61,7 @@ struct ancestral_step {
 struct spectral_likelihood_residual {
   cfloat* c;
   cfloat* whitened;
-  const cfloat* y_coefficients;  ///< Uᴴy, one chain
+  run_data y_coefficients;  ///< Uᴴy of each chain's run
   const float* a;
   std::size_t coefficients;
   float r2;
@@ -69,7 +70,7 @@ struct spectral_likelihood_residual {
     const std::size_t k = i % coefficients;
     const float ak = a[k];
     if (ak > 0) {
-      const cfloat rho = y_coefficients[k] - ak * c[i];
+      const cfloat rho = y_coefficients[i] - ak * c[i];
       const float den = sigma2 + r2 * ak * ak;
       c[i] = (ak / den) * rho;
       if (whitened) whitened[i] = (1.0f / std::sqrt(den)) * rho;

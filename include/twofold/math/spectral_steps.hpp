@@ -18,6 +18,7 @@
 
 #include <twofold/math/complex.hpp>
 #include <twofold/math/hd.hpp>
+#include <twofold/math/run_data.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -41,11 +42,10 @@ struct spectral_coefficients {
   const cfloat* current;  ///< c_u = Vᴴu before the step (DDRM only; may alias delta)
   const cfloat* denoised; ///< c̄₀ = Vᴴ D(u, s)
   const cfloat* noise;    ///< ζ_c = Vᴴζ
-  const cfloat* data;     ///< ȳ: r values shared by all chains, or chains × r (per_chain_data)
+  run_data data;          ///< ȳ of each chain (r values per run, or per chain)
   const float* sigma;     ///< σ_k = σ_y/a_k, 0 for noiseless data, < 0 where a_k = 0
   std::size_t r;
-  bool per_chain_data;
-  TWOFOLD_HD cfloat ybar(std::size_t i) const { return data[per_chain_data ? i : i % r]; }
+  TWOFOLD_HD cfloat ybar(std::size_t i) const { return data[i]; }
 };
 
 /// DDRM (Kawar et al. 2022, eq. 8–9) from level s to s_next. The unconditional update
