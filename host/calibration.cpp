@@ -399,7 +399,8 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   };
   // Replicates run as the runs of one batch of chains (several batches when memory
   // asks); chain l·K + k is draw k of replicate l wherever its batch starts.
-  const std::size_t per_batch = replicates_per_batch(ctx, *op, K);
+  const std::size_t per_batch =
+      params.batch_replicates > 0 ? params.batch_replicates : replicates_per_batch(ctx, *op, K);
   for (std::size_t first = 0; first < L; first += per_batch) {
     const std::size_t count = std::min(per_batch, L - first);
     chain_buffer x(ctx, count * K, s);

@@ -80,6 +80,9 @@ struct sbc_params {
   std::size_t pixels = 4;        ///< pixel test functions (evenly spaced pixels)
   bool stage2 = false;           ///< rank f(P_N x*) among completions given P_R x*
   std::uint64_t seed = 0;
+  /// Replicates sampled together as one batch of chains; 0 sizes batches from free
+  /// memory. Results do not depend on it (bit-identical), only memory use and speed do.
+  std::size_t batch_replicates = 0;
 };
 
 struct sbc_result {
@@ -103,8 +106,8 @@ struct sbc_result {
 /// and the test functions see P_N x only. The replicates run as the runs of one
 /// batch of L·K chains (a problem with L measurement sets, inverse_problem::sets()),
 /// split into batches of whole replicates only where backend memory or 256 MiB of
-/// host draws ask; draw k of replicate l is chain l·K + k, so results do not depend
-/// on the split. The prior must be sampleable (Gaussian or Gaussian mixture).
+/// host draws ask (or params.batch_replicates); draw k of replicate l is chain
+/// l·K + k, so results do not depend on the split. The prior must be sampleable (Gaussian or Gaussian mixture).
 /// `truth_prior`: where x* comes from (default: `prior` itself). A different one
 /// makes a deliberately miscalibrated sampler — the case SBC exists to catch.
 sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
