@@ -6,6 +6,7 @@
 #include "host/sampler.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -327,6 +328,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   const std::size_t N = s.pixels(), M = ms.pixels();
   TWOFOLD_EXPECTS(params.pixels <= N, "SBC pixel test functions: " + std::to_string(params.pixels) +
                                           " requested, the image has " + std::to_string(N) + " pixels");
+  const auto start = std::chrono::steady_clock::now();
   const twofold::prior& truth_from = truth_prior ? *truth_prior : prior;
   TWOFOLD_EXPECTS(truth_from.shape() == s, "SBC: the truth prior's shape differs from the operator's image shape");
   const bool real = values == field::real;
@@ -403,6 +405,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
       params.batch_replicates > 0 ? params.batch_replicates : replicates_per_batch(ctx, *op, K);
   for (std::size_t first = 0; first < L; first += per_batch) {
     const std::size_t count = std::min(per_batch, L - first);
+    ++out.batches;
     chain_buffer x(ctx, count * K, s);
     const rng_stream rng{params.seed, first * K, 0, rng_purpose::diffusion_noise, 1, real};
     if (params.stage2) {
@@ -473,6 +476,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
       out.coverage.gaussian[i] += c.gaussian[i] / double(L);
     }
   for (auto& t : out.tests) chi_square(t, params.bins, K);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
 

@@ -296,6 +296,8 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
   params.stage2 = o.sbc_stage2;
   params.seed = o.common.seed;
   params.pixels = std::min<std::size_t>(4, p.op->domain().pixels());
+  // --wave-chains bounds the chains sampled together: whole replicates of K draws.
+  if (o.common.wave_chains > 0) params.batch_replicates = std::max<std::size_t>(1, o.common.wave_chains / params.draws);
   params.bins = 0;
   for (std::size_t b = 2; b <= 20 && b <= params.draws + 1; ++b)
     if ((params.draws + 1) % b == 0) params.bins = b;
@@ -330,7 +332,8 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
   double smallest = 1;
   for (const auto& t : r.tests) smallest = std::min(smallest, t.chi2_p);
   summary["sbc"] = {{"replicates", r.replicates}, {"draws", r.draws}, {"smallest_chi2_p", smallest},
-                    {"tests", r.tests.size()}};
+                    {"tests", r.tests.size()}, {"batches", r.batches}, {"seconds", r.seconds},
+                    {"device", ctx.device_name()}};
   for (const auto& [name, j] : {std::pair<const char*, const nlohmann::json&>{"calibration.json", cal},
                                 std::pair<const char*, const nlohmann::json&>{"summary.json", summary}}) {
     std::ofstream out(folder.stage(name), std::ios::binary);

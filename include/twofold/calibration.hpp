@@ -88,6 +88,8 @@ struct sbc_params {
 struct sbc_result {
   std::size_t replicates = 0, draws = 0;
   bool stage2 = false;
+  std::size_t batches = 0;  ///< batches of replicates the L·K chains ran in
+  double seconds = 0;       ///< wall time, simulation and ranking included
   std::vector<sbc_test> tests;
   /// Coverage over replicates: for each nominal level, the mean over replicates of
   /// the fraction of pixels whose x* lies in its per-pixel quantile interval.
