@@ -310,9 +310,11 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
   nlohmann::json tests = nlohmann::json::array();
   for (const auto& t : r.tests)
     tests.push_back({{"name", t.name}, {"ranks", t.ranks}, {"histogram", t.histogram}, {"chi2", t.chi2},
-                     {"chi2_p", t.chi2_p}});
+                     {"chi2_p", t.chi2_p}, {"ecdf_difference", t.ecdf_difference}, {"ecdf_p", t.ecdf_p}});
   nlohmann::json cal;
-  cal["sbc"] = {{"L", r.replicates}, {"K", r.draws}, {"stage2", r.stage2}, {"bins", params.bins}, {"tests", tests}};
+  cal["sbc"] = {{"L", r.replicates}, {"K", r.draws}, {"stage2", r.stage2}, {"bins", params.bins}, {"tests", tests},
+                {"ecdf_band", {{"alpha", r.band.alpha}, {"z", r.band.z}, {"lower", r.band.lower},
+                               {"upper", r.band.upper}, {"simulations", r.band.null_gamma.size()}}}};
   cal["coverage"] = {{"nominal", r.coverage.nominal}, {"quantile", r.coverage.quantile},
                      {"gaussian", r.coverage.gaussian}, {"over", "replicates (x* from the prior)"}};
   const auto conformal = conformal_scale(r, 0.1, r.replicates / 2);
@@ -329,9 +331,10 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
   summary["inputs"] = {{"operator", p.op->name()}, {"sigma_y", o.sigma}, {"prior", prior.name()},
                        {"field", values == field::real ? "real" : "complex"}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"levels", sp.schedule.levels}};
-  double smallest = 1;
-  for (const auto& t : r.tests) smallest = std::min(smallest, t.chi2_p);
+  double smallest = 1, smallest_ecdf = 1;
+  for (const auto& t : r.tests) smallest = std::min(smallest, t.chi2_p), smallest_ecdf = std::min(smallest_ecdf, t.ecdf_p);
   summary["sbc"] = {{"replicates", r.replicates}, {"draws", r.draws}, {"smallest_chi2_p", smallest},
+                    {"smallest_ecdf_p", smallest_ecdf},
                     {"tests", r.tests.size()}, {"batches", r.batches}, {"seconds", r.seconds},
                     {"device", ctx.device_name()}};
   for (const auto& [name, j] : {std::pair<const char*, const nlohmann::json&>{"calibration.json", cal},

@@ -156,7 +156,7 @@ def binomial_interval(n, p, level=0.99):
     return float(np.searchsorted(cdf, tail)), float(np.searchsorted(cdf, 1 - tail))
 
 
-def sbc_figure(test, L, K):
+def sbc_figure(test, L, K, band):
     ranks = np.asarray(test.get("ranks", []), dtype=int)
     if ranks.size and (ranks.min() < 0 or ranks.max() > K):
         raise BadInput("calibration.json: sbc test '%s' has ranks outside 0..%d" % (test.get("name"), K))
@@ -169,10 +169,15 @@ def sbc_figure(test, L, K):
     edges = np.linspace(0, K + 1, bins + 1).round().astype(int)
     counts = np.histogram(ranks, bins=edges)[0]
     widths = np.diff(edges)
-    fig, ax = plt.subplots(figsize=(3.6, 2.9))
-    band = np.array([binomial_interval(n, w / (K + 1)) for w in widths])
-    ax.bar(edges[:-1], band[:, 1] - band[:, 0], bottom=band[:, 0], width=widths, align="edge", color="0.85",
-           linewidth=0, label="99% band")
+    diff = test.get("ecdf_difference")
+    with_ecdf = isinstance(band, dict) and isinstance(diff, list) and len(diff) == len(band.get("z", [])) > 0
+    if with_ecdf:
+        fig, (ax, ex) = plt.subplots(1, 2, figsize=(6.8, 2.9))
+    else:
+        fig, ax = plt.subplots(figsize=(3.6, 2.9))
+    pointwise = np.array([binomial_interval(n, w / (K + 1)) for w in widths])
+    ax.bar(edges[:-1], pointwise[:, 1] - pointwise[:, 0], bottom=pointwise[:, 0], width=widths, align="edge",
+           color="0.85", linewidth=0, label="99% band")
     ax.hlines(n * widths / (K + 1), edges[:-1], edges[1:], color="0.35", linestyle="--", linewidth=1)
     ax.bar(edges[:-1], counts, width=widths * 0.8, align="edge", color="#3b528b", alpha=0.85)
     title = str(test.get("name", "test"))
@@ -182,6 +187,20 @@ def sbc_figure(test, L, K):
     ax.set_xlabel("rank of the truth among %d draws" % K, fontsize=8)
     ax.set_ylabel("count", fontsize=8)
     ax.tick_params(labelsize=7)
+    if with_ecdf:
+        z = np.concatenate([[0.0], np.asarray(band["z"], float), [1.0]])
+        lower = np.concatenate([[0.0], np.asarray(band["lower"], float), [0.0]])
+        upper = np.concatenate([[0.0], np.asarray(band["upper"], float), [0.0]])
+        ex.fill_between(z, lower, upper, step="post", color="0.85", linewidth=0)
+        ex.step(z, np.concatenate([[0.0], np.asarray(diff, float), [0.0]]), where="post", color="#3b528b", linewidth=1.2)
+        ex.axhline(0, color="0.35", linestyle="--", linewidth=1)
+        title = "ECDF − uniform"
+        if isinstance(test.get("ecdf_p"), (int, float)):
+            title += "  (band p = %.3g)" % test["ecdf_p"]
+        ex.set_title(title, fontsize=9)
+        ex.set_xlabel("fractional rank", fontsize=8)
+        ex.tick_params(labelsize=7)
+        fig.tight_layout()
     return png_data_uri(fig)
 
 
@@ -230,6 +249,16 @@ EXPLANATIONS = {
     "calibration.entanglement": "correlation across pixels between the ambiguity and estimation maps "
                                 "(near 0: the two kinds of uncertainty sit in different places)",
     "calibration.conformal": "quantile intervals calibrated on held-out cases (conformal risk control)",
+    "sbc.replicates": "L: simulated cases x* from the prior with y = A x* + n",
+    "sbc.draws": "K: posterior draws per case; the truth's rank among them lies in 0..K",
+    "sbc.tests": "test functions ranked (pixels, range and null projections, residual, prior quadratic form)",
+    "sbc.smallest_chi2_p": "smallest χ² uniformity p-value of the rank histograms over all test functions "
+                           "(judge at a stated level, e.g. 10⁻³, across all of them)",
+    "sbc.smallest_ecdf_p": "smallest p-value of the simultaneous ECDF band (Säilynoja et al. 2022) over all test "
+                           "functions: how often uniform ranks stray at least this far",
+    "sbc.batches": "batches of whole cases the L·K chains ran in (memory alone decides; results do not change)",
+    "sbc.seconds": "wall time of the calibration: simulation, sampling and ranking",
+    "sbc.device": "where the chains ran",
 }
 
 
@@ -341,9 +370,13 @@ def calibration_section(cal):
             raise BadInput("calibration.json: sbc needs an integer K")
         for test in sbc["tests"]:
             if isinstance(test, dict):
-                figs.append(figure_html(sbc_figure(test, L, K), "SBC rank histogram " + str(test.get("name")),
-                                        "simulation-based calibration: flat = calibrated; grey = pointwise 99% "
-                                        "binomial band around the uniform expectation (dashed)"))
+                figs.append(figure_html(sbc_figure(test, L, K, sbc.get("ecdf_band")),
+                                        "SBC rank histogram " + str(test.get("name")),
+                                        "simulation-based calibration: flat histogram = calibrated (grey: pointwise "
+                                        "99% binomial band around the uniform expectation, dashed); right: the ECDF "
+                                        "of the ranks minus the uniform's, which a calibrated sampler keeps inside "
+                                        "the grey simultaneous 99% band at every rank at once (a ∪ shape: draws too "
+                                        "narrow, ∩: too wide, a slope: biased)"))
     return figs
 
 

@@ -48,6 +48,33 @@ TEST(Calibration, QuantileIntervalsCoverIidTruthAtTheNominalRate) {
   EXPECT_NEAR(mean_of(q.lo), -1.645, 0.05);
 }
 
+/// Uniform ranks leave the simultaneous band with probability α (all thresholds at
+/// once). Band from 2000 simulations at α = 0.1, judged on 4000 fresh rank sets:
+/// SE of the fresh fraction √(0.09/4000) = 0.005, of the band's level from its own
+/// 2000 simulations √(0.09/2000) = 0.007; tolerance 4 × 0.0084 ≈ 0.035. An ECDF is
+/// inside the band exactly when its γ reaches γ_α.
+TEST(Calibration, EcdfBandHoldsUniformRanksWithProbabilityOneMinusAlpha) {
+  const std::size_t L = 200, K = 19, fresh = 4000;
+  const auto band = uniform_rank_ecdf_band(L, K, 0.1, 3, 2000);
+  ASSERT_EQ(band.z.size(), K);
+  std::size_t outside = 0;
+  for (std::size_t m = 0; m < fresh; ++m) {
+    std::vector<std::size_t> ranks(L);
+    for (std::size_t i = 0; i < L; ++i) ranks[i] = std::size_t(uniform(17, m * L + i, rng_purpose::test) * (K + 1));
+    const auto d = rank_ecdf_difference(ranks, band);
+    bool inside = true;
+    for (std::size_t j = 0; j < d.size(); ++j) inside = inside && d[j] >= band.lower[j] - 1e-12 && d[j] <= band.upper[j] + 1e-12;
+    EXPECT_EQ(inside, rank_ecdf_gamma(ranks, band) >= band.gamma) << "rank set " << m;
+    outside += inside ? 0 : 1;
+  }
+  EXPECT_NEAR(double(outside) / double(fresh), 0.1, 0.035);
+  // The band is wider than any single pointwise 90 % interval: at z = 0.5 the
+  // pointwise half-width is 1.645 √(0.25/200) = 0.058.
+  EXPECT_GT(band.upper[9] - band.lower[9], 2 * 0.058);
+  // Many draws: 100 evenly spaced thresholds.
+  EXPECT_EQ(uniform_rank_ecdf_band(50, 999, 0.01, 1, 200).z.size(), 100u);
+}
+
 struct sbc_case {
   context ctx{backend_request::cpu};
   image_shape shape{6, 6};
@@ -79,6 +106,7 @@ TEST(Calibration, SbcOfTheExactSamplerIsUniform) {
       ASSERT_EQ(r.tests.size(), stage2 ? 5u : 8u);
       for (const auto& t : r.tests) {
         EXPECT_GT(t.chi2_p, 1e-3) << t.name << (stage2 ? " (stage 2)" : "") << " seed " << seed;
+        EXPECT_GT(t.ecdf_p, 1e-3) << t.name << (stage2 ? " (stage 2)" : "") << " seed " << seed;
         EXPECT_EQ(t.ranks.size(), 200u);
       }
       // Coverage over replicates: with K = 19 draws the type-7 quantile interval of
@@ -99,9 +127,10 @@ TEST(Calibration, SbcAndCoverageFlagAMiscalibratedPrior) {
   for (auto& v : narrow) v *= 0.25f;
   const gaussian_prior wrong(c.ctx, gaussian_basis::fourier, c.shape, c.prior.mean(), narrow);
   const auto bad = simulation_based_calibration(c.ctx, c.op, 0.2, field::complex, wrong, c.sp, c.params, &c.prior);
-  double smallest = 1;
-  for (const auto& t : bad.tests) smallest = std::min(smallest, t.chi2_p);
+  double smallest = 1, smallest_ecdf = 1;
+  for (const auto& t : bad.tests) smallest = std::min(smallest, t.chi2_p), smallest_ecdf = std::min(smallest_ecdf, t.ecdf_p);
   EXPECT_LT(smallest, 1e-6);
+  EXPECT_EQ(smallest_ecdf, 1.0 / 2001);  // outside every one of the 2000 simulated uniform ECDFs
   EXPECT_LT(bad.coverage.quantile[8], 0.75);
 
   const auto good = simulation_based_calibration(c.ctx, c.op, 0.2, field::complex, c.prior, c.sp, c.params);

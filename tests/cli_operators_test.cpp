@@ -368,8 +368,20 @@ TEST_F(CliOperator, SimulationBasedCalibrationDesign) {
     for (const auto& t : tests) {
       EXPECT_EQ(t["ranks"].size(), 60u);
       EXPECT_GT(t["chi2_p"].get<double>(), 1e-4) << t["name"] << stage;
+      EXPECT_GT(t["ecdf_p"].get<double>(), 1e-4) << t["name"] << stage;
+      EXPECT_EQ(t["ecdf_difference"].size(), 19u);
     }
+    EXPECT_EQ(cal["sbc"]["ecdf_band"]["lower"].size(), 19u);
     EXPECT_TRUE(cal.contains("conformal"));
+    // --wave-chains 38: two replicates per batch, the same ranks.
+    const auto batched = run_cli(base + stage + " --runs 60 --chains 19 --wave-chains 38 --no-report --out " +
+                                 (out().string() + "-b"));
+    ASSERT_EQ(batched.code, 0) << batched.output;
+    std::ifstream again(out().string() + "-b/calibration.json");
+    EXPECT_EQ(nlohmann::json::parse(again)["sbc"]["tests"], tests);
+    std::ifstream summary(out().string() + "-b/summary.json");
+    EXPECT_EQ(nlohmann::json::parse(summary)["sbc"]["batches"], 30);
+    fs::remove_all(out().string() + "-b");
     fs::remove_all(out());
   }
   expect_bad(base + " --runs 10 --chains 100", "divisor between 2 and 20");

@@ -64,13 +64,40 @@ double forward_ssim(const context& ctx, const inverse_problem& problem, std::spa
 /// Pearson correlation across pixels of the ambiguity and estimation maps (cascade).
 double entanglement(const uncertainty_maps& maps);
 
+/// The simultaneous ECDF band of L ranks uniform on {0, …, K} (Säilynoja, Bürkner &
+/// Vehtari 2022, simulation method). At thresholds t_j (all of 1..K, or 100 evenly
+/// spaced ones for K > 100) the ECDF F_j = #{r < t_j}/L of uniform ranks has L·F_j ~
+/// Binomial(L, z_j), z_j = t_j/(K + 1). An ECDF's γ = min_j 2 min(B_j(L F_j), 1 −
+/// B_j(L F_j − 1)) (B_j the binomial CDF) is its most extreme pointwise tail; γ_α, the
+/// α-quantile of γ over `simulations` uniform rank sets, makes the pointwise
+/// intervals at level γ_α a band that a uniform ECDF leaves with probability ≈ α
+/// (all points at once). Held as F − z, the ECDF-difference plot.
+struct ecdf_band {
+  std::size_t replicates = 0, draws = 0;  ///< L and K
+  double alpha = 0.01;
+  std::vector<std::size_t> thresholds;  ///< t_j
+  std::vector<double> z;                ///< t_j/(K + 1)
+  std::vector<double> lower, upper;     ///< the band of F_j − z_j
+  double gamma = 0;                     ///< γ_α
+  std::vector<double> null_gamma;       ///< γ of every simulated uniform rank set, sorted
+};
+ecdf_band uniform_rank_ecdf_band(std::size_t L, std::size_t K, double alpha = 0.01, std::uint64_t seed = 0,
+                                 std::size_t simulations = 2000);
+/// F_j − z_j of `ranks` at the band's thresholds, and its γ (see ecdf_band).
+std::vector<double> rank_ecdf_difference(std::span<const std::size_t> ranks, const ecdf_band& band);
+double rank_ecdf_gamma(std::span<const std::size_t> ranks, const ecdf_band& band);
+
 /// One SBC test function: the ranks #{k : f(x_k) < f(x*)} ∈ [0, K] of every
-/// replicate (ties broken uniformly at random), their histogram in `bins` equal bins, and the χ² uniformity p-value.
+/// replicate (ties broken uniformly at random), their histogram in `bins` equal bins
+/// with the χ² uniformity p-value, and their ECDF difference F_j − z_j with the
+/// simultaneous-band p-value (1 + #{simulated γ ≤ γ})/(simulations + 1).
 struct sbc_test {
   std::string name;
   std::vector<std::size_t> ranks;
   std::vector<std::size_t> histogram;
   double chi2 = 0, chi2_p = 0;
+  std::vector<double> ecdf_difference;
+  double ecdf_gamma = 0, ecdf_p = 0;
 };
 
 struct sbc_params {
@@ -91,6 +118,7 @@ struct sbc_result {
   std::size_t batches = 0;  ///< batches of replicates the L·K chains ran in
   double seconds = 0;       ///< wall time, simulation and ranking included
   std::vector<sbc_test> tests;
+  ecdf_band band;  ///< the 99 % simultaneous band every test's ECDF difference is judged by
   /// Coverage over replicates: for each nominal level, the mean over replicates of
   /// the fraction of pixels whose x* lies in its per-pixel quantile interval.
   coverage_curve coverage;
