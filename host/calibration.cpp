@@ -374,6 +374,10 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   TWOFOLD_EXPECTS(truth_from.shape() == s, "SBC: the truth prior's shape differs from the operator's image shape");
   const bool real = values == field::real;
   const auto* gaussian = dynamic_cast<const gaussian_prior*>(&prior);
+  // A mixture's log density where it has one (no atoms).
+  const auto* mixture = dynamic_cast<const gaussian_mixture_prior*>(&prior);
+  if (mixture && std::find(mixture->variances().begin(), mixture->variances().end(), 0.0f) != mixture->variances().end())
+    mixture = nullptr;
 
   // Fixed random directions in the range and null spaces (a different seed from x*).
   chain_buffer dirs(ctx, 2, s);
@@ -406,10 +410,11 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
     op->null_project(ctx, truth.view());
   }
   const auto truths = to_host(ctx, truth.storage);
-  std::vector<double> truth_residual, truth_quadratic;
+  std::vector<double> truth_residual, truth_density;
   if (!params.stage2) {
     truth_residual = squared_residuals(ctx, problem, truth.view(), 0, 1);
-    if (gaussian) truth_quadratic = prior_quadratic(ctx, *gaussian, truths, L);
+    if (gaussian) truth_density = prior_quadratic(ctx, *gaussian, truths, L);
+    if (mixture) truth_density = mixture->log_density(ctx, truth.view());
   }
 
   sbc_result out;
@@ -422,6 +427,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   if (!params.stage2) names.push_back("null projection");
   if (!params.stage2) names.push_back("residual |Ax - y|^2");
   if (gaussian && !params.stage2) names.push_back("prior quadratic form");
+  if (mixture && !params.stage2) names.push_back("prior log density");
   out.tests.resize(names.size());
   for (std::size_t t = 0; t < names.size(); ++t) {
     out.tests[t].name = names[t];
@@ -459,10 +465,11 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
     for (std::size_t i = 0; i < xs.size(); ++i)
       TWOFOLD_ENSURES(is_finite(xs[i]), "SBC: a draw of replicate " + std::to_string(first + i / (K * N)) +
                                             " is not finite; try more noise levels or a smaller step");
-    std::vector<double> residual, quadratic;
+    std::vector<double> residual, density;
     if (!params.stage2) {
       residual = squared_residuals(ctx, problem, x.view(), first, K);
-      if (gaussian) quadratic = prior_quadratic(ctx, *gaussian, xs, count * K);
+      if (gaussian) density = prior_quadratic(ctx, *gaussian, xs, count * K);
+      if (mixture) density = mixture->log_density(ctx, x.view());
     }
 
 #pragma omp parallel for schedule(dynamic)
@@ -482,7 +489,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
           f[t++][k] = dot_re(dir.data(), image);
           f[t++][k] = dot_re(dir.data() + N, image);
           f[t++][k] = k < K ? residual[std::size_t(j) * K + k] : truth_residual[l];
-          if (gaussian) f[t++][k] = k < K ? quadratic[std::size_t(j) * K + k] : truth_quadratic[l];
+          if (gaussian || mixture) f[t++][k] = k < K ? density[std::size_t(j) * K + k] : truth_density[l];
         }
       }
       // Ties (e.g. P_N x ≡ 0 on an observed pixel in stage 2) are broken uniformly at

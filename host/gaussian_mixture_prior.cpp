@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <numeric>
 #include <string>
 
@@ -78,7 +79,7 @@ gaussian_mixture_prior::gaussian_mixture_prior(const context& ctx, gaussian_basi
 }
 
 chain_buffer gaussian_mixture_prior::responsibilities_in_basis(const context& ctx, const_chain_view z, double s,
-                                                               buffer<double>& r) const {
+                                                               buffer<double>& r, double* log_total) const {
   const std::size_t N = shape_.pixels(), K = components(), C = z.chains;
   chain_buffer zb(ctx, C, shape_);
   detail::copy_bytes(ctx, zb.storage.data(), z.data, z.size() * sizeof(cfloat));
@@ -105,7 +106,8 @@ chain_buffer gaussian_mixture_prior::responsibilities_in_basis(const context& ct
   }
   const auto offsets = to_backend(ctx, std::span<const double>(offset));
   r = buffer<double>(ctx, K * C);
-  detail::for_each(ctx, C, math::mixture_responsibilities{r.data(), quadratic.data(), offsets.data(), K, C, kappa()});
+  detail::for_each(ctx, C,
+                   math::mixture_responsibilities{r.data(), quadratic.data(), offsets.data(), K, C, kappa(), log_total});
   return zb;
 }
 
@@ -178,6 +180,17 @@ std::vector<double> gaussian_mixture_prior::responsibilities(const context& ctx,
   buffer<double> r;
   responsibilities_in_basis(ctx, z, s, r);
   return to_host(ctx, r);
+}
+
+std::vector<double> gaussian_mixture_prior::log_density(const context& ctx, const_chain_view x) const {
+  check_batch(x, shape_, "mixture log density");
+  buffer<double> r, log_total(ctx, x.chains);
+  responsibilities_in_basis(ctx, x, 0.0, r, log_total.data());
+  auto out = to_host(ctx, log_total);
+  // The Gaussians' normalisation: (π^N det Σ_k)⁻¹ complex, ((2π)^N det Σ_k)^(−½) real.
+  const double pi_term = kappa() * double(shape_.pixels()) * std::log(field_ == field::real ? 2 * std::numbers::pi : std::numbers::pi);
+  for (double& v : out) v -= pi_term;
+  return out;
 }
 
 gaussian_mixture_prior make_empirical_prior(const context& ctx, image_shape shape, std::span<const cfloat> images,

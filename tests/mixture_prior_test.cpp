@@ -159,6 +159,60 @@ TEST(MixturePrior, FourierBasisMatchesItsPixelBasisTwinWhenVariancesAreWhite) {
   for (std::size_t p = 0; p < a.size(); ++p) EXPECT_NEAR(abs(cdouble(a[p] - b[p])), 0.0, 1e-5);
 }
 
+/// log p(z) is log-sum-exp over components of log w_k + log N(z; μ_k, Σ_k), in double;
+/// the SBC test function "prior log density" ranks by it. Against the formula for
+/// separated modes (one of variance 10⁻⁶), real and complex, and the Fourier basis
+/// against its pixel twin for white components (a unitary change of basis).
+TEST(MixturePrior, LogDensityMatchesTheFormula) {
+  context ctx(backend_request::cpu);
+  for (const bool real : {false, true}) {
+    const mixture_case m(real, 40.0f);
+    const double kappa = real ? 0.5 : 1.0, log_pi = std::log(real ? 2 * M_PI : M_PI);
+    const gaussian_mixture_prior prior(ctx, gaussian_basis::pixel, m.shape, m.weights, m.means, m.variances,
+                                       real ? field::real : field::complex);
+    const std::size_t N = m.shape.pixels(), C = 4;
+    std::vector<cfloat> z;
+    for (std::size_t c = 0; c < C; ++c) {
+      const auto noise = random_image(m.shape, 200 + c, 0.3f);
+      for (std::size_t p = 0; p < N; ++p) {
+        cfloat v = m.means[(c % 3) * N + p] + (c == 2 ? 1e-3f : 1.0f) * noise[p];
+        if (real) v.im = 0;
+        z.push_back(v);
+      }
+    }
+    chain_buffer b(ctx, C, m.shape);
+    detail::copy_bytes(ctx, b.storage.data(), z.data(), z.size() * sizeof(cfloat));
+    const auto got = prior.log_density(ctx, b.view());
+    for (std::size_t c = 0; c < C; ++c) {
+      double top = -1e300;
+      std::vector<double> l(3);
+      for (std::size_t k = 0; k < 3; ++k) {
+        l[k] = std::log(m.weights[k]);
+        for (std::size_t p = 0; p < N; ++p) {
+          const double v = m.variances[k * N + p];
+          l[k] -= kappa * (norm2(cdouble(z[c * N + p]) - cdouble(m.means[k * N + p])) / v + std::log(v) + log_pi);
+        }
+        top = std::max(top, l[k]);
+      }
+      double total = 0;
+      for (const double x : l) total += std::exp(x - top);
+      const double want = top + std::log(total);
+      EXPECT_NEAR(got[c], want, 1e-4 * (1 + std::abs(want))) << "chain " << c << (real ? " real" : " complex");
+    }
+  }
+  mixture_case m(false, 2.0f);
+  for (std::size_t i = 0; i < m.variances.size(); ++i) m.variances[i] = 0.3f + 0.2f * float(i / m.shape.pixels());
+  const gaussian_mixture_prior pixel(ctx, gaussian_basis::pixel, m.shape, m.weights, m.means, m.variances);
+  const gaussian_mixture_prior fourier(ctx, gaussian_basis::fourier, m.shape, m.weights, m.means, m.variances);
+  chain_buffer z(ctx, 1, m.shape);
+  const auto image = random_image(m.shape, 3, 2.0f);
+  detail::copy_bytes(ctx, z.storage.data(), image.data(), image.size() * sizeof(cfloat));
+  EXPECT_NEAR(pixel.log_density(ctx, z.view())[0], fourier.log_density(ctx, z.view())[0], 1e-4);
+  // Atoms have no density.
+  const auto atoms = make_empirical_prior(ctx, m.shape, m.means);
+  EXPECT_CONTAINS(bad_input_message([&] { atoms.log_density(ctx, z.view()); }), "> 0");
+}
+
 TEST(MixturePrior, DrawsHaveTheMixtureMoments) {
   context ctx(backend_request::cpu);
   const mixture_case m(false, 3.0f);

@@ -131,7 +131,8 @@ struct sbc_result {
 /// SBC (SPEC §1.7): for l = 1..L, x*_l from the prior, y_l = A x*_l + n_l, K draws
 /// of the sampler, ranks of the test functions: `pixels` pixels, the projections
 /// Re⟨w, P_R x⟩ and Re⟨w', P_N x⟩ onto fixed random directions, the residual
-/// ‖A x − y‖², and the prior's quadratic form (x − μ)ᴴΣ⁻¹(x − μ) for Gaussian priors.
+/// ‖A x − y‖², the prior's quadratic form (x − μ)ᴴΣ⁻¹(x − μ) for Gaussian priors and
+/// the prior's log density for Gaussian-mixture priors without atoms.
 /// Stage 2: y is not used; the K draws are completions x ~ p(x | P_R x = P_R x*)
 /// and the test functions see P_N x only. The replicates run as the runs of one
 /// batch of L·K chains (a problem with L measurement sets, inverse_problem::sets()),

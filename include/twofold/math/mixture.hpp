@@ -39,6 +39,7 @@ struct mixture_responsibilities {
   std::size_t components;
   std::size_t chains;
   double kappa;
+  double* log_total = nullptr;  ///< if set: log Σ_k exp(offset_k − κ q_k) per chain (the log density)
   TWOFOLD_HD void operator()(std::size_t c) const {
     double top = -HUGE_VAL;
     for (std::size_t k = 0; k < components; ++k) {
@@ -53,6 +54,7 @@ struct mixture_responsibilities {
       total += e;
     }
     for (std::size_t k = 0; k < components; ++k) responsibility[k * chains + c] /= total;
+    if (log_total) log_total[c] = top + std::log(total);
   }
 };
 

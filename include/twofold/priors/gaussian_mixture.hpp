@@ -58,12 +58,19 @@ class gaussian_mixture_prior final : public prior {
   /// [K, chains] row-major on the host. For tests and diagnostics.
   std::vector<double> responsibilities(const context& ctx, const_chain_view z, double s) const;
 
+  /// log p(x) of every chain of `x` (log-sum-exp in double); bad_input when a
+  /// variance is 0 (atoms have no density).
+  std::vector<double> log_density(const context& ctx, const_chain_view x) const;
+
  private:
   gaussian_mixture_prior(const context& ctx, gaussian_basis basis, image_shape shape, std::span<const double> weights,
                          std::span<const cfloat> means, std::span<const float> variances, field values,
                          bool allow_zero);
   /// Moves z to the basis (a copy), fills r [K × chains] on the backend; returns the copy.
-  chain_buffer responsibilities_in_basis(const context& ctx, const_chain_view z, double s, buffer<double>& r) const;
+  /// With `log_total` (backend, one double per chain): also log Σ_k w_k N(z; μ_k, Σ_k + s²I)
+  /// without the π (or 2π) factors.
+  chain_buffer responsibilities_in_basis(const context& ctx, const_chain_view z, double s, buffer<double>& r,
+                                         double* log_total = nullptr) const;
   double kappa() const { return field_ == field::real ? 0.5 : 1.0; }
 
   gaussian_basis basis_;
