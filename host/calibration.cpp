@@ -340,7 +340,8 @@ std::vector<double> prior_quadratic(const context& ctx, const gaussian_prior& pr
   const auto p = to_host(ctx, pc.storage);
   std::vector<double> q(chains);
   for (std::size_t k = 0; k < chains; ++k)
-    for (std::size_t i = k * N; i < (k + 1) * N; ++i) q[k] += double(centred[i].re) * p[i].re + double(centred[i].im) * p[i].im;
+    for (std::size_t i = k * N; i < (k + 1) * N; ++i)
+      q[k] += double(centred[i].re) * p[i].re + double(centred[i].im) * p[i].im;
   return q;
 }
 
@@ -376,8 +377,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   const auto* gaussian = dynamic_cast<const gaussian_prior*>(&prior);
   // A mixture's log density where it has one (no atoms).
   const auto* mixture = dynamic_cast<const gaussian_mixture_prior*>(&prior);
-  if (mixture && std::find(mixture->variances().begin(), mixture->variances().end(), 0.0f) != mixture->variances().end())
-    mixture = nullptr;
+  if (mixture && std::ranges::find(mixture->variances(), 0.0f) != mixture->variances().end()) mixture = nullptr;
 
   // Fixed random directions in the range and null spaces (a different seed from x*).
   chain_buffer dirs(ctx, 2, s);
@@ -547,7 +547,8 @@ ecdf_band uniform_rank_ecdf_band(std::size_t L, std::size_t K, double alpha, std
   band.alpha = alpha;
   constexpr std::size_t most_points = 100;
   for (std::size_t j = 1; j <= std::min(K, most_points); ++j)
-    band.thresholds.push_back(K <= most_points ? j : std::size_t(std::llround(double(j * (K + 1)) / double(most_points + 1))));
+    band.thresholds.push_back(K <= most_points ? j
+                                               : std::size_t(std::llround(double(j * (K + 1)) / double(most_points + 1))));
   for (const std::size_t t : band.thresholds) band.z.push_back(double(t) / double(K + 1));
   const binomial_tails tails(L, band.z);
   band.null_gamma.resize(simulations);

@@ -332,7 +332,10 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
                        {"field", values == field::real ? "real" : "complex"}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"levels", sp.schedule.levels}};
   double smallest = 1, smallest_ecdf = 1;
-  for (const auto& t : r.tests) smallest = std::min(smallest, t.chi2_p), smallest_ecdf = std::min(smallest_ecdf, t.ecdf_p);
+  for (const auto& t : r.tests) {
+    smallest = std::min(smallest, t.chi2_p);
+    smallest_ecdf = std::min(smallest_ecdf, t.ecdf_p);
+  }
   summary["sbc"] = {{"replicates", r.replicates}, {"draws", r.draws}, {"smallest_chi2_p", smallest},
                     {"smallest_ecdf_p", smallest_ecdf},
                     {"tests", r.tests.size()}, {"batches", r.batches}, {"seconds", r.seconds},

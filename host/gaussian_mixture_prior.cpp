@@ -188,7 +188,8 @@ std::vector<double> gaussian_mixture_prior::log_density(const context& ctx, cons
   responsibilities_in_basis(ctx, x, 0.0, r, log_total.data());
   auto out = to_host(ctx, log_total);
   // The Gaussians' normalisation: (π^N det Σ_k)⁻¹ complex, ((2π)^N det Σ_k)^(−½) real.
-  const double pi_term = kappa() * double(shape_.pixels()) * std::log(field_ == field::real ? 2 * std::numbers::pi : std::numbers::pi);
+  const double pi = field_ == field::real ? 2 * std::numbers::pi : std::numbers::pi;
+  const double pi_term = kappa() * double(shape_.pixels()) * std::log(pi);
   for (double& v : out) v -= pi_term;
   return out;
 }

@@ -207,7 +207,7 @@ class exact_sampler final : public sampler {
     ancestral(ctx, *posterior_, x, rng, observe);
     if (problem_.sets() > 1)
       for_each(ctx, x.size(),
-               math::add_run_anchor{
+               math::add_run_data{
                    x.data, problem_.per_set(shifts_.data(), x.shape.pixels(), {rng.first_chain, chains_per_run}), 1.0f});
   }
 
@@ -224,7 +224,7 @@ class exact_sampler final : public sampler {
     if (prior_.components() == 1) {
       ancestral(ctx, diagonal_target(prior_), x, rng, observe);
       problem_.op().null_project(ctx, x);
-      for_each(ctx, x.size(), math::add_run_anchor{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f});
+      for_each(ctx, x.size(), math::add_run_data{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f});
       return;
     }
     by_run(ctx, x, rng, chains_per_run, observe, [&](std::size_t run) {

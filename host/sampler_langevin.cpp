@@ -45,7 +45,7 @@ class langevin_sampler final : public sampler {
     const double sigma2 = problem_.sigma_y() * problem_.sigma_y();
     const auto pin = [&](chain_view v) {
       problem_.op().null_project(ctx, v);
-      for_each(ctx, n, math::add_run_anchor{v.data, {anchors, N, rng.first_chain, per_run}, 1.0f});
+      for_each(ctx, n, math::add_run_data{v.data, {anchors, N, rng.first_chain, per_run}, 1.0f});
     };
     for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
     if (anchors) pin(u);

@@ -26,7 +26,7 @@
   X(::twofold::math::coil_combine)                 \
   X(::twofold::math::block_sum)                    \
   X(::twofold::math::block_spread)                 \
-  X(::twofold::math::add_run_anchor)               \
+  X(::twofold::math::add_run_data)                 \
   X(::twofold::math::scaled_normal)                \
   X(::twofold::math::gaussian_shrink)              \
   X(::twofold::math::gaussian_draw)                \

@@ -53,13 +53,14 @@ struct scale_by {
   TWOFOLD_HD void operator()(std::size_t i) const { x[i] *= factor; }
 };
 
-/// x[i] += beta · anchors[i]: moves each chain onto (beta = 1) or off (beta = −1) the
-/// affine set P_R x = x_R of its run (cascade stage 2).
-struct add_run_anchor {
+/// x[i] += beta · data[i], data of each chain's run: moves chains onto (beta = 1) or
+/// off (beta = −1) the affine set P_R x = x_R of their run (cascade stage 2), or
+/// shifts each run by its own mean (the exact sampler over measurement sets).
+struct add_run_data {
   cfloat* x;
-  run_data anchors;
+  run_data data;
   float beta;
-  TWOFOLD_HD void operator()(std::size_t i) const { x[i] += beta * anchors[i]; }
+  TWOFOLD_HD void operator()(std::size_t i) const { x[i] += beta * data[i]; }
 };
 
 /// x[i] = mean[i] + scale · ζ: white complex noise around each chain's image (mean
