@@ -7,6 +7,7 @@
 #include <twofold/error.hpp>
 #include <twofold/fft.hpp>
 #include <twofold/io/output_folder.hpp>
+#include <twofold/masks.hpp>
 #include <twofold/operators.hpp>
 #include <twofold/priors/external.hpp>
 #include <twofold/priors/gaussian_mixture.hpp>
@@ -79,10 +80,9 @@ gaussian_mixture_prior mixture_of(const context& ctx, const gaussian_prior& g, f
 std::vector<suite_problem> make_suite(const context& ctx, std::uint64_t seed) {
   std::vector<suite_problem> suite;
   const auto lines = [](image_shape s, std::initializer_list<std::size_t> on) {
-    std::vector<float> m(s.pixels(), 0.0f);
-    for (std::size_t h = 0; h < s.height; ++h)
-      for (std::size_t w : on) m[h * s.width + w] = 1.0f;
-    return m;
+    std::vector<std::uint8_t> flags(s.width, 0);
+    for (const std::size_t w : on) flags[w] = 1;
+    return expand_line_mask(flags, s);
   };
   const auto spectrum = [](image_shape s, double amplitude, double width) {
     std::vector<float> v(s.pixels());
