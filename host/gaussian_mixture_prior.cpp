@@ -92,7 +92,7 @@ chain_buffer gaussian_mixture_prior::responsibilities_in_basis(const context& ct
   for (std::size_t k = 0; k < K; ++k) {
     const float* v = variances_.data() + k * N;
     detail::for_each(ctx, zb.view().size(),
-                     math::mixture_scaled_residual{scaled.view().data, zb.view().data, means_.data() + k * N, v, N, s2});
+                     math::mixture_scaled_residual{scaled.view().data, zb.view().data, shared(k), v, N, s2});
     detail::batched_dot(ctx, scaled.view().data, scaled.view().data, C, N, quadratic.data() + k * C);
     double log_det = 0;
     if (constant_variance_[k]) {
@@ -107,7 +107,7 @@ chain_buffer gaussian_mixture_prior::responsibilities_in_basis(const context& ct
   const auto offsets = to_backend(ctx, std::span<const double>(offset));
   r = buffer<double>(ctx, K * C);
   detail::for_each(ctx, C,
-                   math::mixture_responsibilities{r.data(), quadratic.data(), offsets.data(), K, C, kappa(), log_total});
+                   math::mixture_responsibilities{r.data(), quadratic.data(), {offsets.data(), K}, K, C, kappa(), log_total});
   return zb;
 }
 
@@ -127,8 +127,8 @@ void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, dou
   const chain_buffer zb = responsibilities_in_basis(ctx, z, s, r);
   for (std::size_t k = 0; k < components(); ++k)
     detail::for_each(ctx, out.size(),
-                     math::mixture_accumulate{out.data, zb.view().data, means_.data() + k * N,
-                                              variances_.data() + k * N, r.data() + k * C, N, s * s, k == 0});
+                     math::mixture_accumulate{out.data, zb.view().data, shared(k), variances_.data() + k * N,
+                                              r.data() + k * C, N, s * s, k == 0});
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::inverse);
 }
 
@@ -145,16 +145,15 @@ void gaussian_mixture_prior::vjp(const context& ctx, const_chain_view z, double 
   chain_buffer d(ctx, C, shape_), wb(ctx, C, shape_), deviation(ctx, C, shape_);
   for (std::size_t k = 0; k < components(); ++k)
     detail::for_each(ctx, d.view().size(),
-                     math::mixture_accumulate{d.view().data, zb.view().data, means_.data() + k * N,
-                                              variances_.data() + k * N, r.data() + k * C, N, s2, k == 0});
+                     math::mixture_accumulate{d.view().data, zb.view().data, shared(k), variances_.data() + k * N,
+                                              r.data() + k * C, N, s2, k == 0});
   detail::copy_bytes(ctx, wb.storage.data(), w.data, w.size() * sizeof(cfloat));
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, wb.view(), fft_direction::forward);
   buffer<cdouble> dot(ctx, C);
   for (std::size_t k = 0; k < components(); ++k) {
-    const cfloat* mu = means_.data() + k * N;
     const float* v = variances_.data() + k * N;
     detail::for_each(ctx, out.size(),
-                     math::mixture_deviation{deviation.view().data, zb.view().data, d.view().data, mu, v, N, s2});
+                     math::mixture_deviation{deviation.view().data, zb.view().data, d.view().data, shared(k), v, N, s2});
     detail::batched_dot(ctx, deviation.view().data, wb.view().data, C, N, dot.data());
     detail::for_each(ctx, out.size(),
                      math::mixture_vjp_accumulate{out.data, wb.view().data, deviation.view().data, v, r.data() + k * C,
@@ -169,8 +168,9 @@ void gaussian_mixture_prior::draw(const context& ctx, chain_view u, double s, co
   std::partial_sum(weights_.begin(), weights_.end(), cumulative.begin());
   cumulative.back() = 2.0;  // the last component takes any rounding remainder
   const auto c = to_backend(ctx, std::span<const double>(cumulative));
-  detail::for_each(ctx, u.size(), math::mixture_draw{u.data, means_.data(), variances_.data(), c.data(), components(),
-                                                     shape_.pixels(), s * s, rng, components()});
+  const std::size_t N = shape_.pixels();
+  detail::for_each(ctx, u.size(), math::mixture_draw{u.data, shared(0), N, variances_.data(), {c.data(), components()},
+                                                     components(), N, s * s, rng, components()});
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, u, fft_direction::inverse);
 }
 

@@ -8,6 +8,7 @@
 #include <twofold/math/gaussian.hpp>
 #include <twofold/math/hd.hpp>
 #include <twofold/math/philox.hpp>
+#include <twofold/math/run_data.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -19,23 +20,23 @@ namespace twofold::math {
 struct mixture_scaled_residual {
   cfloat* out;
   const cfloat* z;
-  const cfloat* mean;
+  run_data mean;
   const float* variance;
   std::size_t pixels;
   double s2;
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % pixels;
-    out[i] = static_cast<float>(1.0 / std::sqrt(double(variance[p]) + s2)) * (z[i] - mean[p]);
+    out[i] = static_cast<float>(1.0 / std::sqrt(double(variance[p]) + s2)) * (z[i] - mean[i]);
   }
 };
 
 /// Per chain c: r_k = softmax_k(offset_k − κ q_{k,c}) by log-sum-exp in double,
-/// q_{k,c} = quadratic[k·chains + c].re, offset_k = log w_k − κ log det(Σ_k + s²I).
-/// Writes r into responsibility[k·chains + c].
+/// q_{k,c} = quadratic[k·chains + c].re, offset_k = log w_k − κ log det(Σ_k + s²I)
+/// (the K offsets of the chain's run). Writes r into responsibility[k·chains + c].
 struct mixture_responsibilities {
   double* responsibility;
   const cdouble* quadratic;
-  const double* offset;
+  basic_run_data<double> offset;  ///< K values per run
   std::size_t components;
   std::size_t chains;
   double kappa;
@@ -43,13 +44,13 @@ struct mixture_responsibilities {
   TWOFOLD_HD void operator()(std::size_t c) const {
     double top = -HUGE_VAL;
     for (std::size_t k = 0; k < components; ++k) {
-      const double l = offset[k] - kappa * quadratic[k * chains + c].re;
+      const double l = offset.at(c, k) - kappa * quadratic[k * chains + c].re;
       responsibility[k * chains + c] = l;
       top = l > top ? l : top;
     }
     double total = 0;
     for (std::size_t k = 0; k < components; ++k) {
-      const double e = offset[k] == -HUGE_VAL ? 0.0 : std::exp(responsibility[k * chains + c] - top);
+      const double e = offset.at(c, k) == -HUGE_VAL ? 0.0 : std::exp(responsibility[k * chains + c] - top);
       responsibility[k * chains + c] = e;
       total += e;
     }
@@ -63,7 +64,7 @@ struct mixture_responsibilities {
 struct mixture_accumulate {
   cfloat* out;
   const cfloat* z;
-  const cfloat* mean;
+  run_data mean;
   const float* variance;
   const double* responsibility;  ///< r_{k,·}: `chains` values
   std::size_t pixels;
@@ -72,7 +73,7 @@ struct mixture_accumulate {
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % pixels;
     const cfloat term = static_cast<float>(responsibility[i / pixels]) *
-                        gaussian_denoise(z[i], mean[p], variance[p], s2);
+                        gaussian_denoise(z[i], mean[i], variance[p], s2);
     out[i] = first ? term : out[i] + term;
   }
 };
@@ -82,13 +83,13 @@ struct mixture_deviation {
   cfloat* out;
   const cfloat* z;
   const cfloat* d;
-  const cfloat* mean;
+  run_data mean;
   const float* variance;
   std::size_t pixels;
   double s2;
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % pixels;
-    out[i] = gaussian_denoise(z[i], mean[p], variance[p], s2) - d[i];
+    out[i] = gaussian_denoise(z[i], mean[i], variance[p], s2) - d[i];
   }
 };
 
@@ -121,9 +122,10 @@ struct mixture_vjp_accumulate {
 /// whose components have different bases draw one component at a time).
 struct mixture_draw {
   cfloat* u;
-  const cfloat* means;      ///< [K, N] ([N] of component `only` when only < components)
-  const float* variances;   ///< [K, N] (likewise)
-  const double* cumulative; ///< K values, the last ≥ 1
+  run_data means;           ///< component 0's N means (of `only` when only < components)
+  std::size_t component_stride;  ///< from one component's means to the next's
+  const float* variances;   ///< [K, N] ([N] of component `only`)
+  basic_run_data<double> cumulative;  ///< K values per run, the last ≥ 1
   std::size_t components;
   std::size_t pixels;
   double s2;
@@ -133,13 +135,14 @@ struct mixture_draw {
     const std::size_t c = i / pixels, p = i % pixels;
     const double pick = uniform(rng.seed, rng.first_chain + c, rng_purpose::mixture_component, rng.substream);
     std::size_t k = 0;
-    while (k + 1 < components && pick >= cumulative[k]) ++k;
+    while (k + 1 < components && pick >= cumulative.at(c, k)) ++k;
     if (only < components && k != only) {
       u[i] = cfloat{};
       return;
     }
-    const std::size_t at = (only < components ? 0 : k) * pixels + p;
-    u[i] = means[at] + static_cast<float>(std::sqrt(double(variances[at]) + s2)) * rng.normal(c, p);
+    const std::size_t slot = only < components ? 0 : k;
+    const cfloat mean = means.data[slot * component_stride + means.run(c) * means.size + p];
+    u[i] = mean + static_cast<float>(std::sqrt(double(variances[slot * pixels + p]) + s2)) * rng.normal(c, p);
   }
 };
 

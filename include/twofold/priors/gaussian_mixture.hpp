@@ -13,6 +13,7 @@
 /// Cost per denoiser call: 2 passes per component (3 with the VJP) over the batch,
 /// two FFTs per chain for the Fourier basis.
 
+#include <twofold/math/run_data.hpp>
 #include <twofold/prior.hpp>
 
 #include <cstddef>
@@ -72,6 +73,8 @@ class gaussian_mixture_prior final : public prior {
   chain_buffer responsibilities_in_basis(const context& ctx, const_chain_view z, double s, buffer<double>& r,
                                          double* log_total = nullptr) const;
   double kappa() const { return field_ == field::real ? 0.5 : 1.0; }
+  /// Component k's means in the basis, shared by every chain.
+  math::run_data shared(std::size_t k) const { return {means_.data() + k * shape_.pixels(), shape_.pixels()}; }
 
   gaussian_basis basis_;
   image_shape shape_;
