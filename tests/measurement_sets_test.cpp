@@ -7,6 +7,7 @@
 #include <twofold/priors/gaussian_mixture.hpp>
 #include <twofold/sample.hpp>
 
+#include "tests/fourier_case.hpp"
 #include "tests/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -61,13 +62,8 @@ batch_comparison compare(const context& ctx, const inverse_problem& batch, const
   return c;
 }
 
-struct fourier_sets_case {
-  context ctx{backend_request::cpu};
-  image_shape shape{8, 6};
-  double sigma = 0.1;
-  std::shared_ptr<fourier_mask_operator> op =
-      std::make_shared<fourier_mask_operator>(ctx, shape, line_mask(shape, {1, 3, 4}));
-  gaussian_prior prior{ctx, gaussian_basis::fourier, shape, random_image(shape, 3, 0.3f), decaying_spectrum(shape, 0.5, 2.0)};
+/// The closed-form Fourier problem with S measurement sets (set 0 is its kspace).
+struct fourier_sets_case : fourier_case {
   inverse_problem batch{ctx, op, stacked_kspace(ctx, prior, *op, sigma), sigma, field::complex, sets};
 };
 
@@ -149,7 +145,7 @@ TEST(MeasurementSets, ExactMixtureInTheSharedBasisFollowsEachSet) {
 TEST(MeasurementSets, ExactMixtureCascadeDoesNotDependOnWaves) {
   fourier_sets_case c;
   const auto mixture = fourier_mixture(c);
-  const inverse_problem problem(c.ctx, c.op, simulate_kspace(c.ctx, c.prior, *c.op, c.sigma, 99), c.sigma);
+  const auto problem = c.problem();
   sampler_params sp;
   sp.kind = sampler_kind::exact;
   sp.schedule.levels = 30;

@@ -8,6 +8,7 @@
 #include <twofold/sample.hpp>
 
 #include "host/sampler.hpp"
+#include "tests/fourier_case.hpp"
 #include "tests/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -74,18 +75,6 @@ bias measure(const draws& d, const gaussian_posterior_maps& want) {
   return {std::sqrt(z2 / double(N)), v / vw};
 }
 
-struct fourier_case {
-  context ctx{backend_request::cpu};
-  image_shape shape{8, 8};
-  double sigma = 0.1;
-  std::shared_ptr<fourier_mask_operator> op =
-      std::make_shared<fourier_mask_operator>(ctx, shape, line_mask(shape, {1, 3, 4, 5}));
-  gaussian_prior prior{ctx, gaussian_basis::fourier, shape, random_image(shape, 3, 0.3f),
-                       decaying_spectrum(shape, 0.5, 2.0)};
-  std::vector<cfloat> kspace = simulate_kspace(ctx, prior, *op, sigma, 99);
-  inverse_problem problem() const { return inverse_problem(ctx, op, kspace, sigma); }
-};
-
 TEST(DpsSampler, ForwardConsistentWithMeasuredBias) {
   // Measured (512 chains, 100 levels, ζ = 1, seed 21) against the closed form:
   //                     mean error  variance ratio  normalised residual
@@ -97,7 +86,7 @@ TEST(DpsSampler, ForwardConsistentWithMeasuredBias) {
   // Bounds with Monte Carlo room around the measured values (the per-pixel SE of a
   // 512-chain mean is 0.044 std; of the variance ratio ≈ 0.06/pixel): mean error below
   // 0.2 std, variance ratio within 0.9 ± 0.2.
-  fourier_case fc;
+  fourier_case fc({1, 3, 4, 5}, 0.1, {8, 8});
   const auto problem = fc.problem();
   const auto want = fourier_posterior(fc.ctx, fc.prior, *fc.op, fc.kspace, fc.sigma);
   const std::size_t chains = 512, L = 100;
@@ -165,7 +154,7 @@ class no_vjp_prior final : public prior {
 };
 
 TEST(DpsSampler, RefusesPriorsWithoutVjpAndBadZeta) {
-  fourier_case fc;
+  fourier_case fc({1, 3, 4, 5}, 0.1, {8, 8});
   const auto problem = fc.problem();
   sampler_params sp;
   sp.kind = sampler_kind::dps;

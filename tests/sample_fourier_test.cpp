@@ -7,6 +7,7 @@
 #include <twofold/reference_fourier.hpp>
 #include <twofold/sample.hpp>
 
+#include "tests/fourier_case.hpp"
 #include "tests/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -17,38 +18,6 @@ namespace twofold {
 namespace {
 
 using namespace twofold::testing;
-
-struct fourier_case {
-  context ctx{backend_request::cpu};
-  image_shape shape{8, 6};
-  double sigma = 0.1;
-  std::shared_ptr<fourier_mask_operator> op;
-  gaussian_prior prior;
-  std::vector<cfloat> kspace;
-
-  explicit fourier_case(std::vector<int> lines = {1, 3, 4}, double sigma_y = 0.1)
-      : sigma(sigma_y),
-        op(std::make_shared<fourier_mask_operator>(ctx, shape, line_mask(shape, lines))),
-        prior(ctx, gaussian_basis::fourier, shape, random_image(shape, 3, 0.3f), decaying_spectrum(shape, 0.5, 2.0)),
-        kspace(simulate_kspace(ctx, prior, *op, sigma, 99)) {}
-
-  inverse_problem problem() const { return inverse_problem(ctx, op, kspace, sigma); }
-  gaussian_posterior_maps closed_form() const { return fourier_posterior(ctx, prior, *op, kspace, sigma); }
-
-  /// The closed-form ambiguity and estimation with each coefficient variance passed
-  /// through f (identity: the closed form; ancestral_variance: the exact sampler's).
-  template <class F>
-  std::pair<double, double> split(F&& f) const {
-    const double s2 = sigma * sigma;
-    double a = 0, e = 0;
-    for (std::size_t k = 0; k < shape.pixels(); ++k) {
-      const double lambda = prior.variance()[k];
-      if (op->mask()[k] > 0) e += f(1 / (1 / lambda + 1 / s2));
-      else a += f(lambda);
-    }
-    return {a / double(shape.pixels()), e / double(shape.pixels())};
-  }
-};
 
 void expect_means_match(const uncertainty_maps& got, const gaussian_posterior_maps& want, double per_part_se) {
   // 4.5 standard errors per real/imaginary part: with ≤ 96 parts the chance of a

@@ -12,6 +12,7 @@
 
 #include "host/likelihood_guidance.hpp"
 #include "host/reductions.hpp"
+#include "tests/fourier_case.hpp"
 #include "tests/pixel_prior_case.hpp"
 #include "tests/test_support.hpp"
 
@@ -30,34 +31,10 @@ constexpr double white_variance = 0.5;
 
 /// A white prior (constant spectrum, i.e. N(μ, vI) in any basis) with a line mask:
 /// the posterior is diagonal in k-space (reference_fourier.hpp).
-struct white_case {
-  context ctx{backend_request::cpu};
-  image_shape shape{8, 6};
-  double sigma = 0.1;
-  std::shared_ptr<fourier_mask_operator> op;
-  gaussian_prior prior;
-  std::vector<cfloat> kspace;
-
-  white_case()
-      : op(std::make_shared<fourier_mask_operator>(ctx, shape, line_mask(shape, {1, 3, 4}))),
-        prior(ctx, gaussian_basis::fourier, shape, random_image(shape, 3, 0.3f),
-              std::vector<float>(shape.pixels(), float(white_variance))),
-        kspace(simulate_kspace(ctx, prior, *op, sigma, 99)) {}
-
-  /// Closed-form ambiguity and estimation with each coefficient variance through f.
-  template <class F>
-  std::pair<double, double> split(F&& f) const {
-    double a = 0, e = 0;
-    for (std::size_t k = 0; k < shape.pixels(); ++k) {
-      if (op->mask()[k] > 0) e += f(1 / (1 / white_variance + 1 / (sigma * sigma)));
-      else a += f(white_variance);
-    }
-    return {a / double(shape.pixels()), e / double(shape.pixels())};
-  }
-};
+fourier_case white_case() { return fourier_case({1, 3, 4}, 0.1, {8, 6}, float(white_variance)); }
 
 TEST(PigdmSampler, WhitePriorIsTheExactSamplerUpToDiscretisation) {
-  white_case wc;
+  const fourier_case wc = white_case();
   const inverse_problem problem(wc.ctx, wc.op, wc.kspace, wc.sigma);
   sampler_params sp;
   sp.kind = sampler_kind::pigdm;
@@ -99,7 +76,7 @@ class without_spectral final : public linear_operator {
 };
 
 TEST(LikelihoodGuidance, ConjugateGradientsAgreeWithTheSpectralClosedForm) {
-  white_case wc;
+  const fourier_case wc = white_case();
   const inverse_problem spectral(wc.ctx, wc.op, wc.kspace, wc.sigma);
   const inverse_problem plain(wc.ctx, std::make_shared<without_spectral>(wc.op), wc.kspace, wc.sigma);
   cg_params cg;
