@@ -151,7 +151,7 @@ TEST(Calibration, SbcAndCoverageFlagAMiscalibratedPrior) {
 /// calibrated sampler fails with probability below 2 %. Told component spectra 4×
 /// too small, the same sampler must be rejected. (Wrong mode weights alone, 0.9/0.1
 /// for 0.3/0.7, pass here: the measured DC line identifies the mode, so the
-/// posterior hardly depends on the prior weights: smallest p ≈ 0.03 measured.)
+/// posterior hardly depends on the prior weights: smallest p = 0.025 measured.)
 TEST(Calibration, SbcOfTheExactSamplerWithAMixturePrior) {
   sbc_case c;
   const std::size_t N = c.shape.pixels();
