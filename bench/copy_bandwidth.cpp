@@ -2,7 +2,7 @@
 
 #include "timing.hpp"
 
-#include <twofold/buffer.hpp>
+#include <twofold/twofold.hpp>
 
 #include <omp.h>
 
@@ -33,14 +33,14 @@ copy_measurement time_copies(const context& ctx, std::string method, std::size_t
 
 copy_bandwidth measure_copy_bandwidth(const context& ctx, std::size_t bytes, std::size_t repeats) {
   buffer<std::byte> src(ctx, bytes), dst(ctx, bytes);
-  detail::zero_bytes(ctx, src.data(), bytes);
-  detail::zero_bytes(ctx, dst.data(), bytes);
+  zero(ctx, src);
+  zero(ctx, dst);
   ctx.synchronize();
 
   copy_bandwidth result;
   const std::string method = ctx.is_cuda() ? "cudaMemcpyAsync device-to-device" : "memcpy, one thread";
   result.measurements.push_back(
-      time_copies(ctx, method, bytes, repeats, [&] { detail::copy_bytes(ctx, dst.data(), src.data(), bytes); }));
+      time_copies(ctx, method, bytes, repeats, [&] { copy(ctx, src, dst); }));
   if (!ctx.is_cuda()) {
     const auto threads = omp_get_max_threads();
     result.measurements.push_back(time_copies(

@@ -2,7 +2,7 @@
 // The roofline denominator: the backend's copy bandwidth, measured in the same run
 // as the scenarios (SPEC §6). Bytes counted = bytes read + bytes written.
 
-#include <twofold/context.hpp>
+#include <twofold/twofold.hpp>
 
 #include <cstddef>
 #include <string>

@@ -3,7 +3,7 @@
 // run through popen. A missing interpreter or NumPy makes the peer "skipped" with the
 // reason; it never fails the benchmark.
 
-#include <twofold/core_types.hpp>
+#include <twofold/twofold.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -2,19 +2,7 @@
 
 #include "timing.hpp"
 
-#include <twofold/buffer.hpp>
-#include <twofold/coil_maps.hpp>
-#include <twofold/masks.hpp>
-#include <twofold/math/philox.hpp>
-#include <twofold/operators/dense.hpp>
-#include <twofold/operators/fourier_mask.hpp>
-#include <twofold/operators/inpainting.hpp>
-#include <twofold/operators/multicoil.hpp>
-#include <twofold/phantom.hpp>
-#include <twofold/prior.hpp>
-#include <twofold/priors/gaussian_mixture.hpp>
-#include <twofold/problem.hpp>
-#include <twofold/sample.hpp>
+#include <twofold/twofold.hpp>
 
 #include <cmath>
 #include <memory>
@@ -24,7 +12,7 @@
 namespace twofold::bench {
 namespace {
 
-/// fft2c as host/fft.cpp runs it: two centring-phase passes around the library FFT.
+/// fft2c as host/core/fft.cpp runs it: two centring-phase passes around the library FFT.
 /// `planes` images of N elements each (the C coil images of multi-coil MRI).
 void add_fft2c(std::vector<memory_pass>& p, const std::string& direction, int planes, double N) {
   p.push_back({"fft2c " + direction + ": centring phase before", planes, planes, N});
@@ -34,6 +22,7 @@ void add_fft2c(std::vector<memory_pass>& p, const std::string& direction, int pl
 
 struct problem_data {
   std::shared_ptr<const linear_operator> op;
+  std::shared_ptr<const multicoil_operator> multicoil;  ///< op again, for the multi-coil scenario
   std::vector<cfloat> measurements;
   field values = field::complex;
 };
@@ -70,18 +59,11 @@ problem_data make_problem(const context& ctx, const scenario_config& c) {
       d.op = std::make_shared<fourier_mask_operator>(ctx, c.shape, mask);
     } else {
       const std::vector<cfloat> maps = make_coil_maps({c.shape.height, c.shape.width, c.coils}, {0, 1.5, 1.0});
-      d.op = std::make_shared<multicoil_operator>(ctx, c.shape, c.coils, maps, mask);
+      d.multicoil = std::make_shared<multicoil_operator>(ctx, c.shape, c.coils, maps, mask);
+      d.op = d.multicoil;
     }
   }
-  chain_buffer x(ctx, 1, c.shape), y(ctx, 1, d.op->codomain());
-  detail::copy_bytes(ctx, x.storage.data(), truth.data(), truth.size() * sizeof(cfloat));
-  d.op->apply(ctx, x.view(), y.view());
-  d.measurements = to_host(ctx, y.storage);
-  for (std::size_t i = 0; i < d.measurements.size(); ++i) {
-    const cfloat z = complex_normal(1, 0, 0, rng_purpose::measurement_noise, i);
-    if (d.values == field::real) d.measurements[i].re += float(c.sigma_y) * 1.41421356f * z.re;
-    else d.measurements[i] += mask[i % mask.size()] * float(c.sigma_y) * z;
-  }
+  d.measurements = simulate_measurements(ctx, *d.op, truth, c.sigma_y, d.values, 1);
   return d;
 }
 
@@ -118,7 +100,7 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
   std::vector<memory_pass> p;
   if (c.op == scenario_operator::mixture_1d) {
     // exact_sampler::ancestral with the diagonal mixture denoiser (K = 3 components,
-    // pixel basis): host/gaussian_mixture_prior.cpp. Doubles count as one element.
+    // pixel basis): host/priors/gaussian_mixture.cpp. Doubles count as one element.
     const int K = 3;
     p.push_back({"denoise: copy z -> basis copy", 1, 1, N});
     p.push_back({"denoise: mixture_scaled_residual, per component", K, K, N});
@@ -285,7 +267,7 @@ scenario_result run_scenario(const context& ctx, const scenario_config& c, doubl
   r.seconds = median(r.wall_seconds);
   r.chain_steps_per_second = double(c.chains()) * double(c.steps_per_chain()) / r.seconds;
   r.passes = passes_per_step(c);
-  if (const auto* mc = dynamic_cast<const multicoil_operator*>(data.op.get())) {
+  if (const auto& mc = data.multicoil) {
     const int C = int(c.coils);
     if (const spectral_form* sf = mc->spectral()) {
       // The accumulators' P_R = V Vᴴ row by row (line masks): per chain, analyse reads
@@ -298,7 +280,7 @@ scenario_result run_scenario(const context& ctx, const scenario_config& c, doubl
       r.passes.push_back({"accumulators: P_R = V Vᴴ by row SVD (coefficients, once per chain)", 1, 1,
                           coefficients / double(c.steps_per_chain())});
     } else {
-      // The accumulators' P_R (batched CG, host/conjugate_gradient.cpp) is not amortised
+      // The accumulators' P_R (batched CG, host/sampling/conjugate_gradient.cpp) is not amortised
       // here: per iteration the normal (1 + 8C reads, 1 + 8C writes), cg_advance (4, 2),
       // the identity preconditioner's copy (1, 1), dots r·z, r·r, p·AᴴAp (2 + 1 + 2, 0)
       // and cg_direction (2, 1); spread over the steps of a chain.

@@ -2,9 +2,7 @@
 // Benchmark scenarios: a problem, a sampler and a size, timed end to end through
 // twofold::sample, with the memory passes of one step counted from the code.
 
-#include <twofold/context.hpp>
-#include <twofold/core_types.hpp>
-#include <twofold/sampler_types.hpp>
+#include <twofold/twofold.hpp>
 
 #include <cstddef>
 #include <string>
@@ -60,7 +58,7 @@ struct scenario_config {
 };
 
 /// The kernels of one step of the scenario's sampler on its operator
-/// (host/sampler_langevin.cpp with a pixel-basis Gaussian prior, host/sampler_exact.cpp
+/// (host/samplers/langevin.cpp with a pixel-basis Gaussian prior, host/samplers/exact.cpp
 /// with a Fourier-basis one; host/operators/*.cpp for AᴴA). Each library FFT is counted
 /// as one read and one write of the state: the least any out-of-cache FFT can do
 /// (cuFFT may make more passes for large images, in which case the true traffic is

@@ -11,8 +11,7 @@
 #include "peer.hpp"
 #include "scenario.hpp"
 
-#include <twofold/context.hpp>
-#include <twofold/error.hpp>
+#include <twofold/twofold.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
 // libFuzzer harness for parse_npy_header: any byte string must either parse or
 // throw twofold::bad_input. Any other exception, a crash or a sanitizer report
-// is a finding. Built and run by tests/fuzz_parsers.sh.
-#include <twofold/error.hpp>
+// is a finding. Built and run by tests/package/fuzz_parsers.sh.
+#include <twofold/core/error.hpp>
 #include <twofold/io/npy.hpp>
 
 #include <cstddef>

@@ -5,16 +5,16 @@
 /// entry; a functor missing here is a link error in CUDA builds, never a silent
 /// CPU fallback.
 
-#include <twofold/math/dps_steps.hpp>
-#include <twofold/math/elementwise.hpp>
-#include <twofold/math/fft_phase.hpp>
-#include <twofold/math/gaussian.hpp>
-#include <twofold/math/mixture.hpp>
-#include <twofold/math/operator_maps.hpp>
-#include <twofold/math/particles.hpp>
-#include <twofold/math/sampler_steps.hpp>
-#include <twofold/math/spectral_steps.hpp>
-#include <twofold/math/welford.hpp>
+#include "host/math/dps_steps.hpp"
+#include "host/math/elementwise.hpp"
+#include "host/math/fft_phase.hpp"
+#include "host/math/gaussian.hpp"
+#include "host/math/mixture.hpp"
+#include "host/math/operator_maps.hpp"
+#include "host/math/particles.hpp"
+#include "host/math/sampler_steps.hpp"
+#include "host/math/spectral_steps.hpp"
+#include "host/math/welford.hpp"
 
 #define TWOFOLD_FOR_EACH_FUNCTOR(X)                \
   X(::twofold::math::centred_fft_phase)            \

@@ -3,7 +3,7 @@
 // input; deterministic for a given launch shape.
 #include "kernels/launch.hpp"
 
-#include <twofold/math/complex.hpp>
+#include <twofold/core/complex.hpp>
 
 #include <cuda_runtime.h>
 

@@ -1,5 +1,5 @@
 // Segmented inclusive prefix sums in double for systematic resampling
-// (host/resampling.cpp): CUB's scan-by-key with keys index / segment, generated on
+// (host/samplers/resampling.cpp): CUB's scan-by-key with keys index / segment, generated on
 // the fly by a transform iterator (no key array in memory). One read and one write
 // of the values; CUB's decoupled look-back decides the summation order.
 #include "kernels/launch.hpp"

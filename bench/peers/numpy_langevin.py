@@ -8,19 +8,19 @@ fftshift(fft2(ifftshift(x), norm="ortho")) over axes (-2, -1), batched by
 numpy.fft. Idiomatic NumPy with in-place updates where they come naturally; NumPy
 runs it on one thread.
 
-  langevin  annealed Langevin (Jalal et al. 2021), as host/sampler_langevin.cpp:
+  langevin  annealed Langevin (Jalal et al. 2021), as host/samplers/langevin.cpp:
             EDM levels s; per level δ = ε / (1/s² + 1/(σ_y² + γ s²)); per step
               d = μ + v/(v + s²) (u − μ)                  pixel-basis Gaussian denoiser
               g = AᴴA u                                   (--operator, below)
               u ← u + δ [(d − u)/s² + (Aᴴy − g)/(σ_y² + γ s²)] + √(2δ) ζ,  ζ ~ CN(0, I)
             (ζ ~ N(0, I) for --operator dense, a real-valued problem)
   exact     ancestral steps with a Fourier-basis Gaussian denoiser, as
-            host/sampler_exact.cpp: d = ifft2c(m + c/(c + S)(fft2c(u) − m)),
+            host/samplers/exact.cpp: d = ifft2c(m + c/(c + S)(fft2c(u) − m)),
             u ← d + (T/S)(u − d) + √(T(S − T)/S) ζ, S = s_i², T = s_{i+1}² (0 at the end).
             Single-coil, or --operator gmm-1d: the same ancestral steps with the
             denoiser of a real 1-D three-component Gaussian mixture (the exact
             posterior of the bench's gmm-1d problem), as the diagonal mixture
-            denoiser of host/gaussian_mixture_prior.cpp:
+            denoiser of host/priors/gaussian_mixture.cpp:
               r_k ∝ w_k N(u; m_k, c_k + S) by log-sum-exp, d = Σ_k r_k (m_k + c_k/(c_k + S)(u − m_k)).
 
 Operators (AᴴA u of one langevin step), as host/operators/:
@@ -43,7 +43,7 @@ Welford accumulators are not mirrored.
 
 The inputs are NOT twofold's problem: prior mean and variance, the Fourier-basis
 posterior, Aᴴy, a random 4x line mask (8 % centre block), the lead field (N(0, 1/n)
-entries) and the coil maps (the loop-field formula of include/twofold/coil_maps.hpp
+entries) and the coil maps (the loop-field formula of include/twofold/data/coil_maps.hpp
 with seeded placement, so the CG sees similar conditioning) are seeded random arrays
 of the right shapes and dtypes. The numbers drawn are meaningless; only the time per
 chain-step is used. Each timed repeat runs the whole sampler (initial draw included)

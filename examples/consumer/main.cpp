@@ -1,7 +1,6 @@
 // Samples a tiny Fourier-prior problem through the installed library and checks
 // the ambiguity map against the closed form.
-#include <twofold/reference_fourier.hpp>
-#include <twofold/sample.hpp>
+#include <twofold/twofold.hpp>  // the whole public API; nothing else is needed
 
 #include <cmath>
 #include <cstdio>

@@ -2,7 +2,7 @@
 // finiteness check every input passes through.
 #include "host/io/input_problem.hpp"
 
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
 #include <twofold/io/array_file.hpp>
 #include <twofold/io/cfl.hpp>
 #include <twofold/io/fastmri.hpp>

@@ -3,7 +3,7 @@
 // and twofold's C-order [coils, H, W].
 #include "host/io/input_problem.hpp"
 
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
 #include <twofold/io/cfl.hpp>
 #include <twofold/io/output_folder.hpp>
 

@@ -1,5 +1,5 @@
 // The text of a BART `.hdr` file (BART's src/misc/io.c: read_cfl_header). No
-// file I/O, so that it compiles alone with host/error.cpp for the fuzz harness
+// file I/O, so that it compiles alone with host/core/error.cpp for the fuzz harness
 // (fuzz/cfl_header_fuzz.cpp).
 #include "host/io/input_problem.hpp"
 

@@ -3,7 +3,7 @@
 // every failed call becomes a bad_input (reading) or runtime_failure (writing).
 #include "host/io/input_problem.hpp"
 
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
 #include <twofold/io/fastmri.hpp>
 
 #include <hdf5.h>

@@ -1,9 +1,10 @@
 #pragma once
 // Shared by the file readers in host/io: the "`what` 'path': problem" message
 // form of SPEC §5, shape text for messages, overflow-checked element counts and
-// the non-finite value message. Depends on <twofold/error.hpp> only, so the
+// the non-finite value message. Depends on <twofold/core/error.hpp> only, so the
 // header parsers that include it compile alone (fuzz/).
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
+#include <twofold/io/array_file.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -30,11 +31,7 @@ class input_problem {
 };
 
 /// "(2, 3)", "(5,)", "()" — Python's tuple spelling, as NumPy users read it.
-inline std::string shape_text(std::span<const std::size_t> shape) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
+using ::twofold::io::shape_text;
 
 /// factor · ∏shape into `out`; false (and `out` untouched) when it overflows size_t.
 inline bool checked_product(std::span<const std::size_t> shape, std::size_t factor, std::size_t& out) {

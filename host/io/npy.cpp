@@ -4,7 +4,7 @@
 // 'fortran_order' and 'shape', then the raw data.
 #include "host/io/input_problem.hpp"
 
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
 #include <twofold/io/npy.hpp>
 #include <twofold/io/output_folder.hpp>
 

@@ -2,10 +2,10 @@
 // minor version bytes, a little-endian header length (uint16 for 1.0, uint32 for
 // 2.0/3.0), then an ASCII (3.0: UTF-8) Python dict literal with 'descr',
 // 'fortran_order' and 'shape'. Kept free of file I/O so that it compiles alone
-// with host/error.cpp for the fuzz harness (fuzz/npy_header_fuzz.cpp).
+// with host/core/error.cpp for the fuzz harness (fuzz/npy_header_fuzz.cpp).
 #include "host/io/input_problem.hpp"
 
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
 #include <twofold/io/npy.hpp>
 
 #include <cstring>

@@ -1,4 +1,4 @@
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
 #include <twofold/io/output_folder.hpp>
 #include <twofold/io/png.hpp>
 

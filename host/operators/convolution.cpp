@@ -1,10 +1,10 @@
-#include <twofold/error.hpp>
-#include <twofold/fft.hpp>
-#include <twofold/math/elementwise.hpp>
-#include <twofold/math/operator_maps.hpp>
+#include <twofold/core/error.hpp>
+#include <twofold/core/fft.hpp>
+#include "host/math/elementwise.hpp"
+#include "host/math/operator_maps.hpp"
 #include <twofold/operators/convolution.hpp>
 
-#include "host/for_each.hpp"
+#include "host/backend/for_each.hpp"
 
 #include <algorithm>
 #include <cmath>

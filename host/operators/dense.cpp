@@ -1,7 +1,7 @@
-#include <twofold/error.hpp>
+#include <twofold/core/error.hpp>
 #include <twofold/operators/dense.hpp>
 
-#include "host/blas_engine.hpp"
+#include "host/backend/blas_engine.hpp"
 
 #include <complex>
 #include <lapacke.h>

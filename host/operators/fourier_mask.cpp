@@ -1,9 +1,9 @@
-#include <twofold/error.hpp>
-#include <twofold/fft.hpp>
-#include <twofold/math/elementwise.hpp>
+#include <twofold/core/error.hpp>
+#include <twofold/core/fft.hpp>
+#include "host/math/elementwise.hpp"
 #include <twofold/operators/fourier_mask.hpp>
 
-#include "host/for_each.hpp"
+#include "host/backend/for_each.hpp"
 
 #include <string>
 

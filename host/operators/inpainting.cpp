@@ -1,9 +1,9 @@
-#include <twofold/error.hpp>
-#include <twofold/masks.hpp>
-#include <twofold/math/elementwise.hpp>
+#include <twofold/core/error.hpp>
+#include <twofold/data/masks.hpp>
+#include "host/math/elementwise.hpp"
 #include <twofold/operators/inpainting.hpp>
 
-#include "host/for_each.hpp"
+#include "host/backend/for_each.hpp"
 
 namespace twofold {
 

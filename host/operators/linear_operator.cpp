@@ -1,8 +1,8 @@
-#include <twofold/error.hpp>
-#include <twofold/math/elementwise.hpp>
-#include <twofold/operator.hpp>
+#include <twofold/core/error.hpp>
+#include "host/math/elementwise.hpp"
+#include <twofold/operators/linear_operator.hpp>
 
-#include "host/for_each.hpp"
+#include "host/backend/for_each.hpp"
 
 namespace twofold {
 

@@ -1,14 +1,13 @@
-#include <twofold/error.hpp>
-#include <twofold/fft.hpp>
-#include <twofold/math/elementwise.hpp>
-#include <twofold/math/operator_maps.hpp>
+#include <twofold/core/error.hpp>
+#include <twofold/core/fft.hpp>
+#include "host/math/elementwise.hpp"
+#include "host/math/operator_maps.hpp"
 #include <twofold/operators/multicoil.hpp>
 
-#include <twofold/reference_dense.hpp>
 
-#include "host/blas_engine.hpp"
-#include "host/conjugate_gradient.hpp"
-#include "host/for_each.hpp"
+#include "host/backend/blas_engine.hpp"
+#include "host/sampling/conjugate_gradient.hpp"
+#include "host/backend/for_each.hpp"
 
 #include <algorithm>
 #include <cfloat>

@@ -1,8 +1,8 @@
-#include <twofold/error.hpp>
-#include <twofold/math/operator_maps.hpp>
+#include <twofold/core/error.hpp>
+#include "host/math/operator_maps.hpp"
 #include <twofold/operators/superres.hpp>
 
-#include "host/for_each.hpp"
+#include "host/backend/for_each.hpp"
 
 #include <string>
 

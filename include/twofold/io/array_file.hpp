@@ -13,7 +13,7 @@
 ///     (`[H, W]` for single-coil files), `mask` gives `[W]`,
 ///     `reconstruction_rss` gives `[h, w]`.
 
-#include <twofold/math/complex.hpp>
+#include <twofold/core/complex.hpp>
 
 #include <cstddef>
 #include <filesystem>
@@ -58,6 +58,13 @@ float_array read_float_array(const std::filesystem::path& path, std::string_view
 /// Throws `bad_input` "<what>: value NaN at flat index i (index [...] of shape
 /// (...)); inputs must be finite" for the first non-finite value (either part of
 /// a complex value). `shape` is C-order and only used for the message.
+/// NumPy's spelling of an array shape, e.g. "(3, 4)" or "(5,)", for messages.
+inline std::string shape_text(std::span<const std::size_t> shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
 void require_finite(std::span<const cfloat> values, std::span<const std::size_t> shape, std::string_view what);
 void require_finite(std::span<const float> values, std::span<const std::size_t> shape, std::string_view what);
 

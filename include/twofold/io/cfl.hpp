@@ -12,8 +12,8 @@
 /// writes the host's native order, which is little-endian on every machine it
 /// supports.
 
-#include <twofold/core_types.hpp>
-#include <twofold/math/complex.hpp>
+#include <twofold/core/types.hpp>
+#include <twofold/core/complex.hpp>
 
 #include <cstddef>
 #include <filesystem>

@@ -14,8 +14,8 @@
 /// one is involved, the dataset (SPEC §5). HDF5's own error printing is
 /// switched off; its messages never reach the terminal.
 
-#include <twofold/core_types.hpp>
-#include <twofold/math/complex.hpp>
+#include <twofold/core/types.hpp>
+#include <twofold/core/complex.hpp>
 
 #include <cstddef>
 #include <filesystem>

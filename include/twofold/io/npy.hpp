@@ -8,7 +8,7 @@
 /// Every problem with a file is a `twofold::bad_input` whose message names the
 /// input (`what`, e.g. "k-space file"), the path and the problem (SPEC §5).
 
-#include <twofold/math/complex.hpp>
+#include <twofold/core/complex.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 /// \file
 /// A dense matrix: EEG/MEG lead fields and any small operator (SPEC §2).
 
-#include <twofold/operator.hpp>
+#include <twofold/operators/linear_operator.hpp>
 
 #include <span>
 #include <vector>

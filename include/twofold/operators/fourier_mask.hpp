@@ -2,7 +2,7 @@
 /// \file
 /// Single-coil Cartesian MRI (SPEC §2).
 
-#include <twofold/operator.hpp>
+#include <twofold/operators/linear_operator.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -11,7 +11,7 @@
 
 namespace twofold {
 
-/// A = M F: F the centred orthonormal 2-D DFT (include/twofold/fft.hpp), M a 0/1
+/// A = M F: F the centred orthonormal 2-D DFT (include/twofold/core/fft.hpp), M a 0/1
 /// k-space mask. Measurements live on the full H×W k-space grid with zeros where
 /// M = 0. Spectral form: V = Fᴴ, a = M, U = I, so P_R = Fᴴ M F and AᴴA = P_R.
 /// When M samples whole phase-encode lines, AᴴA and P_R act along W only (the

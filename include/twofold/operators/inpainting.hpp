@@ -2,7 +2,7 @@
 /// \file
 /// Inpainting: observe a subset of pixels (SPEC §2).
 
-#include <twofold/operator.hpp>
+#include <twofold/operators/linear_operator.hpp>
 
 #include <span>
 #include <vector>

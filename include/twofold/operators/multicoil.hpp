@@ -2,9 +2,9 @@
 /// \file
 /// Multi-coil Cartesian MRI (SPEC §2).
 
-#include <twofold/operator.hpp>
+#include <twofold/operators/linear_operator.hpp>
 #include <twofold/operators/fourier_mask.hpp>
-#include <twofold/sampler_types.hpp>
+#include <twofold/sampling/sampler_params.hpp>
 
 #include <cstdint>
 #include <span>

@@ -2,7 +2,7 @@
 /// \file
 /// Super-resolution: block averaging by an integer factor (SPEC §2).
 
-#include <twofold/operator.hpp>
+#include <twofold/operators/linear_operator.hpp>
 
 #include <vector>
 

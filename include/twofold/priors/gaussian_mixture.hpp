@@ -13,8 +13,8 @@
 /// Cost per denoiser call: 2 passes per component (3 with the VJP) over the batch,
 /// two FFTs per chain for the Fourier basis.
 
-#include <twofold/math/run_data.hpp>
-#include <twofold/prior.hpp>
+#include <twofold/core/run_data.hpp>
+#include <twofold/priors/gaussian.hpp>
 
 #include <cstddef>
 #include <span>
@@ -53,7 +53,9 @@ class gaussian_mixture_prior final : public prior {
 
   /// u ← a draw from the mixture with Σ_k + s²I per chain (s = 0: a prior draw);
   /// the component of chain c is chosen by one uniform of `rng`'s chain c.
-  void draw(const context& ctx, chain_view u, double s, const rng_stream& rng) const;
+  bool can_draw() const override { return true; }
+  void draw(const context& ctx, chain_view u, double s, const rng_stream& rng) const override;
+  const gaussian_mixture_prior* mixture_form() const override { return this; }
 
   /// Responsibilities r_k(z) at level s (s = 0 allowed when every variance is > 0):
   /// [K, chains] row-major on the host. For tests and diagnostics.

@@ -1,0 +1,89 @@
+// `twofold report OUTDIR`: the HTML page of an output folder, drawn by
+// python/twofold_report.py (matplotlib). `demo` and `sample` call it after their
+// outputs are committed; there a missing python3/matplotlib is only a warning.
+#include "commands.hpp"
+
+#include <twofold/twofold.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+extern char** environ;
+
+namespace twofold::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The script: $TWOFOLD_REPORT_SCRIPT, else installed next to the binary
+/// (<prefix>/bin/twofold -> <prefix>/share/twofold/), else the source tree's copy.
+fs::path report_script() {
+  if (const char* env = std::getenv("TWOFOLD_REPORT_SCRIPT"); env && *env) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / TWOFOLD_REPORT_SCRIPT_INSTALLED;
+    if (fs::is_regular_file(installed, ec)) return installed;
+  }
+  return TWOFOLD_REPORT_SCRIPT_SOURCE;
+}
+
+struct script_result {
+  int code;  ///< the script's exit status; -1 when python could not be started
+  std::string python;
+};
+
+script_result run_script(const fs::path& outdir) {
+  const char* env = std::getenv("TWOFOLD_PYTHON");
+  const std::string python = env && *env ? env : "python3";
+  const std::string script = report_script().string(), dir = outdir.string();
+  std::vector<char*> argv{const_cast<char*>(python.c_str()), const_cast<char*>(script.c_str()),
+                          const_cast<char*>(dir.c_str()), nullptr};
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return {-1, python};
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return {-1, python};
+  if (!WIFEXITED(status)) return {128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0), python};
+  // posix_spawnp reports a missing interpreter as exit 127 from the child on glibc.
+  return {WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status), python};
+}
+
+}  // namespace
+
+void write_report(const fs::path& outdir, bool warn_only) {
+  const auto r = run_script(outdir);
+  if (r.code == 0) return;
+  const std::string what =
+      r.code < 0 ? "could not run '" + r.python + "' (set TWOFOLD_PYTHON to a python3 with numpy and matplotlib)"
+                 : "the report script failed (exit " + std::to_string(r.code) + ", message above)";
+  if (warn_only) {
+    std::fprintf(stderr,
+                 "twofold: warning: no report.html in '%s': %s; the maps and summary.json are written "
+                 "(skip the report with --no-report)\n",
+                 outdir.string().c_str(), what.c_str());
+    return;
+  }
+  if (r.code == 2) throw bad_input("report for '" + outdir.string() + "': " + what);
+  throw runtime_failure("report for '" + outdir.string() + "': " + what);
+}
+
+std::function<void()> add_report_command(CLI::App& app) {
+  auto outdir = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "report", "Write OUTDIR/report.html: the maps, calibration charts and summary of an output folder (needs python3 "
+                "with numpy and matplotlib; TWOFOLD_PYTHON overrides the interpreter)");
+  cmd->add_option("OUTDIR", *outdir, "a folder written by twofold demo or twofold sample")->required();
+  return [outdir] { write_report(*outdir, false); };
+}
+
+}  // namespace twofold::cli

@@ -1,0 +1,25 @@
+#pragma once
+/// \file
+/// The backend's plain (unnormalised, unshifted) batched 2-D DFT, in place, with
+/// plans created on first use and cached by (batch, H, W, direction).
+/// host/core/fft.cpp builds the centred orthonormal transform of SPEC §2 on top of it.
+
+#include <twofold/core/types.hpp>
+#include <twofold/core/fft.hpp>
+
+#include <memory>
+
+namespace twofold::detail {
+
+class fft_engine {
+ public:
+  virtual ~fft_engine() = default;
+  /// In-place DFT of `batch` contiguous H×W complex64 images; forward uses
+  /// e^{-2πi kn/N}, inverse e^{+2πi kn/N}, neither scales.
+  virtual void transform(cfloat* data, std::size_t batch, image_shape shape, fft_direction dir) = 0;
+};
+
+std::unique_ptr<fft_engine> make_fftw_engine();
+std::unique_ptr<fft_engine> make_cufft_engine(void* stream);
+
+}  // namespace twofold::detail

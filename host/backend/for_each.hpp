@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// Backend dispatch of element-wise work: the same TWOFOLD_HD functor runs in an
+/// OpenMP loop on the CPU or in kernels/for_each.cu on the GPU. This is how the
+/// per-element math exists once for both backends.
+
+#include <twofold/core/context.hpp>
+
+#include "host/backend/cuda/check.hpp"
+#include "kernels/launch.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace twofold::detail {
+
+/// CPU loops over fewer elements than this run on the calling thread: forking an
+/// OpenMP team costs more than the work, and far more when cores are shared
+/// (CI runs tests in parallel). Results do not depend on it (each element is
+/// computed alone).
+inline constexpr std::size_t min_parallel_elements = std::size_t{1} << 14;
+
+template <class F>
+void for_each(const context& ctx, std::size_t n, const F& f) {
+  if (n == 0) return;
+  if (ctx.is_cuda()) {
+#if TWOFOLD_HAS_CUDA
+    check_cuda(kernels::launch_for_each(ctx.stream(), n, f), "element-wise kernel");
+    return;
+#endif
+  }
+  const auto count = static_cast<std::int64_t>(n);
+#pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
+  for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+}
+
+}  // namespace twofold::detail

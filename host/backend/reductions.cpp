@@ -1,0 +1,34 @@
+#include "host/backend/reductions.hpp"
+#include "host/backend/for_each.hpp"
+
+#include "host/backend/cuda/check.hpp"
+#include "kernels/launch.hpp"
+
+#include <cstdint>
+
+namespace twofold::detail {
+
+void batched_dot(const context& ctx, const cfloat* a, const cfloat* b, std::size_t chains, std::size_t n,
+                 cdouble* out) {
+  if (ctx.is_cuda()) {
+#if TWOFOLD_HAS_CUDA
+    check_cuda(kernels::launch_batched_dot(ctx.stream(), a, b, chains, n, out), "batched_dot");
+    return;
+#endif
+  }
+  // CPU twin: chains in parallel, each summed in index order in double.
+  const auto count = static_cast<std::int64_t>(chains);
+#pragma omp parallel for schedule(static) if (chains * n >= min_parallel_elements)
+  for (std::int64_t c = 0; c < count; ++c) {
+    const std::size_t off = static_cast<std::size_t>(c) * n;
+    double re = 0, im = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const cfloat x = a[off + i], y = b[off + i];
+      re += double(x.re) * y.re + double(x.im) * y.im;
+      im += double(x.re) * y.im - double(x.im) * y.re;
+    }
+    out[c] = {re, im};
+  }
+}
+
+}  // namespace twofold::detail

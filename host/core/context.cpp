@@ -1,0 +1,159 @@
+#include <twofold/core/buffer.hpp>
+#include <twofold/core/context.hpp>
+#include <twofold/core/error.hpp>
+
+#include "host/backend/cuda_runtime.hpp"
+#include "host/backend/blas_engine.hpp"
+#include "host/backend/fft_engine.hpp"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace twofold {
+
+backend_request parse_backend(std::string_view text, std::string_view what) {
+  if (text == "auto") return backend_request::automatic;
+  if (text == "cpu") return backend_request::cpu;
+  if (text == "cuda") return backend_request::cuda;
+  TWOFOLD_EXPECTS(false, std::string(what) + " must be one of auto, cpu, cuda (got '" + std::string(text) + "')");
+}
+
+std::string_view to_string(backend_kind kind) { return kind == backend_kind::cuda ? "cuda" : "cpu"; }
+
+std::string cuda_unavailable_reason() { return detail::cuda::unavailable_reason(); }
+bool cuda_usable() noexcept { return detail::cuda::unavailable_reason().empty(); }
+
+struct context::impl {
+  backend_kind kind = backend_kind::cpu;
+  int device = 0;
+  void* stream = nullptr;
+  mutable std::unique_ptr<detail::fft_engine> fft;
+  mutable std::mutex fft_mutex;
+  mutable std::unique_ptr<detail::blas_engine> blas;
+  mutable std::mutex blas_mutex;
+
+  ~impl() {
+    fft.reset();  // plans and handles before the stream they run on
+    blas.reset();
+    if (stream) detail::cuda::destroy_stream(stream);
+  }
+};
+
+context::context(backend_request request, int device) : impl_(std::make_unique<impl>()) {
+  detail::use_single_threaded_blas();
+  impl_->device = device;
+  const bool want_cuda = request == backend_request::cuda ||
+                         (request == backend_request::automatic && cuda_usable());
+  if (!want_cuda) return;
+  const std::string reason = detail::cuda::unavailable_reason();
+  if (!reason.empty()) detail::throw_device_failure(__FILE__, __LINE__, "backend 'cuda' requested but " + reason);
+  impl_->stream = detail::cuda::create_stream(device);
+  impl_->kind = backend_kind::cuda;
+}
+
+context::~context() = default;
+context::context(context&&) noexcept = default;
+context& context::operator=(context&&) noexcept = default;
+
+backend_kind context::backend() const noexcept { return impl_->kind; }
+void* context::stream() const noexcept { return impl_->stream; }
+
+std::string context::device_name() const {
+  if (is_cuda()) return detail::cuda::device_name(impl_->device);
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return "cpu: " + model + ", " + std::to_string(omp_get_max_threads()) + " threads";
+}
+
+void context::synchronize() const {
+  if (is_cuda()) detail::cuda::synchronize(impl_->stream);
+}
+
+std::size_t context::available_memory() const {
+  if (is_cuda()) return detail::cuda::free_memory();
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 2 : (1u << 30);
+}
+
+detail::fft_engine& context::fft() const {
+  std::lock_guard lock(impl_->fft_mutex);
+  if (!impl_->fft) impl_->fft = is_cuda() ? detail::make_cufft_engine(impl_->stream) : detail::make_fftw_engine();
+  return *impl_->fft;
+}
+
+detail::blas_engine& context::blas() const {
+  std::lock_guard lock(impl_->blas_mutex);
+  if (!impl_->blas) impl_->blas = is_cuda() ? detail::make_cublas_engine(impl_->stream) : detail::make_cpu_blas_engine();
+  return *impl_->blas;
+}
+
+namespace detail {
+
+void* allocate_bytes(const context& ctx, std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  if (ctx.is_cuda()) return cuda::allocate(bytes);
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!p) throw_runtime_failure(__FILE__, __LINE__, "out of host memory allocating " + std::to_string(bytes) + " bytes");
+  return p;
+}
+
+void free_bytes(backend_kind kind, void* p) noexcept {
+  if (!p) return;
+  if (kind == backend_kind::cuda) cuda::deallocate(p);
+  else std::free(p);
+}
+
+void copy_bytes(const context& ctx, void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0) return;
+  if (ctx.is_cuda()) cuda::copy(dst, src, bytes, ctx.stream());
+  else std::memcpy(dst, src, bytes);
+}
+
+void zero_bytes(const context& ctx, void* dst, std::size_t bytes) {
+  if (bytes == 0) return;
+  if (ctx.is_cuda()) cuda::zero(dst, bytes, ctx.stream());
+  else std::memset(dst, 0, bytes);
+}
+
+}  // namespace detail
+
+#if !TWOFOLD_HAS_CUDA
+namespace detail::cuda {
+namespace {
+[[noreturn]] void missing() { throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend"); }
+}  // namespace
+std::string unavailable_reason() noexcept { return "this build of twofold has no CUDA backend"; }
+void* create_stream(int) { missing(); }
+void destroy_stream(void*) noexcept {}
+std::string device_name(int) { missing(); }
+void synchronize(void*) { missing(); }
+std::size_t free_memory() { missing(); }
+void* allocate(std::size_t) { missing(); }
+void deallocate(void*) noexcept {}
+void copy(void*, const void*, std::size_t, void*) { missing(); }
+void zero(void*, std::size_t, void*) { missing(); }
+}  // namespace detail::cuda
+namespace detail {
+std::unique_ptr<fft_engine> make_cufft_engine(void*) {
+  throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend");
+}
+std::unique_ptr<blas_engine> make_cublas_engine(void*) {
+  throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend");
+}
+}  // namespace detail
+#endif
+
+}  // namespace twofold

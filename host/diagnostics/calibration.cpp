@@ -1,0 +1,479 @@
+// Calibration and validity diagnostics (see include/twofold/diagnostics/calibration.hpp).
+#include <twofold/diagnostics/calibration.hpp>
+#include <twofold/core/error.hpp>
+#include <twofold/priors/gaussian.hpp>
+#include <twofold/priors/gaussian_mixture.hpp>
+#include <twofold/problem/simulate.hpp>
+
+#include "host/sampling/sampler.hpp"
+
+#include <boost/math/distributions/normal.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace twofold {
+namespace {
+
+double scalar(cfloat x, field values) { return values == field::real ? double(x.re) : abs(cdouble(x)); }
+
+/// Type-7 (linear interpolation) empirical quantile of sorted values.
+double sorted_quantile(const std::vector<double>& v, double q) {
+  const double h = q * double(v.size() - 1);
+  const auto i = static_cast<std::size_t>(std::floor(h));
+  return i + 1 < v.size() ? v[i] + (h - double(i)) * (v[i + 1] - v[i]) : v.back();
+}
+
+/// z with Φ(z) = p.
+double normal_quantile(double p) { return boost::math::quantile(boost::math::normal_distribution<double>(), p); }
+
+/// The real coordinates calibration is judged on: x for real images; Re x and Im x
+/// (2N coordinates, real parts first) for complex ones.
+std::vector<double> coordinates(std::span<const cfloat> image, field values) {
+  std::vector<double> c;
+  for (const cfloat x : image) c.push_back(x.re);
+  if (values == field::complex)
+    for (const cfloat x : image) c.push_back(x.im);
+  return c;
+}
+
+/// Per coordinate (see coordinates()), the sorted values of n draws.
+std::vector<std::vector<double>> sorted_coordinates(std::span<const cfloat> draws, std::size_t N, field values) {
+  TWOFOLD_EXPECTS(N > 0 && !draws.empty() && draws.size() % N == 0,
+                  "draws must be a non-empty stack of images of " + std::to_string(N) + " pixels");
+  const std::size_t n = draws.size() / N, D = values == field::complex ? 2 * N : N;
+  std::vector<std::vector<double>> out(D, std::vector<double>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t d = 0; d < std::int64_t(D); ++d) {
+    auto& v = out[std::size_t(d)];
+    const std::size_t p = std::size_t(d) % N;
+    for (std::size_t c = 0; c < n; ++c) v[c] = std::size_t(d) < N ? draws[c * N + p].re : draws[c * N + p].im;
+    std::sort(v.begin(), v.end());
+  }
+  return out;
+}
+
+/// Per pixel, the sorted scalars (|x| or x) of n draws: the displayed quantile maps.
+std::vector<std::vector<double>> sorted_scalars(std::span<const cfloat> draws, std::size_t N, field values) {
+  TWOFOLD_EXPECTS(N > 0 && !draws.empty() && draws.size() % N == 0,
+                  "draws must be a non-empty stack of images of " + std::to_string(N) + " pixels");
+  const std::size_t n = draws.size() / N;
+  std::vector<std::vector<double>> out(N, std::vector<double>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t p = 0; p < std::int64_t(N); ++p) {
+    auto& v = out[std::size_t(p)];
+    for (std::size_t c = 0; c < n; ++c) v[c] = scalar(draws[c * N + std::size_t(p)], values);
+    std::sort(v.begin(), v.end());
+  }
+  return out;
+}
+
+coverage_curve coverage_of(const std::vector<std::vector<double>>& sorted, const std::vector<double>& truth,
+                           std::span<const double> nominal) {
+  const std::size_t N = sorted.size();
+  coverage_curve c;
+  c.nominal.assign(nominal.begin(), nominal.end());
+  std::vector<double> mean(N), sd(N);
+  for (std::size_t p = 0; p < N; ++p) {
+    double m = 0, m2 = 0;
+    for (double x : sorted[p]) m += x;
+    m /= double(sorted[p].size());
+    for (double x : sorted[p]) m2 += (x - m) * (x - m);
+    mean[p] = m;
+    sd[p] = std::sqrt(m2 / double(std::max<std::size_t>(sorted[p].size() - 1, 1)));
+  }
+  for (const double level : nominal) {
+    TWOFOLD_EXPECTS(level > 0 && level < 1, "coverage levels must lie in (0, 1)");
+    const double z = normal_quantile(0.5 + level / 2);
+    std::size_t inq = 0, ing = 0;
+    for (std::size_t p = 0; p < N; ++p) {
+      const double t = truth[p];
+      inq += t >= sorted_quantile(sorted[p], 0.5 - level / 2) && t <= sorted_quantile(sorted[p], 0.5 + level / 2);
+      ing += std::abs(t - mean[p]) <= z * sd[p];
+    }
+    c.quantile.push_back(double(inq) / double(N));
+    c.gaussian.push_back(double(ing) / double(N));
+  }
+  return c;
+}
+
+/// Chi-square statistic and p-value of a histogram against the uniform.
+void chi_square(sbc_test& t, std::size_t bins, std::size_t K) {
+  t.histogram.assign(bins, 0);
+  for (const std::size_t r : t.ranks) ++t.histogram[r * bins / (K + 1)];
+  const double expected = double(t.ranks.size()) / double(bins);
+  t.chi2 = 0;
+  for (const std::size_t h : t.histogram) t.chi2 += (double(h) - expected) * (double(h) - expected) / expected;
+  t.chi2_p = chi_square_upper_tail(t.chi2, double(bins - 1));
+}
+
+void require_one_set(const inverse_problem& problem, const std::string& what) {
+  TWOFOLD_EXPECTS(problem.sets() == 1, what + ": one measurement set at a time (the problem has " +
+                                           std::to_string(problem.sets()) + "; use measurement_set(r))");
+}
+
+void draw_from(const context& ctx, const prior& p, chain_view x, const rng_stream& rng) {
+  TWOFOLD_EXPECTS(p.can_draw(), "simulation-based calibration draws x* from the prior: prior '" + p.name() +
+                                    "' cannot be sampled (use a Gaussian or Gaussian-mixture prior)");
+  p.draw(ctx, x, 0.0, rng);
+}
+
+}  // namespace
+
+std::vector<double> default_coverage_levels() { return {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99}; }
+
+quantile_maps pixel_quantiles(std::span<const cfloat> draws, image_shape shape, field values, double lo_level,
+                              double hi_level) {
+  TWOFOLD_EXPECTS(0 <= lo_level && lo_level < hi_level && hi_level <= 1, "quantile levels must satisfy 0 <= lo < hi <= 1");
+  const auto sorted = sorted_scalars(draws, shape.pixels(), values);
+  quantile_maps q{lo_level, hi_level, {}, {}};
+  for (const auto& v : sorted) {
+    q.lo.push_back(sorted_quantile(v, lo_level));
+    q.hi.push_back(sorted_quantile(v, hi_level));
+  }
+  return q;
+}
+
+coverage_curve coverage(std::span<const cfloat> draws, std::span<const cfloat> truth, image_shape shape, field values,
+                        std::span<const double> nominal) {
+  TWOFOLD_EXPECTS(truth.size() == shape.pixels(), "coverage: the truth must be one image of " + to_string(shape));
+  return coverage_of(sorted_coordinates(draws, shape.pixels(), values), coordinates(truth, values), nominal);
+}
+
+std::vector<double> normalised_residuals(const context& ctx, const inverse_problem& problem,
+                                         std::span<const cfloat> draws) {
+  require_one_set(problem, "residuals");
+  const image_shape s = problem.shape(), m = problem.op().codomain();
+  TWOFOLD_EXPECTS(!draws.empty() && draws.size() % s.pixels() == 0, "residuals: draws must be a stack of images");
+  const std::size_t n = draws.size() / s.pixels();
+  chain_buffer x = to_backend(ctx, draws, n, s), ax(ctx, n, m);
+  problem.op().apply(ctx, x.view(), ax.view());
+  const auto h = to_host(ctx, ax.storage);
+  const auto& y = problem.measurements();
+  std::vector<double> r(n);
+  const double scale = double(problem.measured_entries()) * problem.sigma_y() * problem.sigma_y();
+  for (std::size_t c = 0; c < n; ++c) {
+    double sum = 0;
+    for (std::size_t i = 0; i < m.pixels(); ++i) sum += norm2(cdouble(h[c * m.pixels() + i]) - cdouble(y[i]));
+    r[c] = sum / scale;
+  }
+  return r;
+}
+
+double forward_psnr(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
+  require_one_set(problem, "forward PSNR");
+  TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward PSNR: the mean must be one image");
+  std::vector<cfloat> m(mean.size());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
+  chain_buffer x = to_backend(ctx, m, 1, problem.shape()), ax(ctx, 1, problem.op().codomain());
+  problem.op().apply(ctx, x.view(), ax.view());
+  const auto h = to_host(ctx, ax.storage);
+  double peak = 0, mse = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    peak = std::max(peak, norm2(cdouble(problem.measurements()[i])));
+    mse += norm2(cdouble(h[i]) - cdouble(problem.measurements()[i]));
+  }
+  mse /= double(problem.measured_entries());
+  return 10 * std::log10(peak / mse);
+}
+
+double forward_ssim(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
+  require_one_set(problem, "forward SSIM");
+  TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward SSIM: the mean must be one image");
+  std::vector<cfloat> m(mean.size());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
+  const image_shape ms = problem.op().codomain();
+  chain_buffer x = to_backend(ctx, m, 1, problem.shape()), ax(ctx, 1, ms);
+  problem.op().apply(ctx, x.view(), ax.view());
+  const auto a = to_host(ctx, ax.storage);
+  const auto& y = problem.measurements();
+  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  for (const cfloat v : y) lo = std::min(lo, double(abs(v))), hi = std::max(hi, double(abs(v)));
+  const double range = hi > lo ? hi - lo : 1.0, c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range);
+  const std::size_t H = ms.height, W = ms.width, w = std::min<std::size_t>({7, H, W});
+  double total = 0;
+  std::size_t windows = 0;
+  for (std::size_t c = 0; c < ms.coils; ++c)
+    for (std::size_t r0 = 0; r0 + w <= H; ++r0)
+      for (std::size_t q0 = 0; q0 + w <= W; ++q0) {
+        double sa = 0, sy = 0, saa = 0, syy = 0, say = 0;
+        for (std::size_t r = r0; r < r0 + w; ++r)
+          for (std::size_t q = q0; q < q0 + w; ++q) {
+            const std::size_t i = (c * H + r) * W + q;
+            const double u = abs(a[i]), v = abs(y[i]);
+            sa += u, sy += v, saa += u * u, syy += v * v, say += u * v;
+          }
+        const double n = double(w * w), ma = sa / n, my = sy / n;
+        const double va = saa / n - ma * ma, vy = syy / n - my * my, cov = say / n - ma * my;
+        total += (2 * ma * my + c1) * (2 * cov + c2) / ((ma * ma + my * my + c1) * (va + vy + c2));
+        ++windows;
+      }
+  return total / double(windows);
+}
+
+double entanglement(const uncertainty_maps& maps) {
+  TWOFOLD_EXPECTS(!maps.ambiguity.empty() && maps.ambiguity.size() == maps.estimation.size(),
+                  "entanglement needs the ambiguity and estimation maps of a cascade run");
+  const std::size_t N = maps.ambiguity.size();
+  double ma = 0, me = 0;
+  for (std::size_t p = 0; p < N; ++p) ma += maps.ambiguity[p] / double(N), me += maps.estimation[p] / double(N);
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t p = 0; p < N; ++p) {
+    const double a = maps.ambiguity[p] - ma, e = maps.estimation[p] - me;
+    sab += a * e, saa += a * a, sbb += e * e;
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
+}
+
+namespace {
+
+/// ‖A x_c − y‖² for every image of a batch (backend memory), y the measurement set
+/// of replicate first + c / per_replicate.
+std::vector<double> squared_residuals(const context& ctx, const inverse_problem& problem, const_chain_view x,
+                                      std::size_t first, std::size_t per_replicate) {
+  const std::size_t M = problem.op().codomain().pixels();
+  chain_buffer ax(ctx, x.chains, problem.op().codomain());
+  problem.op().apply(ctx, x, ax.view());
+  const auto a = to_host(ctx, ax.storage);
+  const auto& y = problem.measurements();
+  std::vector<double> r(x.chains);
+  for (std::size_t c = 0; c < x.chains; ++c) {
+    const cfloat* yl = y.data() + (first + c / per_replicate) * M;
+    for (std::size_t i = 0; i < M; ++i) r[c] += norm2(cdouble(a[c * M + i]) - cdouble(yl[i]));
+  }
+  return r;
+}
+
+/// (x − μ)ᴴΣ⁻¹(x − μ) for every image of a host batch.
+std::vector<double> prior_quadratic(const context& ctx, const gaussian_prior& prior, std::span<const cfloat> x,
+                                    std::size_t chains) {
+  const image_shape s = prior.shape();
+  const std::size_t N = s.pixels();
+  std::vector<cfloat> centred(x.size());
+  for (std::size_t i = 0; i < centred.size(); ++i) centred[i] = x[i] - prior.mean()[i % N];
+  chain_buffer c = to_backend(ctx, centred, chains, s), pc(ctx, chains, s);
+  prior.apply_precision(ctx, c.view(), pc.view());
+  const auto p = to_host(ctx, pc.storage);
+  std::vector<double> q(chains);
+  for (std::size_t k = 0; k < chains; ++k)
+    for (std::size_t i = k * N; i < (k + 1) * N; ++i)
+      q[k] += double(centred[i].re) * p[i].re + double(centred[i].im) * p[i].im;
+  return q;
+}
+
+/// Replicates per batch: as many as the backend's memory holds as chains (the
+/// engine's wave size) and 256 MiB of draws on the host hold, at least one.
+std::size_t replicates_per_batch(const context& ctx, const linear_operator& op, std::size_t K) {
+  constexpr std::size_t host_bytes = std::size_t{256} << 20;
+  const std::size_t by_host = host_bytes / (K * op.domain().pixels() * sizeof(cfloat));
+  return std::max<std::size_t>(1, std::min(detail::chains_that_fit(ctx, op) / K, by_host));
+}
+
+}  // namespace
+
+sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
+                                        field values, const prior& prior, const sampler_params& sampler_settings,
+                                        const sbc_params& params, const twofold::prior* truth_prior) {
+  const std::size_t L = params.replicates, K = params.draws;
+  TWOFOLD_EXPECTS(op != nullptr, "SBC needs an operator");
+  TWOFOLD_EXPECTS(L >= 2, "SBC replicates L must be >= 2 (got " + std::to_string(L) + ")");
+  TWOFOLD_EXPECTS(K >= 1, "SBC draws per replicate K must be >= 1 (got " + std::to_string(K) + ")");
+  TWOFOLD_EXPECTS(L * K < (std::size_t{1} << 32), "SBC: L·K must be below 2^32 chains");
+  TWOFOLD_EXPECTS(params.bins >= 2 && params.bins <= K + 1 && (K + 1) % params.bins == 0,
+                  "SBC bins must divide the K + 1 = " + std::to_string(K + 1) + " possible ranks (got " +
+                      std::to_string(params.bins) + ")");
+  const image_shape s = op->domain();
+  const std::size_t N = s.pixels();
+  TWOFOLD_EXPECTS(params.pixels <= N, "SBC pixel test functions: " + std::to_string(params.pixels) +
+                                          " requested, the image has " + std::to_string(N) + " pixels");
+  const auto start = std::chrono::steady_clock::now();
+  const twofold::prior& truth_from = truth_prior ? *truth_prior : prior;
+  TWOFOLD_EXPECTS(truth_from.shape() == s, "SBC: the truth prior's shape differs from the operator's image shape");
+  const bool real = values == field::real;
+  const gaussian_prior* gaussian = prior.gaussian_form();
+  // A mixture's log density where it has one (no atoms).
+  const gaussian_mixture_prior* mixture = prior.mixture_form();
+  if (mixture && std::ranges::find(mixture->variances(), 0.0f) != mixture->variances().end()) mixture = nullptr;
+
+  // Fixed random directions in the range and null spaces (a different seed from x*).
+  chain_buffer dirs;
+  {
+    std::vector<cfloat> w(2 * N);
+    const rng_stream r{params.seed, 0, 0, rng_purpose::test, 77, real};
+    for (std::size_t i = 0; i < 2 * N; ++i) w[i] = r.normal(i / N, i % N);
+    dirs = to_backend(ctx, w, 2, s);
+    op->range_project(ctx, chain_view{dirs.storage.data(), 1, s});
+    op->null_project(ctx, chain_view{dirs.storage.data() + N, 1, s});
+  }
+  const auto dir = to_host(ctx, dirs.storage);
+
+  // Every replicate's x*_l (chain l) and y_l = A x*_l + n_l: one problem with L
+  // measurement sets, whose run l is replicate l.
+  chain_buffer truth(ctx, L, s);
+  draw_from(ctx, truth_from, truth.view(), rng_stream{params.seed, 0, 0, rng_purpose::prior_perturbation, 9, real});
+  const auto yh = simulate_measurements(ctx, *op, truth.view(), sigma_y,
+                                        rng_stream{params.seed, 0, 0, rng_purpose::measurement_noise, 9, real});
+  const inverse_problem problem(ctx, op, yh, sigma_y, values, L);
+  const auto sampler = detail::make_sampler(ctx, problem, prior, sampler_settings, K);
+  // Stage 2 conditions run l on x_R = P_R x*_l and ranks P_N x against P_N x*_l.
+  chain_buffer anchors;
+  if (params.stage2) {
+    anchors = chain_buffer(ctx, L, s);
+    copy(ctx, truth.storage, anchors.storage);
+    op->range_project(ctx, anchors.view());
+    op->null_project(ctx, truth.view());
+  }
+  const auto truths = to_host(ctx, truth.storage);
+  std::vector<double> truth_residual, truth_density;
+  if (!params.stage2) {
+    truth_residual = squared_residuals(ctx, problem, truth.view(), 0, 1);
+    if (gaussian) truth_density = prior_quadratic(ctx, *gaussian, truths, L);
+    if (mixture) truth_density = mixture->log_density(ctx, truth.view());
+  }
+
+  sbc_result out;
+  out.replicates = L;
+  out.draws = K;
+  out.stage2 = params.stage2;
+  std::vector<std::string> names;
+  for (std::size_t j = 0; j < params.pixels; ++j) names.push_back("pixel " + std::to_string(j * N / params.pixels));
+  names.push_back(params.stage2 ? "null projection" : "range projection");
+  if (!params.stage2) names.push_back("null projection");
+  if (!params.stage2) names.push_back("residual |Ax - y|^2");
+  if (gaussian && !params.stage2) names.push_back("prior quadratic form");
+  if (mixture && !params.stage2) names.push_back("prior log density");
+  out.tests.resize(names.size());
+  for (std::size_t t = 0; t < names.size(); ++t) {
+    out.tests[t].name = names[t];
+    out.tests[t].ranks.resize(L);
+  }
+  const auto levels = default_coverage_levels();
+  out.coverage.nominal = levels;
+  out.coverage.quantile.assign(levels.size(), 0.0);
+  out.coverage.gaussian.assign(levels.size(), 0.0);
+  for (double l = 0; l <= 5.0 + 1e-9; l += 0.02) out.scales.push_back(l);
+  out.miscoverage_by_scale.resize(L);
+  std::vector<coverage_curve> coverage_by_replicate(L);
+
+  const auto dot_re = [&](const cfloat* a, const cfloat* b) {
+    double d = 0;
+    for (std::size_t i = 0; i < N; ++i) d += double(a[i].re) * b[i].re + double(a[i].im) * b[i].im;
+    return d;
+  };
+  // Replicates run as the runs of one batch of chains (several batches when memory
+  // asks); chain l·K + k is draw k of replicate l wherever its batch starts.
+  const std::size_t per_batch =
+      params.batch_replicates > 0 ? params.batch_replicates : replicates_per_batch(ctx, *op, K);
+  for (std::size_t first = 0; first < L; first += per_batch) {
+    const std::size_t count = std::min(per_batch, L - first);
+    ++out.batches;
+    chain_buffer x(ctx, count * K, s);
+    const rng_stream rng{params.seed, first * K, 0, rng_purpose::diffusion_noise, 1, real};
+    if (params.stage2) {
+      sampler->conditional(ctx, x.view(), rng, anchors.storage.data(), K, {});
+      op->null_project(ctx, x.view());
+    } else {
+      sampler->posterior(ctx, x.view(), rng, K, {});
+    }
+    const auto xs = to_host(ctx, x.storage);
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      TWOFOLD_ENSURES(is_finite(xs[i]), "SBC: a draw of replicate " + std::to_string(first + i / (K * N)) +
+                                            " is not finite; try more noise levels or a smaller step");
+    std::vector<double> residual, density;
+    if (!params.stage2) {
+      residual = squared_residuals(ctx, problem, x.view(), first, K);
+      if (gaussian) density = prior_quadratic(ctx, *gaussian, xs, count * K);
+      if (mixture) density = mixture->log_density(ctx, x.view());
+    }
+
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t j = 0; j < std::int64_t(count); ++j) {
+      const std::size_t l = first + std::size_t(j);
+      const std::span<const cfloat> draws(xs.data() + std::size_t(j) * K * N, K * N);
+      const cfloat* const ts = truths.data() + l * N;
+      // Test functions of every draw (index 0..K−1) and of x* (index K).
+      std::vector<std::vector<double>> f(names.size(), std::vector<double>(K + 1));
+      for (std::size_t k = 0; k <= K; ++k) {
+        const cfloat* image = k < K ? draws.data() + k * N : ts;
+        std::size_t t = 0;
+        for (std::size_t p = 0; p < params.pixels; ++p) f[t++][k] = image[p * N / params.pixels].re;
+        if (params.stage2) {
+          f[t++][k] = dot_re(dir.data() + N, image);
+        } else {
+          f[t++][k] = dot_re(dir.data(), image);
+          f[t++][k] = dot_re(dir.data() + N, image);
+          f[t++][k] = k < K ? residual[std::size_t(j) * K + k] : truth_residual[l];
+          if (gaussian || mixture) f[t++][k] = k < K ? density[std::size_t(j) * K + k] : truth_density[l];
+        }
+      }
+      // Ties (e.g. P_N x ≡ 0 on an observed pixel in stage 2) are broken uniformly at
+      // random, as SBC prescribes: a function constant over draws is trivially calibrated.
+      for (std::size_t t = 0; t < names.size(); ++t) {
+        std::size_t below = 0, ties = 0;
+        for (std::size_t k = 0; k < K; ++k) below += f[t][k] < f[t][K], ties += f[t][k] == f[t][K];
+        const double u = uniform(params.seed, l * names.size() + t, rng_purpose::test, 78);
+        out.tests[t].ranks[l] = below + std::min(ties, static_cast<std::size_t>(u * double(ties + 1)));
+      }
+      // Coverage of x* by this replicate's draws, and the miscoverage of scaled intervals.
+      const auto sorted = sorted_coordinates(draws, N, values);
+      const auto truth_coords = coordinates(std::span<const cfloat>(ts, N), values);
+      const auto c = coverage_of(sorted, truth_coords, levels);
+      std::vector<double> miss(out.scales.size(), 0.0);
+      const double D = double(sorted.size());
+      for (std::size_t p = 0; p < sorted.size(); ++p) {
+        const double med = sorted_quantile(sorted[p], 0.5), lo = sorted_quantile(sorted[p], 0.05),
+                     hi = sorted_quantile(sorted[p], 0.95), t = truth_coords[p];
+        for (std::size_t i = 0; i < out.scales.size(); ++i) {
+          const double lam = out.scales[i];
+          miss[i] += (t < med - lam * (med - lo) || t > med + lam * (hi - med)) ? 1.0 / D : 0.0;
+        }
+      }
+      coverage_by_replicate[l] = c;
+      out.miscoverage_by_scale[l] = std::move(miss);
+    }
+  }
+  for (const auto& c : coverage_by_replicate)
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+      out.coverage.quantile[i] += c.quantile[i] / double(L);
+      out.coverage.gaussian[i] += c.gaussian[i] / double(L);
+    }
+  out.band = uniform_rank_ecdf_band(L, K, 0.01, params.seed);
+  for (auto& t : out.tests) {
+    chi_square(t, params.bins, K);
+    t.ecdf_difference = rank_ecdf_difference(t.ranks, out.band);
+    t.ecdf_gamma = rank_ecdf_gamma(t.ranks, out.band);
+    const auto at_most = std::upper_bound(out.band.null_gamma.begin(), out.band.null_gamma.end(), t.ecdf_gamma);
+    t.ecdf_p = double(1 + (at_most - out.band.null_gamma.begin())) / double(out.band.null_gamma.size() + 1);
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+conformal_result conformal_scale(const sbc_result& sbc, double alpha, std::size_t calibration) {
+  const std::size_t L = sbc.miscoverage_by_scale.size();
+  TWOFOLD_EXPECTS(alpha > 0 && alpha < 1, "conformal risk level alpha must lie in (0, 1)");
+  TWOFOLD_EXPECTS(calibration >= 1 && calibration < L, "conformal calibration needs 1 <= calibration replicates < " +
+                                                           std::to_string(L) + " (the rest are the test set)");
+  conformal_result r;
+  r.alpha = alpha;
+  r.calibration = calibration;
+  r.test = L - calibration;
+  r.scale = std::numeric_limits<double>::infinity();
+  const double n = double(calibration);
+  for (std::size_t i = 0; i < sbc.scales.size(); ++i) {
+    double risk = 0;
+    for (std::size_t l = 0; l < calibration; ++l) risk += sbc.miscoverage_by_scale[l][i] / n;
+    if (n / (n + 1) * risk + 1 / (n + 1) <= alpha) {
+      r.scale = sbc.scales[i];
+      r.calibration_risk = risk;
+      for (std::size_t l = calibration; l < L; ++l) r.test_risk += sbc.miscoverage_by_scale[l][i] / double(r.test);
+      return r;
+    }
+  }
+  return r;
+}
+
+}  // namespace twofold

@@ -1,0 +1,91 @@
+#pragma once
+/// \file
+/// Per-coefficient Gaussian formulas (SPEC §1.3–§1.4), used in the pixel basis
+/// directly and in the Fourier basis on centred k-space coefficients.
+
+#include <twofold/core/complex.hpp>
+#include <twofold/core/hd.hpp>
+#include <twofold/core/philox.hpp>
+
+#include <cmath>
+#include <cstddef>
+
+namespace twofold::math {
+
+/// Tweedie denoiser of CN(μ, v) at data-unit noise s: μ + v/(v + s²) (z − μ).
+/// A zero variance (a coefficient fixed by conditioning) returns μ for any s.
+TWOFOLD_HD cfloat gaussian_denoise(cfloat z, cfloat mu, float v, double s2) {
+  const double shrink = v > 0 ? double(v) / (double(v) + s2) : 0.0;
+  return {static_cast<float>(mu.re + shrink * (double(z.re) - mu.re)),
+          static_cast<float>(mu.im + shrink * (double(z.im) - mu.im))};
+}
+
+/// Posterior of one coefficient with prior CN(μ, λ) and observation ỹ = a x + CN(0, σ²):
+///   λ_post = 1/(1/λ + |a|²/σ²),  m_post = λ_post (μ/λ + conj(a) ỹ/σ²).
+struct coefficient_posterior {
+  cdouble mean;
+  double variance;
+};
+TWOFOLD_HD coefficient_posterior gaussian_coefficient_posterior(cfloat mu, double lambda, double a, cfloat y, double sigma2) {
+  const double var = 1.0 / (1.0 / lambda + a * a / sigma2);
+  return {{var * (mu.re / lambda + a * y.re / sigma2), var * (mu.im / lambda + a * y.im / sigma2)}, var};
+}
+
+/// out[i] = D(z[i], s) with per-image mean/variance maps (pixel or k-space basis).
+struct gaussian_shrink {
+  cfloat* out;
+  const cfloat* z;
+  const cfloat* mean;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    out[i] = gaussian_denoise(z[i], mean[p], variance[p], s2);
+  }
+};
+
+/// u[i] = μ[p] + sqrt(v[p] + s²) ζ: a draw from CN(μ, v + s²) per coefficient
+/// (s = 0: a prior draw; s = s_max: the exact diffusion marginal).
+struct gaussian_draw {
+  cfloat* u;
+  const cfloat* mean;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  rng_stream rng;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    const float scale = static_cast<float>(std::sqrt(double(variance[p]) + s2));
+    u[i] = mean[p] + scale * rng.normal(i / pixels, p);
+  }
+};
+
+/// out[i] = v/(1 + shift·v) · x[i] with v the per-coefficient variance: (Σ⁻¹ + shift I)⁻¹ x
+/// in the basis where Σ is diagonal 
+/// (shift = 0: Σ x; the CG preconditioner of perturb-then-optimise otherwise).
+struct regularised_covariance {
+  cfloat* x;
+  const float* variance;
+  std::size_t pixels;
+  double shift;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const double v = variance[i % pixels];
+    x[i] *= static_cast<float>(v / (1.0 + shift * v));
+  }
+};
+
+/// x[i] *= v/(v + s²): the Jacobian Σ(Σ + s²I)⁻¹ of the Gaussian denoiser, applied
+/// in the basis where Σ is diagonal.
+struct shrink_by_variance {
+  cfloat* x;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const double v = variance[i % pixels];
+    x[i] *= static_cast<float>(v / (v + s2));
+  }
+};
+
+}  // namespace twofold::math

@@ -1,0 +1,149 @@
+#pragma once
+/// \file
+/// Per-element and per-chain pieces of Gaussian-mixture denoisers
+/// (include/twofold/priors/gaussian_mixture.hpp), in the basis where every
+/// component covariance is diagonal. Component k's arrays are [N] slices.
+
+#include <twofold/core/complex.hpp>
+#include "host/math/gaussian.hpp"
+#include <twofold/core/hd.hpp>
+#include <twofold/core/philox.hpp>
+#include <twofold/core/run_data.hpp>
+
+#include <cmath>
+#include <cstddef>
+
+namespace twofold::math {
+
+/// out[i] = (z[i] − μ[p]) / √(v[p] + s²): its squared norm per chain is the
+/// quadratic form of N(z; μ, diag v + s²I).
+struct mixture_scaled_residual {
+  cfloat* out;
+  const cfloat* z;
+  run_data mean;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    out[i] = static_cast<float>(1.0 / std::sqrt(double(variance[p]) + s2)) * (z[i] - mean[i]);
+  }
+};
+
+/// Per chain c: r_k = softmax_k(offset_k − κ q_{k,c}) by log-sum-exp in double,
+/// q_{k,c} = quadratic[k·chains + c].re, offset_k = log w_k − κ log det(Σ_k + s²I)
+/// (the K offsets of the chain's run). Writes r into responsibility[k·chains + c].
+struct mixture_responsibilities {
+  double* responsibility;
+  const cdouble* quadratic;
+  basic_run_data<double> offset;  ///< K values per run
+  std::size_t components;
+  std::size_t chains;
+  double kappa;
+  double* log_total = nullptr;  ///< if set: log Σ_k exp(offset_k − κ q_k) per chain (the log density)
+  TWOFOLD_HD void operator()(std::size_t c) const {
+    double top = -HUGE_VAL;
+    for (std::size_t k = 0; k < components; ++k) {
+      const double l = offset.at(c, k) - kappa * quadratic[k * chains + c].re;
+      responsibility[k * chains + c] = l;
+      top = l > top ? l : top;
+    }
+    double total = 0;
+    for (std::size_t k = 0; k < components; ++k) {
+      const double e = offset.at(c, k) == -HUGE_VAL ? 0.0 : std::exp(responsibility[k * chains + c] - top);
+      responsibility[k * chains + c] = e;
+      total += e;
+    }
+    for (std::size_t k = 0; k < components; ++k) responsibility[k * chains + c] /= total;
+    if (log_total) log_total[c] = top + std::log(total);
+  }
+};
+
+/// out[i] (+)= r_{k,c} D_k(z)[i], D_k = μ_k + v/(v + s²)(z − μ_k) (v = 0: the atom μ_k):
+/// accumulates component k of D (overwrites when `first`).
+struct mixture_accumulate {
+  cfloat* out;
+  const cfloat* z;
+  run_data mean;
+  const float* variance;
+  const double* responsibility;  ///< r_{k,·}: `chains` values
+  std::size_t pixels;
+  double s2;
+  bool first;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    const cfloat term = static_cast<float>(responsibility[i / pixels]) *
+                        gaussian_denoise(z[i], mean[i], variance[p], s2);
+    out[i] = first ? term : out[i] + term;
+  }
+};
+
+/// out[i] = D_k(z)[i] − d[i]: component k's deviation from the mixture denoiser.
+struct mixture_deviation {
+  cfloat* out;
+  const cfloat* z;
+  const cfloat* d;
+  run_data mean;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels;
+    out[i] = gaussian_denoise(z[i], mean[i], variance[p], s2) - d[i];
+  }
+};
+
+/// out[i] (+)= r_{k,c} [ v/(v + s²) w[i] + (2κ/s²) Re⟨D_k − D, w⟩_c (D_k − D)[i] ]:
+/// component k of Jᵀw (J is symmetric). `deviation` holds D_k − D, `dot` its
+/// per-chain inner products with w.
+struct mixture_vjp_accumulate {
+  cfloat* out;
+  const cfloat* w;
+  const cfloat* deviation;
+  const float* variance;
+  const double* responsibility;
+  const cdouble* dot;
+  std::size_t pixels;
+  double s2;
+  double outer;  ///< 2κ/s²
+  bool first;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % pixels, c = i / pixels;
+    const double v = variance[p];
+    const cfloat term = static_cast<float>(responsibility[c]) *
+                        (static_cast<float>(v / (v + s2)) * w[i] + static_cast<float>(outer * dot[c].re) * deviation[i]);
+    out[i] = first ? term : out[i] + term;
+  }
+};
+
+/// u[i] = μ_k[p] + √(v_k[p] + s²) ζ with k chosen per chain by one uniform
+/// against the cumulative weights (the last component takes the remainder).
+/// With only < components, chains whose component is not `only` get 0 (mixtures
+/// whose components have different bases draw one component at a time).
+struct mixture_draw {
+  cfloat* u;
+  run_data means;           ///< component 0's N means (of `only` when only < components)
+  std::size_t component_stride;  ///< from one component's means to the next's
+  const float* variances;   ///< [K, N] ([N] of component `only`)
+  basic_run_data<double> cumulative;  ///< K values per run, the last ≥ 1
+  std::size_t components;
+  std::size_t pixels;
+  double s2;
+  rng_stream rng;
+  std::size_t only;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t c = i / pixels, p = i % pixels;
+    const double pick = uniform(rng.seed, rng.first_chain + c, rng_purpose::mixture_component, rng.substream);
+    std::size_t k = 0;
+    while (k + 1 < components && pick >= cumulative.at(c, k)) ++k;
+    if (only < components && k != only) {
+      u[i] = cfloat{};
+      return;
+    }
+    const std::size_t slot = only < components ? 0 : k;
+    const cfloat mean = means.data[slot * component_stride + means.run(c) * means.size + p];
+    u[i] = mean + static_cast<float>(std::sqrt(double(variances[slot * pixels + p]) + s2)) * rng.normal(c, p);
+  }
+};
+
+}  // namespace twofold::math

@@ -1,0 +1,93 @@
+#pragma once
+/// \file
+/// Element-wise building blocks of the forward operators (include/twofold/operators/),
+/// shared by the CPU and CUDA backends. Batches are C-order [chain, (coil,) H, W].
+
+#include <twofold/core/complex.hpp>
+#include <twofold/core/hd.hpp>
+
+#include <cstddef>
+
+namespace twofold::math {
+
+/// x[i] *= t[i % pixels] (conj(t) when `conjugate`): a complex transfer function
+/// (FFT convolution) or its adjoint.
+struct multiply_by_complex_map {
+  cfloat* x;
+  const cfloat* t;
+  std::size_t pixels;
+  bool conjugate;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const cfloat w = t[i % pixels];
+    x[i] = x[i] * (conjugate ? conj(w) : w);
+  }
+};
+
+/// Coil images z[chain, c, p] = S[c, p] · x[chain, p] (multi-coil MRI, A = M F S).
+/// Index i runs over chains·coils·plane.
+struct coil_expand {
+  cfloat* z;
+  const cfloat* x;
+  const cfloat* maps;
+  std::size_t plane;
+  std::size_t coils;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t per_chain = coils * plane;
+    const std::size_t chain = i / per_chain, within = i % per_chain;
+    z[i] = maps[within] * x[chain * plane + within % plane];
+  }
+};
+
+/// Coil combination x[chain, p] = Σ_c conj(S[c, p]) · z[chain, c, p] (the adjoint of
+/// coil_expand). Index i runs over chains·plane.
+struct coil_combine {
+  cfloat* x;
+  const cfloat* z;
+  const cfloat* maps;
+  std::size_t plane;
+  std::size_t coils;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t chain = i / plane, p = i % plane;
+    const cfloat* zc = z + chain * coils * plane + p;
+    cfloat sum{};
+    for (std::size_t c = 0; c < coils; ++c) sum += conj(maps[c * plane + p]) * zc[c * plane];
+    x[i] = sum;
+  }
+};
+
+/// Block sums of an H×W image over f×f blocks, times `scale`: out[chain, h', w'] =
+/// scale · Σ_{block} x[chain, f h' + a, f w' + b]. Index i runs over chains·(H/f)·(W/f).
+struct block_sum {
+  cfloat* out;
+  const cfloat* x;
+  std::size_t height, width;  // of the fine image
+  std::size_t factor;
+  float scale;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t w_lo = width / factor, plane_lo = (height / factor) * w_lo;
+    const std::size_t chain = i / plane_lo, q = i % plane_lo;
+    const std::size_t h0 = (q / w_lo) * factor, w0 = (q % w_lo) * factor;
+    const cfloat* xc = x + chain * height * width;
+    cfloat sum{};
+    for (std::size_t a = 0; a < factor; ++a)
+      for (std::size_t b = 0; b < factor; ++b) sum += xc[(h0 + a) * width + w0 + b];
+    out[i] = scale * sum;
+  }
+};
+
+/// The adjoint of block_sum: x[chain, h, w] = scale · c[chain, h/f, w/f]. Index i
+/// runs over chains·H·W.
+struct block_spread {
+  cfloat* x;
+  const cfloat* c;
+  std::size_t height, width;  // of the fine image
+  std::size_t factor;
+  float scale;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t plane = height * width, chain = i / plane, p = i % plane;
+    const std::size_t w_lo = width / factor, plane_lo = (height / factor) * w_lo;
+    x[i] = scale * c[chain * plane_lo + (p / width / factor) * w_lo + (p % width) / factor];
+  }
+};
+
+}  // namespace twofold::math

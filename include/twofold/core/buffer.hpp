@@ -1,0 +1,119 @@
+#pragma once
+/// \file
+/// Move-only RAII memory on a context's backend (host memory for `cpu`, device
+/// memory for `cuda`), and copies between it and the host.
+
+#include <twofold/core/context.hpp>
+#include <twofold/core/types.hpp>
+
+#include <cstddef>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace twofold {
+
+namespace detail {
+void* allocate_bytes(const context& ctx, std::size_t bytes);
+void free_bytes(backend_kind kind, void* p) noexcept;
+/// Copies on the context's stream; returns after the copy when `dst` or `src`
+/// is ordinary host memory.
+void copy_bytes(const context& ctx, void* dst, const void* src, std::size_t bytes);
+void zero_bytes(const context& ctx, void* dst, std::size_t bytes);
+void check_same_size(std::size_t from, std::size_t to);
+}  // namespace detail
+
+template <class T>
+class buffer {
+ public:
+  buffer() = default;
+  /// Uninitialised storage for `n` elements on `ctx`'s backend.
+  buffer(const context& ctx, std::size_t n)
+      : data_(static_cast<T*>(detail::allocate_bytes(ctx, n * sizeof(T)))), size_(n), kind_(ctx.backend()) {}
+  ~buffer() { detail::free_bytes(kind_, data_); }
+  buffer(buffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), kind_(o.kind_) {}
+  buffer& operator=(buffer&& o) noexcept {
+    if (this != &o) {
+      detail::free_bytes(kind_, data_);
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      kind_ = o.kind_;
+    }
+    return *this;
+  }
+  buffer(const buffer&) = delete;
+  buffer& operator=(const buffer&) = delete;
+
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  backend_kind backend() const noexcept { return kind_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  backend_kind kind_ = backend_kind::cpu;
+};
+
+/// A chain batch owning its memory.
+struct chain_buffer {
+  buffer<cfloat> storage;
+  std::size_t chains = 0;
+  image_shape shape{};
+
+  chain_buffer() = default;
+  chain_buffer(const context& ctx, std::size_t n_chains, image_shape s)
+      : storage(ctx, n_chains * s.pixels()), chains(n_chains), shape(s) {}
+  chain_view view() { return {storage.data(), chains, shape}; }
+  const_chain_view view() const { return {storage.data(), chains, shape}; }
+};
+
+template <class T>
+buffer<T> to_backend(const context& ctx, std::span<const T> host) {
+  buffer<T> b(ctx, host.size());
+  detail::copy_bytes(ctx, b.data(), host.data(), host.size_bytes());
+  return b;
+}
+
+template <class T>
+std::vector<T> to_host(const context& ctx, const T* data, std::size_t n) {
+  std::vector<T> out(n);
+  detail::copy_bytes(ctx, out.data(), data, n * sizeof(T));
+  return out;
+}
+
+template <class T>
+std::vector<T> to_host(const context& ctx, const buffer<T>& b) {
+  return to_host(ctx, b.data(), b.size());
+}
+
+/// A chain batch on ctx's backend holding `host` ([chains, shape], C order).
+/// Throws bad_input when the sizes disagree.
+chain_buffer to_backend(const context& ctx, std::span<const cfloat> host, std::size_t chains, image_shape shape);
+
+/// Every chain of `x`, copied to the host ([chains, shape], C order).
+std::vector<cfloat> to_host(const context& ctx, const_chain_view x);
+
+/// to ← from on ctx's stream (equal sizes, else bad_input).
+template <class T>
+void copy(const context& ctx, const buffer<T>& from, buffer<T>& to) {
+  detail::check_same_size(from.size(), to.size());
+  detail::copy_bytes(ctx, to.data(), from.data(), from.size() * sizeof(T));
+}
+
+/// Every element of `b` set to zero bits on ctx's stream.
+template <class T>
+void zero(const context& ctx, buffer<T>& b) {
+  detail::zero_bytes(ctx, b.data(), b.size() * sizeof(T));
+}
+
+namespace detail {
+/// to ← from (same shape) unless they are the same memory.
+inline void copy_if_distinct(const context& ctx, const_chain_view from, chain_view to) {
+  if (from.data != to.data) copy_bytes(ctx, to.data, from.data, from.size() * sizeof(cfloat));
+}
+}  // namespace detail
+
+}  // namespace twofold

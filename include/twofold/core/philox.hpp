@@ -1,0 +1,146 @@
+#pragma once
+/// \file
+/// Philox4x32-10 (Salmon et al., SC'11), the one random number generator of
+/// twofold, shared verbatim by the CPU and CUDA backends. Checked against the
+/// Random123 known-answer vectors in tests/core/rng_test.cpp.
+///
+/// Counter layout (every draw is a pure function of these; nothing is stateful):
+///   key     = { seed low 32 bits, seed high 32 bits }
+///   ctr[0]  = element block   (one block yields 4 normals = 2 complex normals)
+///   ctr[1]  = global chain index
+///   ctr[2]  = step index
+///   ctr[3]  = purpose (rng_purpose) in the low 8 bits, sub-stream above
+/// so the bits of (seed, chain, step, purpose, element) never depend on wave
+/// size, thread mapping or backend.
+
+#include <twofold/core/complex.hpp>
+#include <twofold/core/hd.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace twofold {
+
+/// What a random draw is used for; part of the Philox counter.
+enum class rng_purpose : std::uint32_t {
+  initial_state = 1,     ///< x_T of a diffusion chain
+  diffusion_noise = 2,   ///< per-step noise of a reverse SDE / Langevin step
+  prior_perturbation = 3,  ///< x' ~ prior in perturb-then-optimise
+  noise_perturbation = 4,  ///< n' ~ CN(0, σ_y²) in perturb-then-optimise
+  measurement_noise = 5,   ///< noise of simulated measurements (demo, tests)
+  phantom = 6,             ///< random phantom parameters
+  mask = 7,                ///< random line selection of masks
+  poisson_disc_mask = 8,   ///< candidate points of 2-D Poisson-disc masks
+  variable_density_mask = 9,  ///< Bernoulli draws of 2-D variable-density masks
+  coil_maps = 10,          ///< random coil placement of synthetic sensitivity maps
+  resampling = 11,         ///< the uniform of systematic resampling, one per particle system and step (smc)
+  mixture_component = 14,  ///< the component a mixture draw comes from (one uniform per chain)
+  operator_probe = 16,     ///< white probes that estimate an operator's trace
+  test = 255,              ///< reserved for tests
+};
+
+struct philox_key {
+  std::uint32_t k0, k1;
+};
+struct philox_counter {
+  std::uint32_t c0, c1, c2, c3;
+};
+
+namespace detail {
+TWOFOLD_HD void mulhilo32(std::uint32_t a, std::uint32_t b, std::uint32_t& hi, std::uint32_t& lo) {
+  std::uint64_t p = static_cast<std::uint64_t>(a) * b;
+  hi = static_cast<std::uint32_t>(p >> 32);
+  lo = static_cast<std::uint32_t>(p);
+}
+}  // namespace detail
+
+/// Ten rounds of Philox4x32 on one counter; returns four independent 32-bit words.
+TWOFOLD_HD philox_counter philox4x32_10(philox_counter c, philox_key k) {
+  constexpr std::uint32_t m0 = 0xD2511F53u, m1 = 0xCD9E8D57u;
+  constexpr std::uint32_t w0 = 0x9E3779B9u, w1 = 0xBB67AE85u;
+  for (int round = 0; round < 10; ++round) {
+    std::uint32_t hi0, lo0, hi1, lo1;
+    detail::mulhilo32(m0, c.c0, hi0, lo0);
+    detail::mulhilo32(m1, c.c2, hi1, lo1);
+    c = {hi1 ^ c.c1 ^ k.k0, lo1, hi0 ^ c.c3 ^ k.k1, lo0};
+    k.k0 += w0;
+    k.k1 += w1;
+  }
+  return c;
+}
+
+TWOFOLD_HD philox_key make_key(std::uint64_t seed) {
+  return {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
+}
+
+/// The counter for one element block of one chain at one step (layout above).
+TWOFOLD_HD philox_counter make_counter(std::uint64_t block, std::uint64_t chain, std::uint64_t step,
+                                       rng_purpose purpose, std::uint32_t substream = 0) {
+  return {static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(chain), static_cast<std::uint32_t>(step),
+          static_cast<std::uint32_t>(purpose) | (substream << 8)};
+}
+
+/// 32 random bits to a uniform double in (0, 1): exact on every backend.
+TWOFOLD_HD double uniform_open01(std::uint32_t bits) { return (static_cast<double>(bits) + 0.5) * 0x1p-32; }
+
+/// Box–Muller on a pair of words: two independent standard normals, computed in
+/// double and rounded once, so both backends agree to the last bit in practice.
+TWOFOLD_HD void box_muller(std::uint32_t a, std::uint32_t b, double& z0, double& z1) {
+  constexpr double two_pi = 6.283185307179586476925286766559;
+  const double r = std::sqrt(-2.0 * std::log(uniform_open01(a)));
+  const double t = two_pi * uniform_open01(b);
+  z0 = r * std::cos(t);
+  z1 = r * std::sin(t);
+}
+
+/// Two circular complex normals CN(0, 1) (E|z|² = 1, variance 1/2 per part)
+/// from one Philox block. Element e of a chain uses block e/2, slot e%2.
+TWOFOLD_HD void complex_normal_pair(philox_counter ctr, philox_key key, cfloat& z0, cfloat& z1) {
+  const philox_counter r = philox4x32_10(ctr, key);
+  double a, b, c, d;
+  box_muller(r.c0, r.c1, a, b);
+  box_muller(r.c2, r.c3, c, d);
+  constexpr double h = 0.70710678118654752440;  // 1/sqrt(2)
+  z0 = {static_cast<float>(h * a), static_cast<float>(h * b)};
+  z1 = {static_cast<float>(h * c), static_cast<float>(h * d)};
+}
+
+/// One CN(0, 1) draw for element `e` of `chain` at `step`: a pure function of its
+/// arguments (recomputes the pair and keeps one half; kernels that own both halves
+/// call complex_normal_pair directly).
+TWOFOLD_HD cfloat complex_normal(std::uint64_t seed, std::uint64_t chain, std::uint64_t step, rng_purpose purpose,
+                                 std::uint64_t e, std::uint32_t substream = 0) {
+  cfloat z0, z1;
+  complex_normal_pair(make_counter(e / 2, chain, step, purpose, substream), make_key(seed), z0, z1);
+  return (e % 2 == 0) ? z0 : z1;
+}
+
+/// One uniform (0,1) double for scalar decisions (mask lines, phantom parameters).
+TWOFOLD_HD double uniform(std::uint64_t seed, std::uint64_t index, rng_purpose purpose, std::uint32_t substream = 0) {
+  const philox_counter r = philox4x32_10(make_counter(index / 4, 0, 0, purpose, substream), make_key(seed));
+  const std::uint32_t w[4] = {r.c0, r.c1, r.c2, r.c3};
+  return uniform_open01(w[index % 4]);
+}
+
+/// Where a batch of chains draws its normals: element e of local chain c uses
+/// counter (e/2, first_chain + c, step, purpose | substream << 8) under key = seed.
+/// For a real-valued problem (`real`), every draw is a real N(0, 1) — √2 times the
+/// real part of the complex draw — with imaginary part 0, so variances keep their
+/// meaning E|x − E x|² in both fields (SPEC §1.1).
+struct rng_stream {
+  std::uint64_t seed = 0;
+  std::uint64_t first_chain = 0;
+  std::uint64_t step = 0;
+  rng_purpose purpose = rng_purpose::diffusion_noise;
+  std::uint32_t substream = 0;
+  bool real = false;
+
+  TWOFOLD_HD cfloat normal(std::size_t chain, std::size_t element) const {
+    const cfloat z = complex_normal(seed, first_chain + chain, step, purpose, element, substream);
+    return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z;
+  }
+  TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream, real}; }
+  TWOFOLD_HD rng_stream with(rng_purpose p) const { return {seed, first_chain, step, p, substream, real}; }
+};
+
+}  // namespace twofold

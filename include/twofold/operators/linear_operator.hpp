@@ -1,0 +1,76 @@
+#pragma once
+/// \file
+/// Linear forward operators A: images [chain, H, W] -> measurements [chain, (coil,) H', W'],
+/// applied to a whole batch of chains at once (SPEC §2). Every operator has apply,
+/// adjoint, normal (AᴴA) and the orthogonal projectors onto its row space
+/// P_R = A⁺A and null space P_N = I − P_R, and passes a dot-product adjoint test
+/// (tests/operators/operator_test.cpp). Operators with a known SVD also expose it as a
+/// spectral_form. The concrete operators live in include/twofold/operators/.
+
+#include <twofold/core/buffer.hpp>
+#include <twofold/core/context.hpp>
+#include <twofold/core/types.hpp>
+
+#include <string>
+#include <vector>
+
+namespace twofold {
+
+class spectral_form;
+
+class linear_operator {
+ public:
+  virtual ~linear_operator() = default;
+  /// Shape of one image (the domain).
+  virtual image_shape domain() const = 0;
+  /// Shape of one chain's measurement (the codomain).
+  virtual image_shape codomain() const = 0;
+  /// y = A x for every chain. Queued on ctx's stream.
+  virtual void apply(const context& ctx, const_chain_view x, chain_view y) const = 0;
+  /// x = Aᴴ y for every chain.
+  virtual void adjoint(const context& ctx, const_chain_view y, chain_view x) const = 0;
+  /// out = AᴴA x for every chain; `out` may alias `x`. Default: adjoint(apply(x)).
+  virtual void normal(const context& ctx, const_chain_view x, chain_view out) const;
+  /// x ← P_R x in place (projector onto the row space of A).
+  virtual void range_project(const context& ctx, chain_view x) const = 0;
+  /// x ← P_N x = x − P_R x in place. Default: x − P_R x with one scratch batch.
+  virtual void null_project(const context& ctx, chain_view x) const;
+  /// The SVD A = U diag(a) Vᴴ as fast transforms, or nullptr when none is known.
+  virtual const spectral_form* spectral() const { return nullptr; }
+  /// Short name for messages and summaries ("mri", "dense", ...).
+  virtual std::string name() const = 0;
+
+ protected:
+  /// Throws bad_input unless `v` is a batch of `expected` (messages name `what`).
+  static void expect_batch(const_chain_view v, image_shape expected, const char* what);
+};
+
+/// Which unitary basis the right singular vectors V are, so that priors diagonal in
+/// the same basis can be recognised (the exact sampler's closed form needs it).
+enum class spectral_basis {
+  pixel,    ///< V = I: coefficients are pixels (inpainting)
+  fourier,  ///< V = Fᴴ, the centred orthonormal DFT: coefficients are k-space (MRI, blur)
+  other,    ///< any other orthonormal V (dense SVD, block averages)
+};
+
+/// A = U diag(a) Vᴴ with r orthonormal columns in V (r ≤ n) and singular values
+/// a_k ≥ 0 (some may be 0). span(V)'s orthogonal complement lies in A's null space,
+/// so x = V Vᴴx + (I − V Vᴴ)x splits every image into r coefficients and a part A
+/// never sees. Used by the exact sampler and the spectral samplers (SPEC §1.5).
+class spectral_form {
+ public:
+  virtual ~spectral_form() = default;
+  virtual spectral_basis basis() const = 0;
+  /// Shape of one chain's coefficient vector (r = coefficient_shape().pixels()).
+  virtual image_shape coefficient_shape() const = 0;
+  /// a_k ≥ 0, r values on the host.
+  virtual const std::vector<float>& singular_values() const = 0;
+  /// c = Vᴴ x for every chain.
+  virtual void analyse(const context& ctx, const_chain_view x, chain_view c) const = 0;
+  /// x = V c for every chain.
+  virtual void synthesise(const context& ctx, const_chain_view c, chain_view x) const = 0;
+  /// ỹ = Uᴴ y for every chain (only coefficients with a_k > 0 are meaningful).
+  virtual void measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const = 0;
+};
+
+}  // namespace twofold

@@ -1,0 +1,105 @@
+#pragma once
+/// \file
+/// The engine's entry point: R runs × K chains in waves, on-device nested
+/// accumulators, and the per-pixel uncertainty maps of SPEC §1.6.
+///
+///   twofold::context ctx(twofold::backend_request::automatic);
+///   auto op = std::make_shared<twofold::fourier_mask_operator>(ctx, shape, mask);
+///   twofold::inverse_problem problem(ctx, op, kspace, sigma_y);
+///   auto prior = twofold::estimate_gaussian_prior(ctx, twofold::gaussian_basis::pixel, shape, images);
+///   auto result = twofold::sample(ctx, problem, prior, twofold::sampler_params{}, twofold::design_params{});
+///   // result.maps.ambiguity, result.maps.estimation, ...
+
+#include <twofold/core/context.hpp>
+#include <twofold/priors/gaussian.hpp>
+#include <twofold/problem/inverse_problem.hpp>
+#include <twofold/sampling/sampler_params.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace twofold {
+
+/// How runs relate to each other (SPEC §1.6).
+enum class run_design {
+  cascade,    ///< run r draws x_R ~ p(P_R x | y); its K chains draw x ~ p(x | P_R x = x_R)
+  replicate,  ///< runs differ only by seed; each chain is a posterior draw
+};
+
+struct design_params {
+  run_design kind = run_design::cascade;
+  std::size_t runs = 16;            ///< R ≥ 2
+  std::size_t chains_per_run = 16;  ///< K ≥ 2
+  std::uint64_t seed = 0;
+  /// Chains per wave; 0 sizes waves from the backend's free memory. Results do not
+  /// depend on it (bit-identical), only memory use and speed do.
+  std::size_t wave_chains = 0;
+  /// Also return every accumulated draw (R·K·H·W values on the host): per-pixel
+  /// quantiles and coverage need them (include/twofold/diagnostics/calibration.hpp).
+  bool keep_draws = false;
+};
+
+/// Per-pixel maps, C order [H, W]. Variances of complex pixels are E|x − E x|².
+struct uncertainty_maps {
+  image_shape shape{};
+  std::vector<cdouble> mean;            ///< posterior mean (mean of run means)
+  std::vector<double> total_variance;   ///< cascade: â + ê; replicate: mean within-run variance
+  std::vector<double> ambiguity;        ///< cascade: â = mean_r v_r (empty for replicate)
+  std::vector<double> estimation;       ///< cascade: ê = var_r(m_r) − â/K, may be < 0 (empty for replicate)
+  std::vector<double> estimation_clipped;  ///< max(ê, 0) (empty for replicate)
+  std::vector<double> between_run_variance;  ///< var_r(m_r), unbiased over runs (the raw estimation)
+  std::vector<double> range_variance;   ///< total variance of P_R x
+  std::vector<double> null_variance;    ///< total variance of P_N x
+};
+
+struct sample_report {
+  std::string device;
+  std::size_t runs = 0, chains_per_run = 0, chains = 0;  ///< chains: all sampled, stage 1 included
+  std::size_t steps_per_chain = 0;
+  std::size_t waves = 0, wave_chains = 0;
+  double seconds = 0;
+  double chain_steps_per_second = 0;
+};
+
+struct sample_result {
+  uncertainty_maps maps;
+  sample_report report;
+  /// With design.keep_draws: the R·K accumulated draws, C order [R·K, H, W]
+  /// (cascade: the stage-2 completions, which are posterior draws).
+  std::vector<cfloat> draws;
+};
+
+struct progress_event {
+  std::string_view stage;  ///< "posterior", "stage 1", "stage 2"
+  std::size_t chains_done = 0, chains_total = 0;
+  std::size_t step = 0, steps = 0;  ///< within the current wave
+  double elapsed_seconds = 0, eta_seconds = 0;
+};
+using progress_callback = std::function<void(const progress_event&)>;
+
+/// Runs the design. Throws bad_input on invalid parameters or unsupported
+/// sampler/prior/operator combinations or a problem with several measurement sets
+/// (see posterior_draws), runtime_failure when a chain turns
+/// non-finite (naming the chains) or a solver fails, device_failure on CUDA errors.
+sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
+                     const sampler_params& sampler, const design_params& design, const progress_callback& progress = {});
+
+/// The raw draws instead of maps: runs × chains_per_run posterior draws
+/// x ~ p(x | y) (design.kind is ignored; every chain is a posterior draw, run r's
+/// chains are r·K … r·K + K − 1, so samplers with interacting chains such as smc
+/// treat each run as one particle system). C order [R·K, H, W] on the host.
+/// A problem with several measurement sets (inverse_problem::sets() = R) gives run
+/// r the posterior of set r: a batch of problems sampled side by side.
+/// Validation and calibration diagnostics compare these with exact draws.
+std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
+                                    const sampler_params& sampler, const design_params& design,
+                                    const progress_callback& progress = {});
+
+run_design parse_design(std::string_view text);
+std::string_view to_string(run_design kind);
+
+}  // namespace twofold

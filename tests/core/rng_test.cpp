@@ -1,0 +1,70 @@
+// Philox4x32-10 against the Random123 known-answer vectors (tests/kat_vectors of
+// github.com/DEShawResearch/random123), and the normals built on it.
+#include <twofold/core/philox.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace twofold {
+namespace {
+
+TEST(Philox, KnownAnswerVectors) {
+  struct kat {
+    philox_counter ctr;
+    philox_key key;
+    philox_counter expected;
+  };
+  const kat vectors[] = {
+      {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+       {0xffffffff, 0xffffffff},
+       {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344},
+       {0xa4093822, 0x299f31d0},
+       {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+  };
+  for (const kat& v : vectors) {
+    const philox_counter r = philox4x32_10(v.ctr, v.key);
+    EXPECT_EQ(r.c0, v.expected.c0);
+    EXPECT_EQ(r.c1, v.expected.c1);
+    EXPECT_EQ(r.c2, v.expected.c2);
+    EXPECT_EQ(r.c3, v.expected.c3);
+  }
+}
+
+TEST(Philox, ComplexNormalMoments) {
+  // n draws of CN(0,1): E z = 0, E|z|² = 1, E Re² = E Im² = 1/2, E Re·Im = 0.
+  // Tolerances are 5 Monte Carlo standard errors.
+  const int n = 200000;
+  double sr = 0, si = 0, s2 = 0, srr = 0, sri = 0, s4 = 0;
+  for (int e = 0; e < n; ++e) {
+    const cfloat z = complex_normal(42, 7, 3, rng_purpose::test, static_cast<std::uint64_t>(e));
+    sr += z.re;
+    si += z.im;
+    s2 += norm2(z);
+    srr += double(z.re) * z.re;
+    sri += double(z.re) * z.im;
+    s4 += double(norm2(z)) * norm2(z);
+  }
+  const double se_mean = std::sqrt(0.5 / n);
+  EXPECT_NEAR(sr / n, 0.0, 5 * se_mean);
+  EXPECT_NEAR(si / n, 0.0, 5 * se_mean);
+  EXPECT_NEAR(s2 / n, 1.0, 5 * std::sqrt(1.0 / n));       // Var|z|² = 1 for CN(0,1)
+  EXPECT_NEAR(srr / n, 0.5, 5 * std::sqrt(0.5 / n));      // Var Re² = 2·(1/2)²
+  EXPECT_NEAR(sri / n, 0.0, 5 * std::sqrt(0.25 / n));     // Var Re·Im = 1/4
+  EXPECT_NEAR(s4 / n, 2.0, 5 * std::sqrt(20.0 / n));      // E|z|⁴ = 2, Var = 24 − 4
+}
+
+TEST(Philox, DrawsArePureFunctionsOfTheirCoordinates) {
+  const cfloat a = complex_normal(1, 2, 3, rng_purpose::diffusion_noise, 5);
+  EXPECT_EQ(a, complex_normal(1, 2, 3, rng_purpose::diffusion_noise, 5));
+  EXPECT_FALSE(a == complex_normal(1, 2, 3, rng_purpose::diffusion_noise, 4));
+  EXPECT_FALSE(a == complex_normal(1, 3, 3, rng_purpose::diffusion_noise, 5));
+  EXPECT_FALSE(a == complex_normal(1, 2, 4, rng_purpose::diffusion_noise, 5));
+  EXPECT_FALSE(a == complex_normal(1, 2, 3, rng_purpose::initial_state, 5));
+  EXPECT_FALSE(a == complex_normal(2, 2, 3, rng_purpose::diffusion_noise, 5));
+}
+
+}  // namespace
+}  // namespace twofold

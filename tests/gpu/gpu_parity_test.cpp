@@ -1,0 +1,204 @@
+// CPU/GPU parity: the raw Philox bits of the CUDA kernels equal the host's, and the
+// samplers' maps agree between backends. Skips with a reason without a usable
+// device; TWOFOLD_REQUIRE_GPU=1 turns the skip into a failure.
+#include <twofold/twofold.hpp>
+#include "host/math/elementwise.hpp"
+#include <twofold/exact/fourier.hpp>
+#include <twofold/sampling/sample.hpp>
+
+#include "host/backend/for_each.hpp"
+#include "host/samplers/resampling.hpp"
+#include "tests/support/operator_cases.hpp"
+#include "tests/support/test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <cstdlib>
+#include <string>
+
+namespace twofold {
+namespace {
+
+using namespace twofold::testing;
+
+bool require_gpu() {
+  const char* v = std::getenv("TWOFOLD_REQUIRE_GPU");
+  return v && std::string(v) == "1";
+}
+
+#define TWOFOLD_NEED_GPU()                                                                       \
+  do {                                                                                           \
+    if (!cuda_usable()) {                                                                        \
+      if (require_gpu()) FAIL() << "TWOFOLD_REQUIRE_GPU=1 but " << cuda_unavailable_reason();    \
+      GTEST_SKIP() << "no usable CUDA device: " << cuda_unavailable_reason();                     \
+    }                                                                                            \
+  } while (0)
+
+TEST(GpuParity, NormalsAreIdenticalOnBothBackends) {
+  TWOFOLD_NEED_GPU();
+  const image_shape s{17, 12};
+  const std::size_t chains = 9;
+  std::vector<std::vector<cfloat>> out;
+  for (const auto req : {backend_request::cpu, backend_request::cuda}) {
+    context ctx(req);
+    chain_buffer x(ctx, chains, s);
+    detail::for_each(ctx, x.view().size(),
+                     math::scaled_normal{x.view().data, {}, s.pixels(), 1.0f, rng_stream{123, 40, 7, rng_purpose::test, 2}});
+    out.push_back(to_host(ctx, x.storage));
+  }
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < out[0].size(); ++i) differ += !(out[0][i] == out[1][i]);
+  // Raw bits are identical; Box–Muller runs in double on both, so the rounded
+  // normals agree except where libm and CUDA's log/sincos round differently.
+  EXPECT_LE(differ, out[0].size() / 1000) << differ << " normals differ";
+}
+
+// Every operator of tests/support/operator_cases.hpp on both backends: apply, adjoint, normal,
+// P_R and P_N of the same inputs agree to float round-off (cuFFT/FFTW and cuBLAS/
+// OpenBLAS sum in different orders: 1e-5 of the result's norm; the multi-coil CG
+// projection amplifies that by its iterations, 1e-3).
+TEST(GpuParity, OperatorsAgreeAcrossBackends) {
+  TWOFOLD_NEED_GPU();
+  for (const auto& c : operator_cases()) {
+    std::vector<std::vector<cfloat>> results[2];
+    for (int b = 0; b < 2; ++b) {
+      context ctx(b == 0 ? backend_request::cpu : backend_request::cuda);
+      const auto op = c.make(ctx);
+      const image_shape in = op->domain(), out = op->codomain();
+      const std::size_t chains = 5;
+      auto x = to_backend<cfloat>(ctx, random_image({chains * in.height, in.width * in.coils}, 31));
+      auto y = to_backend<cfloat>(ctx, random_image({chains * out.height, out.width * out.coils}, 32));
+      const const_chain_view xv{x.data(), chains, in}, yv{y.data(), chains, out};
+      chain_buffer ax(ctx, chains, out), aty(ctx, chains, in), ahax(ctx, chains, in), pr(ctx, chains, in),
+          pn(ctx, chains, in);
+      op->apply(ctx, xv, ax.view());
+      op->adjoint(ctx, yv, aty.view());
+      op->normal(ctx, xv, ahax.view());
+      detail::copy_bytes(ctx, pr.view().data, x.data(), x.size() * sizeof(cfloat));
+      detail::copy_bytes(ctx, pn.view().data, x.data(), x.size() * sizeof(cfloat));
+      op->range_project(ctx, pr.view());
+      op->null_project(ctx, pn.view());
+      for (const auto* r : {&ax, &aty, &ahax, &pr, &pn}) results[b].push_back(to_host(ctx, r->storage));
+    }
+    const char* names[] = {"apply", "adjoint", "normal", "range_project", "null_project"};
+    const double tol = c.label.find("multicoil") != std::string::npos ? 1e-3 : 1e-5;
+    for (std::size_t k = 0; k < results[0].size(); ++k) {
+      double diff = 0, norm = 0;
+      for (std::size_t i = 0; i < results[0][k].size(); ++i) {
+        diff += norm2(results[0][k][i] - results[1][k][i]);
+        norm += norm2(results[0][k][i]);
+      }
+      EXPECT_LE(std::sqrt(diff), tol * std::sqrt(norm) + 1e-30) << c.label << " " << names[k];
+    }
+  }
+}
+
+TEST(GpuParity, SamplersAgreeAcrossBackends) {
+  TWOFOLD_NEED_GPU();
+  for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto, sampler_kind::dps,
+                          sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::smc}) {
+    std::vector<uncertainty_maps> maps;
+    for (const auto req : {backend_request::cpu, backend_request::cuda}) {
+      context ctx(req);
+      const image_shape s{16, 12};
+      auto op = std::make_shared<fourier_mask_operator>(ctx, s, line_mask(s, {1, 5, 6, 9}));
+      gaussian_prior prior(ctx, gaussian_basis::fourier, s, random_image(s, 3, 0.3f), decaying_spectrum(s, 0.5, 2.0));
+      const inverse_problem problem(ctx, op, simulate_kspace(ctx, prior, *op, 0.1, 9), 0.1);
+      sampler_params sp;
+      sp.kind = kind;
+      sp.schedule.levels = 50;
+      design_params d;
+      d.runs = 4;
+      d.chains_per_run = 8;
+      maps.push_back(sample(ctx, problem, prior, sp, d).maps);
+    }
+    // Same random numbers, same math, float rounding differences only.
+    for (std::size_t p = 0; p < maps[0].mean.size(); ++p) {
+      EXPECT_NEAR(maps[0].mean[p].re, maps[1].mean[p].re, 1e-3) << to_string(kind);
+      EXPECT_NEAR(maps[0].ambiguity[p], maps[1].ambiguity[p], 1e-3 * (1 + maps[0].ambiguity[p])) << to_string(kind);
+    }
+  }
+}
+
+// A batch of three measurement sets: every sampler reads its run's y through
+// math::run_data on both backends.
+TEST(GpuParity, MeasurementSetsAgreeAcrossBackends) {
+  TWOFOLD_NEED_GPU();
+  for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto, sampler_kind::dps,
+                          sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::smc}) {
+    std::vector<std::vector<cfloat>> draws;
+    for (const auto req : {backend_request::cpu, backend_request::cuda}) {
+      context ctx(req);
+      const image_shape s{16, 12};
+      auto op = std::make_shared<fourier_mask_operator>(ctx, s, line_mask(s, {1, 5, 6, 9}));
+      gaussian_prior prior(ctx, gaussian_basis::fourier, s, random_image(s, 3, 0.3f), decaying_spectrum(s, 0.5, 2.0));
+      std::vector<cfloat> y;
+      for (std::uint64_t seed = 9; seed < 12; ++seed) {
+        const auto one = simulate_kspace(ctx, prior, *op, 0.1, seed);
+        y.insert(y.end(), one.begin(), one.end());
+      }
+      const inverse_problem problem(ctx, op, y, 0.1, field::complex, 3);
+      sampler_params sp;
+      sp.kind = kind;
+      sp.schedule.levels = 50;
+      design_params d;
+      d.runs = 3;
+      d.chains_per_run = 8;
+      draws.push_back(posterior_draws(ctx, problem, prior, sp, d));
+    }
+    double worst = 0;  // relative to 1 + |x|
+    for (std::size_t i = 0; i < draws[0].size(); ++i)
+      worst = std::max(worst, double(abs(draws[0][i] - draws[1][i])) / (1 + double(abs(draws[0][i]))));
+    EXPECT_LT(worst, 1e-3) << to_string(kind);
+  }
+}
+
+// Systematic resampling: the CUB segmented scan and the CPU's sequential one give the
+// same prefix sums bit for bit for dyadic weights (exact in any summation order) and
+// the same ancestors for random weights.
+TEST(GpuParity, ResamplingIsIdenticalOnBothBackends) {
+  TWOFOLD_NEED_GPU();
+  const std::size_t K = 64, R = 37;
+  for (const bool dyadic : {true, false}) {
+    std::vector<double> w(R * K);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const double u = uniform(11, i, rng_purpose::test);
+      w[i] = dyadic ? std::floor(u * 1024) / 256 : std::pow(u, 4.0);
+    }
+    std::vector<std::uint8_t> flags(R);
+    for (std::size_t r = 0; r < R; ++r) flags[r] = r % 5 != 0;
+    std::vector<std::vector<double>> sums;
+    std::vector<std::vector<std::uint32_t>> ancestors;
+    for (const auto req : {backend_request::cpu, backend_request::cuda}) {
+      context ctx(req);
+      auto wd = to_backend(ctx, std::span<const double>(w));
+      auto fd = to_backend(ctx, std::span<const std::uint8_t>(flags));
+      buffer<double> cum(ctx, w.size());
+      buffer<std::uint32_t> anc(ctx, w.size());
+      detail::segmented_inclusive_sum(ctx, wd.data(), cum.data(), w.size(), K);
+      detail::systematic_ancestors(ctx, wd.data(), fd.data(), R, K, rng_stream{5, 128, 0}, 17, anc.data());
+      sums.push_back(to_host(ctx, cum));
+      ancestors.push_back(to_host(ctx, anc));
+    }
+    if (dyadic) EXPECT_EQ(sums[0], sums[1]);
+    else
+      for (std::size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(sums[0][i], sums[1][i], 1e-13 * sums[0][i]);
+    EXPECT_EQ(ancestors[0], ancestors[1]) << (dyadic ? "dyadic" : "random") << " weights";
+  }
+}
+
+TEST(Backend, CudaRequestWithoutDeviceFailsClearly) {
+  if (cuda_usable()) GTEST_SKIP() << "a CUDA device is usable here";
+  try {
+    context ctx(backend_request::cuda);
+    FAIL() << "expected device_failure";
+  } catch (const device_failure& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos);
+  }
+  EXPECT_EQ(context(backend_request::automatic).backend(), backend_kind::cpu);
+}
+
+}  // namespace
+}  // namespace twofold
