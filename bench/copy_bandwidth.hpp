@@ -1,6 +1,6 @@
 #pragma once
 // The roofline denominator: the backend's copy bandwidth, measured in the same run
-// as the scenarios (SPEC §6). Bytes counted = bytes read + bytes written.
+// as the scenarios (docs/design.md §6). Bytes counted = bytes read + bytes written.
 
 #include <twofold/twofold.hpp>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The peer implementation timed in the same run (SPEC §6): bench/peers/numpy_langevin.py,
+// The peer implementation timed in the same run (docs/design.md §6): bench/peers/numpy_langevin.py,
 // run through popen. A missing interpreter or NumPy makes the peer "skipped" with the
 // reason; it never fails the benchmark.
 

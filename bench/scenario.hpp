@@ -12,7 +12,7 @@ namespace twofold::bench {
 
 enum class size_preset { cpu, gpu };
 
-/// The operator of a scenario (SPEC §6 reference scenarios).
+/// The operator of a scenario (docs/design.md §6 reference scenarios).
 enum class scenario_operator {
   single_coil,  ///< A = M F, 4× random line mask
   multicoil,    ///< A = M F S, synthetic coil maps (make_coil_maps), 4× random line mask
@@ -65,7 +65,7 @@ struct scenario_config {
 /// higher than counted).
 std::vector<memory_pass> passes_per_step(const scenario_config& c);
 
-/// The single-coil line-mask scenario of SPEC §6 for both samplers: 256² image,
+/// The single-coil line-mask scenario of docs/design.md §6 for both samplers: 256² image,
 /// 4096 chains × 1000 steps (gpu), or 64² image, 32 chains × 100 steps (cpu).
 std::vector<scenario_config> single_coil_scenarios(size_preset size, std::size_t repeats);
 

@@ -1,4 +1,4 @@
-// twofold_bench: the performance figures of SPEC §6 for one backend, as JSON.
+// twofold_bench: the performance figures of docs/design.md §6 for one backend, as JSON.
 //
 //   twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]
 //                 [--repeats N] [--no-peer] [--python CMD] [--only ID[,ID...]]
@@ -38,7 +38,7 @@ constexpr const char* usage =
     "usage: twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]\n"
     "                     [--repeats N] [--no-peer] [--python CMD] [--only ID[,ID...]]\n"
     "  --backend  backend to measure (default auto: CUDA when a device is usable)\n"
-    "  --size     scenario sizes: gpu = SPEC 6 reference (256x256, 4096 chains x 1000 steps),\n"
+    "  --size     scenario sizes: gpu = the reference sizes of docs/design.md §6 (256x256, 4096 chains x 1000 steps),\n"
     "             cpu = 64x64, 32 chains x 100 steps (default: gpu on CUDA, cpu otherwise)\n"
     "  --out      write the JSON report to FILE (default: stdout)\n"
     "  --repeats  timed repeats per scenario, median reported (default 3)\n"

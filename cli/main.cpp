@@ -1,5 +1,5 @@
 // twofold: posterior sampling for linear inverse problems from the command line.
-// Exit codes (SPEC §5): 0 success, 2 bad input, 3 runtime or device failure.
+// Exit codes (docs/design.md §5): 0 success, 2 bad input, 3 runtime or device failure.
 #include "commands.hpp"
 
 #include <twofold/twofold.hpp>

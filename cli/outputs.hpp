@@ -27,7 +27,7 @@ struct run_record {
   nlohmann::json calibration;              ///< calibration.json (null: not written)
 };
 
-/// The calibration and validity figures of one sampled problem (SPEC §1.7) for
+/// The calibration and validity figures of one sampled problem (docs/design.md §1.7) for
 /// calibration.json, and the 5 %/95 % quantile maps: coverage against the truth when
 /// known, per-draw normalised residuals, forward PSNR, entanglement. `result` must
 /// hold its draws (design.keep_draws).

@@ -1,5 +1,5 @@
 // `twofold validate`: every sampler on a fixed suite of problems with exact
-// posteriors, measured against exact draws (SPEC §1.5: every sampler's bias is
+// posteriors, measured against exact draws (docs/design.md §1.5: every sampler's bias is
 // published). Writes JSON and the markdown of docs/validation.md.
 #include "commands.hpp"
 

@@ -9,7 +9,7 @@ matplotlib (Agg) and embeds it as a base64 PNG data URI: no external files, no
 network, no JavaScript. The page is written to a temporary file in OUTDIR and renamed
 into place, so a reader never sees half a report.
 
-Exit codes (SPEC §5): 0 written; 2 bad input (missing folder, missing or corrupt
+Exit codes (docs/design.md §5): 0 written; 2 bad input (missing folder, missing or corrupt
 summary.json, corrupt calibration.json or map); 3 missing dependency (numpy,
 matplotlib) or failure to write.
 """

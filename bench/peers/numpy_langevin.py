@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""NumPy peer of twofold's samplers, for timing only (SPEC §6).
+"""NumPy peer of twofold's samplers, for timing only (docs/design.md §6).
 
 Runs the same per-step algorithm as twofold on the same sizes (image H x W,
 chains, noise levels, steps), vectorised over chains: every array is

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The CUDA runtime calls the host orchestration needs, behind plain C++
-/// declarations (defined in cuda_runtime_cuda.cpp; stubs that report the backend
+/// declarations (defined in host/backend/cuda/runtime.cpp; stubs that report the backend
 /// missing when the build has no CUDA).
 
 #include <cstddef>

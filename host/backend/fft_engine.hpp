@@ -2,7 +2,7 @@
 /// \file
 /// The backend's plain (unnormalised, unshifted) batched 2-D DFT, in place, with
 /// plans created on first use and cached by (batch, H, W, direction).
-/// host/core/fft.cpp builds the centred orthonormal transform of SPEC §2 on top of it.
+/// host/core/fft.cpp builds the centred orthonormal transform of docs/design.md §2 on top of it.
 
 #include <twofold/core/types.hpp>
 #include <twofold/core/fft.hpp>

@@ -1,4 +1,4 @@
-// Exact Gaussian posteriors for single-coil Cartesian MRI (see reference_dense.hpp).
+// Exact Gaussian posteriors for single-coil Cartesian MRI (see include/twofold/exact/dense.hpp).
 //
 // Two independent implementations of the same Matheron-form formulas:
 //  - the general path builds B (m×N) explicitly and uses LAPACK/BLAS;
@@ -214,7 +214,7 @@ cdouble dot(const cdouble* a, const cdouble* b, std::size_t m) {  // Σ conj(a)�
   return acc;
 }
 
-// The maps for data t_r = B_r x + n_r with independent noise E|n_r|² = d_r (SPEC §1.4,
+// The maps for data t_r = B_r x + n_r with independent noise E|n_r|² = d_r (docs/design.md §1.4,
 // Matheron form; see the header). B has orthonormal rows, so P_R = BᴴB.
 gaussian_posterior_maps posterior_maps(image_shape shape, const dense_system& sys, std::span<const cfloat> prior_mean,
                                        std::vector<zd> t, const std::vector<double>& d) {

@@ -1,4 +1,4 @@
-// Exact posteriors of Gaussian-mixture priors (see reference_mixture.hpp). The
+// Exact posteriors of Gaussian-mixture priors (see include/twofold/exact/mixture.hpp). The
 // dense form works in the prior's coefficients c = Bᴴx (B = I or the centred
 // inverse DFT), where every prior covariance is diagonal, with G = A B:
 //   S = G diag(v) Gᴴ + σ² I,  r = y − G μ̃,  m_c = μ̃ + diag(v) Gᴴ S⁻¹ r,

@@ -1,6 +1,6 @@
 #pragma once
 // Shared by the file readers in host/io: the "`what` 'path': problem" message
-// form of SPEC §5, shape text for messages, overflow-checked element counts and
+// form of docs/design.md §5, shape text for messages, overflow-checked element counts and
 // the non-finite value message. Depends on <twofold/core/error.hpp> only, so the
 // header parsers that include it compile alone (fuzz/).
 #include <twofold/core/error.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Per-coefficient Gaussian formulas (SPEC §1.3–§1.4), used in the pixel basis
+/// Per-coefficient Gaussian formulas (docs/design.md §1.3–§1.4), used in the pixel basis
 /// directly and in the Fourier basis on centred k-space coefficients.
 
 #include <twofold/core/complex.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Welford running moments of complex values in double, and Chan et al.'s merge
-/// of two partial states. The variance of a complex value is E|x − E x|² (SPEC §1.3).
+/// of two partial states. The variance of a complex value is E|x − E x|² (docs/design.md §1.3).
 
 #include <twofold/core/complex.hpp>
 #include <twofold/core/hd.hpp>

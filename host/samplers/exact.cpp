@@ -1,5 +1,5 @@
 // The exact-score sampler: reverse ancestral steps whose denoiser is the exact
-// posterior one (SPEC §1.4). The posterior of a Gaussian or Gaussian-mixture prior
+// posterior one (docs/design.md §1.4). The posterior of a Gaussian or Gaussian-mixture prior
 // is a mixture (include/twofold/exact/mixture.hpp); its denoiser is that of a
 // mixture prior diagonal in the shared basis, or, for small images with any
 // operator, of a mixture whose components each have their own eigenbasis (dense

@@ -1,4 +1,4 @@
-// Perturb-then-optimise (SPEC §1.4): exact draws from a Gaussian posterior with any
+// Perturb-then-optimise (docs/design.md §1.4): exact draws from a Gaussian posterior with any
 // operator. Each chain draws x' ~ N(μ, Σ) and y' = y + n', then solves
 //   (Σ⁻¹ + AᴴA/σ_y²) x = Σ⁻¹x' + Aᴴy'/σ_y²
 // by batched CG; the solution is an exact posterior draw. Cascade stage 2 draws

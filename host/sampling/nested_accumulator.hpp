@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Nested Welford accumulators on the backend (SPEC §1.6): within each run, the
+/// Nested Welford accumulators on the backend (docs/design.md §1.6): within each run, the
 /// mean m_r and unbiased variance v_r of its K chains; across runs, a Welford
 /// over m_r and the sum of v_r. Chains arrive in waves in global chain order;
 /// each wave is cut into fixed tiles (math::chain_tile) that are reduced

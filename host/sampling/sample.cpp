@@ -1,4 +1,4 @@
-// Run designs (SPEC §1.6): plans waves, drives the sampler, feeds the nested
+// Run designs (docs/design.md §1.6): plans waves, drives the sampler, feeds the nested
 // accumulators and turns their moments into the uncertainty maps.
 #include <twofold/core/error.hpp>
 #include <twofold/sampling/sample.hpp>

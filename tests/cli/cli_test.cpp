@@ -1,5 +1,5 @@
 // The command-line program on bad input: a clear message naming the input, exit
-// code 2, and no output folder left behind (SPEC §5). Also one small successful run.
+// code 2, and no output folder left behind (docs/design.md §5). Also one small successful run.
 #include <twofold/io/npy.hpp>
 
 #include "tests/support/cli_support.hpp"

@@ -368,7 +368,7 @@ TEST(DenseCovariance, ConditionalCovarianceIsTheNullSpaceForm) {
 }
 
 TEST(DenseWhitePrior, MatchesTheFourierDiagonalClosedForm) {
-  // Constant v: every covariance is diagonal in the Fourier basis (SPEC §1.4), with
+  // Constant v: every covariance is diagonal in the Fourier basis (docs/design.md §1.4), with
   // λ_post = 1/(1/v + M/σ²) and m_post = λ_post (μ̃/v + M ỹ/σ²), μ̃ = Fμ.
   problem p = make_problem({6, 7}, "0110100", 19);
   std::fill(p.v.begin(), p.v.end(), 1.3f);

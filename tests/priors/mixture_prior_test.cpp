@@ -316,7 +316,7 @@ TEST(MixturePosterior, DiagonalAndDenseFormsAgree) {
   }
 }
 
-/// One component: the mixture posterior is the Gaussian one (reference_dense.hpp).
+/// One component: the mixture posterior is the Gaussian one (include/twofold/exact/dense.hpp).
 TEST(MixturePosterior, OneComponentIsTheGaussianPosterior) {
   context ctx(backend_request::cpu);
   const image_shape s{3, 4};

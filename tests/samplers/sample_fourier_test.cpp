@@ -1,4 +1,4 @@
-// Closed-form cases (SPEC §1.4): a Fourier-basis Gaussian prior with a line mask.
+// Closed-form cases (docs/design.md §1.4): a Fourier-basis Gaussian prior with a line mask.
 // The exact-score sampler is compared with its discretised expectation (a pure
 // Monte Carlo test) and that expectation with the closed form (its bias);
 // perturb-then-optimise has no discretisation and is compared with the closed form.

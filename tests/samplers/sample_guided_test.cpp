@@ -30,7 +30,7 @@ using namespace twofold::testing;
 constexpr double white_variance = 0.5;
 
 /// A white prior (constant spectrum, i.e. N(μ, vI) in any basis) with a line mask:
-/// the posterior is diagonal in k-space (reference_fourier.hpp).
+/// the posterior is diagonal in k-space (include/twofold/exact/fourier.hpp).
 fourier_case white_case() { return fourier_case({1, 3, 4}, 0.1, {8, 6}, float(white_variance)); }
 
 TEST(PigdmSampler, WhitePriorIsTheExactSamplerUpToDiscretisation) {

@@ -36,7 +36,7 @@ template <class T> TWOFOLD_HD complex<T> operator*(complex<T> a, complex<T> b) {
 template <class T> TWOFOLD_HD complex<T> operator*(T s, complex<T> a) { return {s * a.re, s * a.im}; }
 template <class T> TWOFOLD_HD complex<T> operator*(complex<T> a, T s) { return {s * a.re, s * a.im}; }
 template <class T> TWOFOLD_HD complex<T> conj(complex<T> a) { return {a.re, -a.im}; }
-/// |a|², the quantity every variance in twofold is built from (SPEC §1.3).
+/// |a|², the quantity every variance in twofold is built from (docs/design.md §1.3).
 template <class T> TWOFOLD_HD T norm2(complex<T> a) { return a.re * a.re + a.im * a.im; }
 template <class T> TWOFOLD_HD T abs(complex<T> a) { return std::sqrt(norm2(a)); }
 template <class T> TWOFOLD_HD bool operator==(complex<T> a, complex<T> b) { return a.re == b.re && a.im == b.im; }

@@ -2,7 +2,7 @@
 /// \file
 /// Errors. Every failure at the public boundary is a `twofold::error` subtype
 /// carrying file, line and a message that names the input and the problem.
-/// The command-line program maps them to exit codes (SPEC §5):
+/// The command-line program maps them to exit codes (docs/design.md §5):
 ///   bad_input -> 2, runtime_failure / device_failure -> 3.
 
 #include <stdexcept>

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The centred orthonormal 2-D DFT of SPEC §2, batched over chains:
+/// The centred orthonormal 2-D DFT of docs/design.md §2, batched over chains:
 ///   forward  X = fftshift(fft2(ifftshift(x), norm="ortho"))
 ///   inverse  x = fftshift(ifft2(ifftshift(X), norm="ortho"))
 /// over the last two axes, DC at index ⌊N/2⌋ (fastMRI, deepinv and BART agree).

@@ -126,7 +126,7 @@ TWOFOLD_HD double uniform(std::uint64_t seed, std::uint64_t index, rng_purpose p
 /// counter (e/2, first_chain + c, step, purpose | substream << 8) under key = seed.
 /// For a real-valued problem (`real`), every draw is a real N(0, 1) — √2 times the
 /// real part of the complex draw — with imaginary part 0, so variances keep their
-/// meaning E|x − E x|² in both fields (SPEC §1.1).
+/// meaning E|x − E x|² in both fields (docs/design.md §1.1).
 struct rng_stream {
   std::uint64_t seed = 0;
   std::uint64_t first_chain = 0;

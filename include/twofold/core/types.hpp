@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Plain value types shared by the whole API: image shapes and non-owning views
-/// of chain batches. Arrays are C-order `[chain, (coil,) H, W]`, complex64 (SPEC §2).
+/// of chain batches. Arrays are C-order `[chain, (coil,) H, W]`, complex64 (docs/design.md §2).
 
 #include <twofold/core/complex.hpp>
 
@@ -10,13 +10,13 @@
 
 namespace twofold {
 
-/// The field K of x and y (SPEC §1.1). Arrays are complex64 either way; a real
+/// The field K of x and y (docs/design.md §1.1). Arrays are complex64 either way; a real
 /// problem keeps every imaginary part 0: real measurements, real noise
 /// N(0, σ_y² I), real prior draws. Variances mean E|x − E x|² in both fields.
 enum class field { complex, real };
 
 /// Height (readout axis) and width (phase-encode axis, the last axis) of an image,
-/// and the number of coil planes in front of them (SPEC §2 layout `[coil, H, W]`):
+/// and the number of coil planes in front of them (docs/design.md §2 layout `[coil, H, W]`):
 /// 1 for images and single-coil data, C for multi-coil k-space.
 struct image_shape {
   std::size_t height = 0;

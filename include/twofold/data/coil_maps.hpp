@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Synthetic coil sensitivity maps for multi-coil MRI (SPEC §2: A = M F S), and the
+/// Synthetic coil sensitivity maps for multi-coil MRI (docs/design.md §2: A = M F S), and the
 /// checks and normalisation applied to user-supplied maps. Maps are C·H·W complex64
 /// values, C-order [coil, H, W], the layout multicoil_operator takes.
 ///

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Cartesian k-space sampling masks (SPEC §2). A mask is H·W values, C-order
+/// Cartesian k-space sampling masks (docs/design.md §2). A mask is H·W values, C-order
 /// [H, W], each exactly 0 or 1 (1 = sampled), in the centred k-space layout of
 /// fft2c: DC at (⌊H/2⌋, ⌊W/2⌋). Line masks sample whole phase-encode lines: a set
 /// of columns of the last axis W, replicated on every row (the readout axis H).

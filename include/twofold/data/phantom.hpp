@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Built-in MRI-like test images (SPEC §3), so that everything runs with no data
+/// Built-in MRI-like test images (docs/design.md §3), so that everything runs with no data
 /// download: a seeded family of randomly perturbed modified Shepp–Logan phantoms.
 ///
 /// Geometry. The phantom lives on the normalised square [-1, 1]² (x to the right,

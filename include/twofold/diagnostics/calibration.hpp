@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Calibration and validity diagnostics (SPEC §1.7): per-pixel quantile maps,
+/// Calibration and validity diagnostics (docs/design.md §1.7): per-pixel quantile maps,
 /// coverage curves, forward consistency, entanglement of the two uncertainty maps,
 /// simulation-based calibration (SBC, Talts et al. 2018) of the posterior and of the
 /// cascade's stage 2 alone, and conformal risk control of interval widths.
@@ -128,7 +128,7 @@ struct sbc_result {
   std::vector<double> scales;
 };
 
-/// SBC (SPEC §1.7): for l = 1..L, x*_l from the prior, y_l = A x*_l + n_l, K draws
+/// SBC (docs/design.md §1.7): for l = 1..L, x*_l from the prior, y_l = A x*_l + n_l, K draws
 /// of the sampler, ranks of the test functions: `pixels` pixels, the projections
 /// Re⟨w, P_R x⟩ and Re⟨w', P_N x⟩ onto fixed random directions, the residual
 /// ‖A x − y‖², the prior's quadratic form (x − μ)ᴴΣ⁻¹(x − μ) for Gaussian priors and

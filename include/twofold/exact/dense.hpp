@@ -2,9 +2,9 @@
 /// \file
 /// Exact Gaussian posteriors for single-coil Cartesian MRI with a pixel-basis prior,
 /// by direct linear algebra in double precision: the oracle the samplers and the
-/// cascade accumulators are tested against (SPEC §1.4, §1.6). Slow by design.
+/// cascade accumulators are tested against (docs/design.md §1.4, §1.6). Slow by design.
 ///
-/// Model (SPEC §1.1, §1.3, §2). Images are C-order [H, W], N = H·W pixels, W the
+/// Model (docs/design.md §1.1, §1.3, §2). Images are C-order [H, W], N = H·W pixels, W the
 /// phase-encode (last) axis.
 ///   x ~ CN(μ, Σ),  Σ = diag(v),  E|x_i − μ_i|² = v_i  (v/2 per real/imaginary part)
 ///   y = M F x + n,  n ~ CN(0, σ_y² I),  E|n_j|² = σ_y²  (BART's convention)
@@ -87,7 +87,7 @@ std::vector<cdouble> dense_posterior_covariance(image_shape shape, std::span<con
                                                 std::span<const float> mask, double sigma_y);
 
 /// The prior conditional covariance Cov(x | P_R x) = Σ − ΣBᴴ(BΣBᴴ)⁻¹BΣ, N×N row-major:
-/// the σ_y → 0 limit, the covariance stage 2 of the cascade samples (SPEC §1.6). Its
+/// the σ_y → 0 limit, the covariance stage 2 of the cascade samples (docs/design.md §1.6). Its
 /// diagonal is the ambiguity map. Arguments and limits as dense_posterior_covariance.
 std::vector<cdouble> dense_conditional_covariance(image_shape shape, std::span<const float> prior_variance,
                                                   std::span<const float> mask);

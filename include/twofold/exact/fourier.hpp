@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Closed-form posterior when prior and operator share a basis (SPEC §1.4): a
+/// Closed-form posterior when prior and operator share a basis (docs/design.md §1.4): a
 /// Fourier-basis Gaussian prior with a Cartesian mask. Everything is diagonal in
 /// k-space, per coefficient λ_post = 1/(1/λ + a/σ_y²), m_post = λ_post(μ̃/λ + a ỹ/σ_y²),
 /// and every covariance is circulant, so the variance maps are constant:

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The exact posterior of a Gaussian-mixture (or empirical) prior (SPEC §1.4): again
+/// The exact posterior of a Gaussian-mixture (or empirical) prior (docs/design.md §1.4): again
 /// a mixture, with component posteriors
 ///   C_k = (Σ_k⁻¹ + AᴴA/σ_y²)⁻¹,  m_k = μ_k + Σ_k Aᴴ S_k⁻¹ (y − A μ_k),  S_k = A Σ_k Aᴴ + σ_y² I
 /// and weights w̃_k ∝ w_k N(y; A μ_k, S_k), normalised by log-sum-exp. Two exact forms:

@@ -1,13 +1,13 @@
 #pragma once
 /// \file
-/// BART's `.cfl/.hdr` pair (SPEC §3): `name.hdr` is text, a line `# Dimensions`
+/// BART's `.cfl/.hdr` pair (docs/design.md §3): `name.hdr` is text, a line `# Dimensions`
 /// followed by up to 16 positive integers; `name.cfl` is the raw data, complex64
 /// (little-endian float32 real, imaginary pairs) in column-major order, dim 0
 /// varying fastest. BART's MRI dims: 0 = readout (twofold's H), 1 = phase
 /// encode (W), 2 = second phase encode / slice, 3 = coils.
 ///
 /// Every problem with a file is a `twofold::bad_input` whose message names the
-/// input (`what`), the path and the problem (SPEC §5). Big-endian hosts are
+/// input (`what`), the path and the problem (docs/design.md §5). Big-endian hosts are
 /// rejected at compile time (a static_assert in host/io/cfl.cpp): BART itself
 /// writes the host's native order, which is little-endian on every machine it
 /// supports.

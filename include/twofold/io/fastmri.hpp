@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// fastMRI HDF5 files (SPEC §3), read and written with the HDF5 C library:
+/// fastMRI HDF5 files (docs/design.md §3), read and written with the HDF5 C library:
 ///   `kspace`              complex64 `[slices, coils, H, W]` (multi-coil) or
 ///                         `[slices, H, W]` (single-coil), stored as the compound
 ///                         type {r: float32, i: float32} that h5py writes
@@ -11,7 +11,7 @@
 ///                         e.g. to 320 × 320, so h, w may differ from H, W).
 ///
 /// Every problem is a `twofold::bad_input` naming `what`, the file and, where
-/// one is involved, the dataset (SPEC §5). HDF5's own error printing is
+/// one is involved, the dataset (docs/design.md §5). HDF5's own error printing is
 /// switched off; its messages never reach the terminal.
 
 #include <twofold/core/types.hpp>

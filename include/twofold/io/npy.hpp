@@ -1,12 +1,12 @@
 #pragma once
 /// \file
 /// NumPy `.npy` files (format versions 1.0, 2.0 and 3.0), the array format of
-/// SPEC §3. Reading accepts C or Fortran order and either byte order and always
+/// docs/design.md §3. Reading accepts C or Fortran order and either byte order and always
 /// yields C-order, native (little-endian) bytes; writing produces version 1.0
 /// (2.0 when the header needs it), C order, little-endian, atomically.
 ///
 /// Every problem with a file is a `twofold::bad_input` whose message names the
-/// input (`what`, e.g. "k-space file"), the path and the problem (SPEC §5).
+/// input (`what`, e.g. "k-space file"), the path and the problem (docs/design.md §5).
 
 #include <twofold/core/complex.hpp>
 

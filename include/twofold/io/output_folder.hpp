@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// All-or-nothing outputs (SPEC §5: never a half-written output). Single files
+/// All-or-nothing outputs (docs/design.md §5: never a half-written output). Single files
 /// are written to a temporary and renamed into place; a run's whole set of
 /// outputs is staged in a private folder and moved into the final folder only
 /// when the run has succeeded.

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// PNG images of maps, for humans (SPEC §3: "PNG images of every map"). A map is
+/// PNG images of maps, for humans (docs/design.md §3: "PNG images of every map"). A map is
 /// drawn with a colormap, a colour bar with its numeric range and an optional
 /// title, in a small built-in 5×7 bitmap font. Files are written atomically.
 

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Deblurring: circular convolution by FFT (SPEC §2).
+/// Deblurring: circular convolution by FFT (docs/design.md §2).
 
 #include <twofold/operators/linear_operator.hpp>
 

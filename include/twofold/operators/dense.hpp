@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// A dense matrix: EEG/MEG lead fields and any small operator (SPEC §2).
+/// A dense matrix: EEG/MEG lead fields and any small operator (docs/design.md §2).
 
 #include <twofold/operators/linear_operator.hpp>
 

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Single-coil Cartesian MRI (SPEC §2).
+/// Single-coil Cartesian MRI (docs/design.md §2).
 
 #include <twofold/operators/linear_operator.hpp>
 

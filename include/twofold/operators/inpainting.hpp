@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Inpainting: observe a subset of pixels (SPEC §2).
+/// Inpainting: observe a subset of pixels (docs/design.md §2).
 
 #include <twofold/operators/linear_operator.hpp>
 

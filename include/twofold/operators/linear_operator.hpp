@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Linear forward operators A: images [chain, H, W] -> measurements [chain, (coil,) H', W'],
-/// applied to a whole batch of chains at once (SPEC §2). Every operator has apply,
+/// applied to a whole batch of chains at once (docs/design.md §2). Every operator has apply,
 /// adjoint, normal (AᴴA) and the orthogonal projectors onto its row space
 /// P_R = A⁺A and null space P_N = I − P_R, and passes a dot-product adjoint test
 /// (tests/operators/operator_test.cpp). Operators with a known SVD also expose it as a
@@ -56,7 +56,7 @@ enum class spectral_basis {
 /// A = U diag(a) Vᴴ with r orthonormal columns in V (r ≤ n) and singular values
 /// a_k ≥ 0 (some may be 0). span(V)'s orthogonal complement lies in A's null space,
 /// so x = V Vᴴx + (I − V Vᴴ)x splits every image into r coefficients and a part A
-/// never sees. Used by the exact sampler and the spectral samplers (SPEC §1.5).
+/// never sees. Used by the exact sampler and the spectral samplers (docs/design.md §1.5).
 class spectral_form {
  public:
   virtual ~spectral_form() = default;

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Multi-coil Cartesian MRI (SPEC §2).
+/// Multi-coil Cartesian MRI (docs/design.md §2).
 
 #include <twofold/operators/linear_operator.hpp>
 #include <twofold/operators/fourier_mask.hpp>

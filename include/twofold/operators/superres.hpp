@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Super-resolution: block averaging by an integer factor (SPEC §2).
+/// Super-resolution: block averaging by an integer factor (docs/design.md §2).
 
 #include <twofold/operators/linear_operator.hpp>
 

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// External denoisers (SPEC §1.3): any batched D(z, s) — a learned network, a
+/// External denoisers (docs/design.md §1.3): any batched D(z, s) — a learned network, a
 /// Python callable through a binding — plugs into every sampler as a prior.
 /// Subclassing `prior` is the direct way; `callback_prior` adapts plain callables:
 ///

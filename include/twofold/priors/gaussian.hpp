@@ -19,7 +19,7 @@ enum class gaussian_basis {
   fourier,  ///< a stationary prior: variances of centred k-space coefficients (power spectrum)
 };
 
-/// CN(μ, Σ) with Σ diagonal in `basis` (SPEC §1.3): E|x − μ|² per coefficient is the
+/// CN(μ, Σ) with Σ diagonal in `basis` (docs/design.md §1.3): E|x − μ|² per coefficient is the
 /// given variance (half on each of the real and imaginary parts).
 /// Denoiser μ + Σ(Σ + s²I)⁻¹(z − μ): one pass (pixel) or two FFTs and one pass (fourier).
 class gaussian_prior final : public prior {

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Gaussian-mixture and empirical priors (SPEC §1.3):
+/// Gaussian-mixture and empirical priors (docs/design.md §1.3):
 ///   p(x) = Σ_k w_k CN(μ_k, Σ_k)   (N(μ_k, Σ_k) for real images)
 /// with every Σ_k diagonal in one shared unitary basis (pixel or centred Fourier).
 /// At level s the smoothed density is the same mixture with Σ_k + s²I, so

@@ -2,7 +2,7 @@
 /// \file
 /// The prior interface. Every prior exposes a batched denoiser
 /// D(z, s) = E[x₀ | x₀ + s ε = z], ε ~ CN(0, I) (N(0, I) for real images), s in
-/// data units (SPEC §1.2), and optionally the vector-Jacobian product of D (DPS,
+/// data units (docs/design.md §1.2), and optionally the vector-Jacobian product of D (DPS,
 /// ΠGDM and the SMC twisting need it). This is also the interface external or
 /// learned denoisers implement (include/twofold/priors/callback.hpp adapts plain
 /// callbacks to it).

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// A linear inverse problem y = A x + n, n ~ CN(0, σ_y² I) (SPEC §1.1: complex noise
+/// A linear inverse problem y = A x + n, n ~ CN(0, σ_y² I) (docs/design.md §1.1: complex noise
 /// with E|n_i|² = σ_y², i.e. σ_y²/2 per real and imaginary part — BART's convention;
 /// deepinv's per-channel σ is σ_y/√2 in these units).
 

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The engine's entry point: R runs × K chains in waves, on-device nested
-/// accumulators, and the per-pixel uncertainty maps of SPEC §1.6.
+/// accumulators, and the per-pixel uncertainty maps of docs/design.md §1.6.
 ///
 ///   twofold::context ctx(twofold::backend_request::automatic);
 ///   auto op = std::make_shared<twofold::fourier_mask_operator>(ctx, shape, mask);
@@ -24,7 +24,7 @@
 
 namespace twofold {
 
-/// How runs relate to each other (SPEC §1.6).
+/// How runs relate to each other (docs/design.md §1.6).
 enum class run_design {
   cascade,    ///< run r draws x_R ~ p(P_R x | y); its K chains draw x ~ p(x | P_R x = x_R)
   replicate,  ///< runs differ only by seed; each chain is a posterior draw

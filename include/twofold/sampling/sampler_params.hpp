@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Plain parameter structs of the samplers (SPEC §1.5).
+/// Plain parameter structs of the samplers (docs/design.md §1.5).
 
 #include <twofold/sampling/schedule.hpp>
 

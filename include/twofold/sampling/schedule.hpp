@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Noise schedules (SPEC §1.2). The forward process x_t = α_t x₀ + σ_t ε is run in
+/// Noise schedules (docs/design.md §1.2). The forward process x_t = α_t x₀ + σ_t ε is run in
 /// data units u = x/α, where it reads u = x₀ + s ε with s = σ/α (Karras et al. 2022,
 /// §2); a schedule is then the decreasing list of levels s visited by a sampler.
 /// The VP schedules differ from VE/EDM only in that list.
