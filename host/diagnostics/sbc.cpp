@@ -1,104 +1,28 @@
-// Calibration and validity diagnostics (see include/twofold/diagnostics/calibration.hpp).
+// Simulation-based calibration: every replicate's x* and y in one measurement-set
+// batch, ranks of test functions, χ² and ECDF-band uniformity
+// (see include/twofold/diagnostics/calibration.hpp).
 #include <twofold/diagnostics/calibration.hpp>
+
 #include <twofold/core/error.hpp>
 #include <twofold/priors/gaussian.hpp>
 #include <twofold/priors/gaussian_mixture.hpp>
 #include <twofold/problem/simulate.hpp>
 
+#include "host/diagnostics/coverage.hpp"
 #include "host/sampling/sampler.hpp"
-
-#include <boost/math/distributions/normal.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <string>
 
 namespace twofold {
 namespace {
 
-double scalar(cfloat x, field values) { return values == field::real ? double(x.re) : abs(cdouble(x)); }
-
-/// Type-7 (linear interpolation) empirical quantile of sorted values.
-double sorted_quantile(const std::vector<double>& v, double q) {
-  const double h = q * double(v.size() - 1);
-  const auto i = static_cast<std::size_t>(std::floor(h));
-  return i + 1 < v.size() ? v[i] + (h - double(i)) * (v[i + 1] - v[i]) : v.back();
-}
-
-/// z with Φ(z) = p.
-double normal_quantile(double p) { return boost::math::quantile(boost::math::normal_distribution<double>(), p); }
-
-/// The real coordinates calibration is judged on: x for real images; Re x and Im x
-/// (2N coordinates, real parts first) for complex ones.
-std::vector<double> coordinates(std::span<const cfloat> image, field values) {
-  std::vector<double> c;
-  for (const cfloat x : image) c.push_back(x.re);
-  if (values == field::complex)
-    for (const cfloat x : image) c.push_back(x.im);
-  return c;
-}
-
-/// Per coordinate (see coordinates()), the sorted values of n draws.
-std::vector<std::vector<double>> sorted_coordinates(std::span<const cfloat> draws, std::size_t N, field values) {
-  TWOFOLD_EXPECTS(N > 0 && !draws.empty() && draws.size() % N == 0,
-                  "draws must be a non-empty stack of images of " + std::to_string(N) + " pixels");
-  const std::size_t n = draws.size() / N, D = values == field::complex ? 2 * N : N;
-  std::vector<std::vector<double>> out(D, std::vector<double>(n));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t d = 0; d < std::int64_t(D); ++d) {
-    auto& v = out[std::size_t(d)];
-    const std::size_t p = std::size_t(d) % N;
-    for (std::size_t c = 0; c < n; ++c) v[c] = std::size_t(d) < N ? draws[c * N + p].re : draws[c * N + p].im;
-    std::sort(v.begin(), v.end());
-  }
-  return out;
-}
-
-/// Per pixel, the sorted scalars (|x| or x) of n draws: the displayed quantile maps.
-std::vector<std::vector<double>> sorted_scalars(std::span<const cfloat> draws, std::size_t N, field values) {
-  TWOFOLD_EXPECTS(N > 0 && !draws.empty() && draws.size() % N == 0,
-                  "draws must be a non-empty stack of images of " + std::to_string(N) + " pixels");
-  const std::size_t n = draws.size() / N;
-  std::vector<std::vector<double>> out(N, std::vector<double>(n));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t p = 0; p < std::int64_t(N); ++p) {
-    auto& v = out[std::size_t(p)];
-    for (std::size_t c = 0; c < n; ++c) v[c] = scalar(draws[c * N + std::size_t(p)], values);
-    std::sort(v.begin(), v.end());
-  }
-  return out;
-}
-
-coverage_curve coverage_of(const std::vector<std::vector<double>>& sorted, const std::vector<double>& truth,
-                           std::span<const double> nominal) {
-  const std::size_t N = sorted.size();
-  coverage_curve c;
-  c.nominal.assign(nominal.begin(), nominal.end());
-  std::vector<double> mean(N), sd(N);
-  for (std::size_t p = 0; p < N; ++p) {
-    double m = 0, m2 = 0;
-    for (double x : sorted[p]) m += x;
-    m /= double(sorted[p].size());
-    for (double x : sorted[p]) m2 += (x - m) * (x - m);
-    mean[p] = m;
-    sd[p] = std::sqrt(m2 / double(std::max<std::size_t>(sorted[p].size() - 1, 1)));
-  }
-  for (const double level : nominal) {
-    TWOFOLD_EXPECTS(level > 0 && level < 1, "coverage levels must lie in (0, 1)");
-    const double z = normal_quantile(0.5 + level / 2);
-    std::size_t inq = 0, ing = 0;
-    for (std::size_t p = 0; p < N; ++p) {
-      const double t = truth[p];
-      inq += t >= sorted_quantile(sorted[p], 0.5 - level / 2) && t <= sorted_quantile(sorted[p], 0.5 + level / 2);
-      ing += std::abs(t - mean[p]) <= z * sd[p];
-    }
-    c.quantile.push_back(double(inq) / double(N));
-    c.gaussian.push_back(double(ing) / double(N));
-  }
-  return c;
-}
+using detail::coordinates;
+using detail::coverage_of;
+using detail::sorted_coordinates;
+using detail::sorted_quantile;
 
 /// Chi-square statistic and p-value of a histogram against the uniform.
 void chi_square(sbc_test& t, std::size_t bins, std::size_t K) {
@@ -110,125 +34,11 @@ void chi_square(sbc_test& t, std::size_t bins, std::size_t K) {
   t.chi2_p = chi_square_upper_tail(t.chi2, double(bins - 1));
 }
 
-void require_one_set(const inverse_problem& problem, const std::string& what) {
-  TWOFOLD_EXPECTS(problem.sets() == 1, what + ": one measurement set at a time (the problem has " +
-                                           std::to_string(problem.sets()) + "; use measurement_set(r))");
-}
-
 void draw_from(const context& ctx, const prior& p, chain_view x, const rng_stream& rng) {
   TWOFOLD_EXPECTS(p.can_draw(), "simulation-based calibration draws x* from the prior: prior '" + p.name() +
                                     "' cannot be sampled (use a Gaussian or Gaussian-mixture prior)");
   p.draw(ctx, x, 0.0, rng);
 }
-
-}  // namespace
-
-std::vector<double> default_coverage_levels() { return {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99}; }
-
-quantile_maps pixel_quantiles(std::span<const cfloat> draws, image_shape shape, field values, double lo_level,
-                              double hi_level) {
-  TWOFOLD_EXPECTS(0 <= lo_level && lo_level < hi_level && hi_level <= 1, "quantile levels must satisfy 0 <= lo < hi <= 1");
-  const auto sorted = sorted_scalars(draws, shape.pixels(), values);
-  quantile_maps q{lo_level, hi_level, {}, {}};
-  for (const auto& v : sorted) {
-    q.lo.push_back(sorted_quantile(v, lo_level));
-    q.hi.push_back(sorted_quantile(v, hi_level));
-  }
-  return q;
-}
-
-coverage_curve coverage(std::span<const cfloat> draws, std::span<const cfloat> truth, image_shape shape, field values,
-                        std::span<const double> nominal) {
-  TWOFOLD_EXPECTS(truth.size() == shape.pixels(), "coverage: the truth must be one image of " + to_string(shape));
-  return coverage_of(sorted_coordinates(draws, shape.pixels(), values), coordinates(truth, values), nominal);
-}
-
-std::vector<double> normalised_residuals(const context& ctx, const inverse_problem& problem,
-                                         std::span<const cfloat> draws) {
-  require_one_set(problem, "residuals");
-  const image_shape s = problem.shape(), m = problem.op().codomain();
-  TWOFOLD_EXPECTS(!draws.empty() && draws.size() % s.pixels() == 0, "residuals: draws must be a stack of images");
-  const std::size_t n = draws.size() / s.pixels();
-  chain_buffer x = to_backend(ctx, draws, n, s), ax(ctx, n, m);
-  problem.op().apply(ctx, x.view(), ax.view());
-  const auto h = to_host(ctx, ax.storage);
-  const auto& y = problem.measurements();
-  std::vector<double> r(n);
-  const double scale = double(problem.measured_entries()) * problem.sigma_y() * problem.sigma_y();
-  for (std::size_t c = 0; c < n; ++c) {
-    double sum = 0;
-    for (std::size_t i = 0; i < m.pixels(); ++i) sum += norm2(cdouble(h[c * m.pixels() + i]) - cdouble(y[i]));
-    r[c] = sum / scale;
-  }
-  return r;
-}
-
-double forward_psnr(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
-  require_one_set(problem, "forward PSNR");
-  TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward PSNR: the mean must be one image");
-  std::vector<cfloat> m(mean.size());
-  for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
-  chain_buffer x = to_backend(ctx, m, 1, problem.shape()), ax(ctx, 1, problem.op().codomain());
-  problem.op().apply(ctx, x.view(), ax.view());
-  const auto h = to_host(ctx, ax.storage);
-  double peak = 0, mse = 0;
-  for (std::size_t i = 0; i < h.size(); ++i) {
-    peak = std::max(peak, norm2(cdouble(problem.measurements()[i])));
-    mse += norm2(cdouble(h[i]) - cdouble(problem.measurements()[i]));
-  }
-  mse /= double(problem.measured_entries());
-  return 10 * std::log10(peak / mse);
-}
-
-double forward_ssim(const context& ctx, const inverse_problem& problem, std::span<const cdouble> mean) {
-  require_one_set(problem, "forward SSIM");
-  TWOFOLD_EXPECTS(mean.size() == problem.shape().pixels(), "forward SSIM: the mean must be one image");
-  std::vector<cfloat> m(mean.size());
-  for (std::size_t i = 0; i < m.size(); ++i) m[i] = cfloat(mean[i]);
-  const image_shape ms = problem.op().codomain();
-  chain_buffer x = to_backend(ctx, m, 1, problem.shape()), ax(ctx, 1, ms);
-  problem.op().apply(ctx, x.view(), ax.view());
-  const auto a = to_host(ctx, ax.storage);
-  const auto& y = problem.measurements();
-  double lo = HUGE_VAL, hi = -HUGE_VAL;
-  for (const cfloat v : y) lo = std::min(lo, double(abs(v))), hi = std::max(hi, double(abs(v)));
-  const double range = hi > lo ? hi - lo : 1.0, c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range);
-  const std::size_t H = ms.height, W = ms.width, w = std::min<std::size_t>({7, H, W});
-  double total = 0;
-  std::size_t windows = 0;
-  for (std::size_t c = 0; c < ms.coils; ++c)
-    for (std::size_t r0 = 0; r0 + w <= H; ++r0)
-      for (std::size_t q0 = 0; q0 + w <= W; ++q0) {
-        double sa = 0, sy = 0, saa = 0, syy = 0, say = 0;
-        for (std::size_t r = r0; r < r0 + w; ++r)
-          for (std::size_t q = q0; q < q0 + w; ++q) {
-            const std::size_t i = (c * H + r) * W + q;
-            const double u = abs(a[i]), v = abs(y[i]);
-            sa += u, sy += v, saa += u * u, syy += v * v, say += u * v;
-          }
-        const double n = double(w * w), ma = sa / n, my = sy / n;
-        const double va = saa / n - ma * ma, vy = syy / n - my * my, cov = say / n - ma * my;
-        total += (2 * ma * my + c1) * (2 * cov + c2) / ((ma * ma + my * my + c1) * (va + vy + c2));
-        ++windows;
-      }
-  return total / double(windows);
-}
-
-double entanglement(const uncertainty_maps& maps) {
-  TWOFOLD_EXPECTS(!maps.ambiguity.empty() && maps.ambiguity.size() == maps.estimation.size(),
-                  "entanglement needs the ambiguity and estimation maps of a cascade run");
-  const std::size_t N = maps.ambiguity.size();
-  double ma = 0, me = 0;
-  for (std::size_t p = 0; p < N; ++p) ma += maps.ambiguity[p] / double(N), me += maps.estimation[p] / double(N);
-  double sab = 0, saa = 0, sbb = 0;
-  for (std::size_t p = 0; p < N; ++p) {
-    const double a = maps.ambiguity[p] - ma, e = maps.estimation[p] - me;
-    sab += a * e, saa += a * a, sbb += e * e;
-  }
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
-}
-
-namespace {
 
 /// ‖A x_c − y‖² for every image of a batch (backend memory), y the measurement set
 /// of replicate first + c / per_replicate.
@@ -450,30 +260,6 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
-}
-
-conformal_result conformal_scale(const sbc_result& sbc, double alpha, std::size_t calibration) {
-  const std::size_t L = sbc.miscoverage_by_scale.size();
-  TWOFOLD_EXPECTS(alpha > 0 && alpha < 1, "conformal risk level alpha must lie in (0, 1)");
-  TWOFOLD_EXPECTS(calibration >= 1 && calibration < L, "conformal calibration needs 1 <= calibration replicates < " +
-                                                           std::to_string(L) + " (the rest are the test set)");
-  conformal_result r;
-  r.alpha = alpha;
-  r.calibration = calibration;
-  r.test = L - calibration;
-  r.scale = std::numeric_limits<double>::infinity();
-  const double n = double(calibration);
-  for (std::size_t i = 0; i < sbc.scales.size(); ++i) {
-    double risk = 0;
-    for (std::size_t l = 0; l < calibration; ++l) risk += sbc.miscoverage_by_scale[l][i] / n;
-    if (n / (n + 1) * risk + 1 / (n + 1) <= alpha) {
-      r.scale = sbc.scales[i];
-      r.calibration_risk = risk;
-      for (std::size_t l = calibration; l < L; ++l) r.test_risk += sbc.miscoverage_by_scale[l][i] / double(r.test);
-      return r;
-    }
-  }
-  return r;
 }
 
 }  // namespace twofold
