@@ -1,0 +1,246 @@
+// Reading and checking the inputs of `twofold sample` (see inputs.hpp).
+#include "inputs.hpp"
+
+#include <twofold/twofold.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+namespace twofold::cli {
+
+using io::shape_text;
+
+namespace {
+
+/// `shape` as an image: [H, W], or [n] / [1, n] for the 1×n images of dense operators.
+image_shape as_image(const std::vector<std::size_t>& shape, const std::string& what) {
+  TWOFOLD_EXPECTS(shape.size() == 1 || shape.size() == 2,
+                  what + " must be a 1-D or 2-D array (got shape " + shape_text(shape) + ")");
+  const image_shape s = shape.size() == 1 ? image_shape{1, shape[0]} : image_shape{shape[0], shape[1]};
+  TWOFOLD_EXPECTS(s.pixels() > 0, what + " is empty");
+  return s;
+}
+
+bool is_hdf5(const std::string& path) {
+  const auto ext = std::filesystem::path(path).extension();
+  return ext == ".h5" || ext == ".hdf5";
+}
+
+bool all_real(std::span<const cfloat> v) {
+  for (const cfloat z : v)
+    if (z.im != 0.0f) return false;
+  return true;
+}
+
+/// A 0/1 mask of an image shape: [H, W], or W line flags when `lines_allowed`; read
+/// from --mask, else from a fastMRI measurements file's `mask` dataset.
+std::vector<float> read_mask(const problem_inputs& o, image_shape s, bool lines_allowed, const std::string& what) {
+  std::string path = o.mask;
+  io::array_read_options options{"mask", o.slice};
+  if (path.empty() && is_hdf5(o.measurements) && io::inspect_fastmri(o.measurements, "measurements").has_mask)
+    path = o.measurements;
+  TWOFOLD_EXPECTS(!path.empty(), "--operator " + o.op + " needs --mask (" + what + ")");
+  const auto a = io::read_float_array(path, what, options);
+  if (lines_allowed && a.shape.size() == 1) {
+    TWOFOLD_EXPECTS(a.shape[0] == s.width, what + " has " + std::to_string(a.shape[0]) + " line flags but the data has " +
+                                               std::to_string(s.width) + " phase-encode lines");
+    std::vector<float> full(s.pixels());
+    for (std::size_t i = 0; i < full.size(); ++i) full[i] = a.values[i % s.width];
+    return full;
+  }
+  expect_image(a.shape, s, what, "the data");
+  return a.values;
+}
+
+/// `shape` as a stack of `count` images of shape `s`: [count, H, W], or [count, W] when H = 1.
+std::size_t stack_count(const std::vector<std::size_t>& shape, image_shape s, const std::string& what) {
+  const bool ok = (shape.size() == 3 && shape[1] == s.height && shape[2] == s.width) ||
+                  (s.height == 1 && shape.size() == 2 && shape[1] == s.width);
+  TWOFOLD_EXPECTS(ok && shape[0] >= 1, what + " must have shape [N, " + std::to_string(s.height) + ", " +
+                                           std::to_string(s.width) + "] (got " + shape_text(shape) + ")");
+  return shape[0];
+}
+
+}  // namespace
+
+void expect_image(const std::vector<std::size_t>& shape, image_shape expected, const std::string& what,
+                  const std::string& against) {
+  const image_shape got = as_image(shape, what);
+  TWOFOLD_EXPECTS(got == expected || (expected.height == 1 && got.pixels() == expected.pixels()),
+                  what + " has shape " + shape_text(shape) + " but " + against + " is " + to_string(expected));
+}
+
+loaded_problem load_problem(const context& ctx, const problem_inputs& o) {
+  const io::array_read_options kspace_options{"kspace", o.slice};
+  const bool mri = o.op == "mri" || o.op == "mri-multicoil";
+  const auto y = io::read_complex_array(o.measurements, mri ? "k-space" : "measurements", kspace_options);
+  loaded_problem p;
+  p.y = y.values;
+  p.real_data = all_real(y.values);
+  if (o.op == "mri") {
+    TWOFOLD_EXPECTS(y.shape.size() == 2, "measurements (k-space) must be [H, W] for --operator mri (got " +
+                                             shape_text(y.shape) + "; multi-coil data needs --operator mri-multicoil)");
+    const image_shape s = as_image(y.shape, "measurements");
+    p.mask = read_mask(o, s, true, "k-space mask");
+    p.op = std::make_shared<fourier_mask_operator>(ctx, s, p.mask);
+    p.real_data = false;
+  } else if (o.op == "mri-multicoil") {
+    TWOFOLD_EXPECTS(y.shape.size() == 3 || y.shape.size() == 2,
+                    "measurements (k-space) must be [coils, H, W] for --operator mri-multicoil (got " +
+                        shape_text(y.shape) + ")");
+    const std::size_t coils = y.shape.size() == 3 ? y.shape[0] : 1;
+    const image_shape s{y.shape[y.shape.size() - 2], y.shape.back()};
+    TWOFOLD_EXPECTS(!o.maps.empty(), "--operator mri-multicoil needs --maps (sensitivity maps [coils, H, W])");
+    const auto maps = io::read_complex_array(o.maps, "sensitivity maps");
+    const std::vector<std::size_t> want{coils, s.height, s.width};
+    TWOFOLD_EXPECTS(maps.shape == want || (coils == 1 && maps.shape == std::vector<std::size_t>{s.height, s.width}),
+                    "sensitivity maps have shape " + shape_text(maps.shape) + " but the k-space is " +
+                        shape_text(y.shape) + " (expected " + shape_text(want) + ")");
+    const std::size_t blind = validate_coil_maps(maps.values, {s.height, s.width, coils}, "sensitivity maps");
+    if (blind > 0)
+      std::fprintf(stderr, "twofold: note: %zu of %zu pixels have zero coil sensitivity (invisible to the data)\n",
+                   blind, s.pixels());
+    p.mask = read_mask(o, s, true, "k-space mask");
+    p.op = std::make_shared<multicoil_operator>(ctx, s, coils, maps.values, p.mask, o.projection);
+    p.real_data = false;
+  } else if (o.op == "dense") {
+    TWOFOLD_EXPECTS(!o.matrix.empty(), "--operator dense needs --matrix (the lead field, [sensors, sources])");
+    const auto a = io::read_complex_array(o.matrix, "matrix");
+    TWOFOLD_EXPECTS(a.shape.size() == 2 && a.shape[0] > 0 && a.shape[1] > 0,
+                    "matrix must be a 2-D array [rows, columns] (got " + shape_text(a.shape) + ")");
+    TWOFOLD_EXPECTS(y.values.size() == a.shape[0] && (y.shape.size() == 1 || y.shape.size() == 2),
+                    "measurements have shape " + shape_text(y.shape) + " but the matrix has " +
+                        std::to_string(a.shape[0]) + " rows (expected [" + std::to_string(a.shape[0]) + "])");
+    p.op = std::make_shared<dense_operator>(ctx, a.values, a.shape[0], image_shape{1, a.shape[1]});
+    p.real_data = p.real_data && all_real(a.values);
+  } else if (o.op == "blur") {
+    const image_shape s = as_image(y.shape, "measurements");
+    TWOFOLD_EXPECTS(o.kernel.empty() != (o.kernel_std == 0),
+                    "--operator blur needs exactly one of --kernel FILE and --kernel-std S");
+    image_shape ks;
+    std::vector<cfloat> k;
+    if (!o.kernel.empty()) {
+      const auto a = io::read_complex_array(o.kernel, "blur kernel");
+      ks = as_image(a.shape, "blur kernel");
+      k = a.values;
+    } else {
+      TWOFOLD_EXPECTS(std::isfinite(o.kernel_std) && o.kernel_std > 0, "--kernel-std must be finite and > 0");
+      // Radius 3 std, clipped to the image (the kernel must fit the circular grid).
+      const std::size_t fit = (std::min(s.height, s.width) - 1) / 2;
+      k = gaussian_blur_kernel(o.kernel_std, std::max<std::size_t>(1, std::min(fit, std::size_t(std::ceil(3 * o.kernel_std)))), ks);
+    }
+    p.op = std::make_shared<convolution_operator>(ctx, s, k, ks);
+    p.real_data = p.real_data && all_real(k);
+  } else if (o.op == "inpaint") {
+    const image_shape s = as_image(y.shape, "measurements");
+    p.mask = read_mask(o, s, false, "pixel mask");
+    p.op = std::make_shared<inpainting_operator>(ctx, s, p.mask);
+  } else if (o.op == "superres") {
+    const image_shape low = as_image(y.shape, "measurements");
+    TWOFOLD_EXPECTS(o.factor >= 1, "--operator superres needs --factor F (>= 1)");
+    p.op = std::make_shared<superres_operator>(image_shape{low.height * o.factor, low.width * o.factor}, o.factor);
+  } else {
+    TWOFOLD_EXPECTS(false, "--operator must be one of mri, mri-multicoil, dense, blur, inpaint, superres (got '" +
+                               o.op + "')");
+  }
+  return p;
+}
+
+std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, image_shape s, field values) {
+  TWOFOLD_EXPECTS(o.prior_basis == "pixel" || o.prior_basis == "fourier", "--prior-basis must be pixel or fourier");
+  if (o.prior_kind == "empirical") {
+    TWOFOLD_EXPECTS(!o.prior_images.empty(), "--prior empirical needs --prior-images [N, H, W]");
+    const auto a = io::read_complex_array(o.prior_images, "prior image stack");
+    stack_count(a.shape, s, "prior image stack");
+    return std::make_unique<gaussian_mixture_prior>(make_empirical_prior(ctx, s, a.values, values));
+  }
+  if (o.prior_kind == "mixture") {
+    TWOFOLD_EXPECTS(!o.prior_weights.empty() && !o.prior_mean.empty(),
+                    "--prior mixture needs --prior-weights [K], --prior-mean [K, H, W] and --prior-variance or "
+                    "--prior-spectrum [K, H, W]");
+    const bool spectrum = !o.prior_spectrum.empty();
+    TWOFOLD_EXPECTS(spectrum != !o.prior_variance.empty(), "give exactly one of --prior-variance and --prior-spectrum");
+    const auto w = io::read_float_array(o.prior_weights, "prior weights");
+    const auto mean = io::read_complex_array(o.prior_mean, "prior means");
+    const std::string what = spectrum ? "prior spectra" : "prior variances";
+    const auto var = io::read_float_array(spectrum ? o.prior_spectrum : o.prior_variance, what);
+    const std::size_t K = stack_count(mean.shape, s, "prior means");
+    TWOFOLD_EXPECTS(stack_count(var.shape, s, what) == K && w.values.size() == K,
+                    "--prior-weights, --prior-mean and --prior-" + std::string(spectrum ? "spectrum" : "variance") +
+                        " must describe the same number of components (got " + std::to_string(w.values.size()) +
+                        ", " + std::to_string(K) + " and " + shape_text(var.shape) + ")");
+    const std::vector<double> weights(w.values.begin(), w.values.end());
+    return std::make_unique<gaussian_mixture_prior>(ctx, spectrum ? gaussian_basis::fourier : gaussian_basis::pixel,
+                                                    s, weights, mean.values, var.values, values);
+  }
+  TWOFOLD_EXPECTS(o.prior_kind == "gaussian",
+                  "--prior must be gaussian, mixture or empirical (got '" + o.prior_kind + "')");
+  const gaussian_basis basis = o.prior_basis == "fourier" ? gaussian_basis::fourier : gaussian_basis::pixel;
+  if (!o.prior_images.empty()) {
+    const auto a = io::read_complex_array(o.prior_images, "prior image stack");
+    TWOFOLD_EXPECTS(stack_count(a.shape, s, "prior image stack") >= 2,
+                    "prior image stack must hold at least 2 images to estimate a Gaussian (got " +
+                        shape_text(a.shape) + ")");
+    return std::make_unique<gaussian_prior>(estimate_gaussian_prior(ctx, basis, s, a.values, o.variance_floor));
+  }
+  TWOFOLD_EXPECTS(!o.prior_mean.empty(), "give --prior-images, or --prior-mean with --prior-variance or --prior-spectrum");
+  const bool spectrum = !o.prior_spectrum.empty();
+  TWOFOLD_EXPECTS(spectrum != !o.prior_variance.empty(), "give exactly one of --prior-variance and --prior-spectrum");
+  const auto mean = io::read_complex_array(o.prior_mean, "prior mean");
+  expect_image(mean.shape, s, "prior mean", "the image (the operator's domain)");
+  const std::string what = spectrum ? "prior spectrum" : "prior variance";
+  const auto var = io::read_float_array(spectrum ? o.prior_spectrum : o.prior_variance, what);
+  expect_image(var.shape, s, what, "the image (the operator's domain)");
+  return std::make_unique<gaussian_prior>(ctx, spectrum ? gaussian_basis::fourier : gaussian_basis::pixel, s,
+                                          mean.values, var.values);
+}
+
+field choose_field(const problem_inputs& o, const loaded_problem& p) {
+  if (o.field == "complex") return field::complex;
+  if (o.field == "real") return field::real;
+  TWOFOLD_EXPECTS(o.field == "auto", "--field must be auto, real or complex (got '" + o.field + "')");
+  if (!p.real_data || !o.prior_spectrum.empty() || o.prior_basis == "fourier") return field::complex;
+  const std::string& source = o.prior_images.empty() ? o.prior_mean : o.prior_images;
+  return !source.empty() && all_real(io::read_complex_array(source, "prior mean").values) ? field::real
+                                                                                         : field::complex;
+}
+
+void add_input_options(CLI::App& cmd, problem_inputs& o) {
+  cmd.add_option("--operator", o.op, "mri | mri-multicoil | dense | blur | inpaint | superres")->capture_default_str();
+  cmd.add_option("--measurements,--kspace", o.measurements,
+                  "y: k-space [H, W] (mri), [coils, H, W] (mri-multicoil), [m] (dense), an image (blur, inpaint, "
+                  "superres)")
+      ->required();
+  cmd.add_option("--slice", o.slice, "fastMRI .h5 slice (default: the middle one)");
+  cmd.add_option("--mask", o.mask,
+                  "mri: k-space mask [H, W] or [W] line flags (default: the .h5 file's mask); inpaint: pixel mask [H, W]");
+  cmd.add_option("--maps", o.maps, "mri-multicoil: sensitivity maps [coils, H, W] (.npy or BART .cfl)");
+  cmd.add_option("--projection-tolerance", o.projection.tolerance,
+                  "mri-multicoil: relative residual of the CG range projection P_R")
+      ->capture_default_str();
+  cmd.add_option("--projection-iterations", o.projection.max_iterations,
+                  "mri-multicoil: most CG iterations of P_R")
+      ->capture_default_str();
+  cmd.add_option("--matrix", o.matrix, "dense: the matrix / lead field [m, n], real or complex");
+  cmd.add_option("--kernel", o.kernel, "blur: the kernel [h, w], centred at (h/2, w/2)");
+  cmd.add_option("--kernel-std", o.kernel_std, "blur: a normalised Gaussian kernel of this std (pixels)");
+  cmd.add_option("--factor", o.factor, "superres: the block-averaging factor");
+  cmd.add_option("--field", o.field, "auto | real | complex (auto: real when A, y and the prior mean are real)")
+      ->capture_default_str();
+  cmd.add_option("--prior", o.prior_kind, "gaussian | mixture | empirical")->capture_default_str();
+  cmd.add_option("--prior-images", o.prior_images,
+                  "image stack [N, H, W]: a Gaussian prior is estimated from it, or (--prior empirical) its images "
+                  "are the prior's atoms");
+  cmd.add_option("--prior-weights", o.prior_weights, "mixture: component weights [K], >= 0, summing to 1");
+  cmd.add_option("--prior-basis", o.prior_basis, "pixel | fourier (with --prior-images)")->capture_default_str();
+  cmd.add_option("--prior-mean", o.prior_mean, "prior mean image [H, W] (mixture: [K, H, W])");
+  cmd.add_option("--prior-variance", o.prior_variance, "per-pixel prior variance [H, W] (mixture: [K, H, W])");
+  cmd.add_option("--prior-spectrum", o.prior_spectrum,
+                  "prior power spectrum [H, W], centred k-space, fourier basis (mixture: [K, H, W])");
+  cmd.add_option("--variance-floor", o.variance_floor, "relative variance floor for estimated priors")->capture_default_str();
+  cmd.add_option("--truth", o.truth, "ground-truth image [H, W] for the error map");
+}
+
+}  // namespace twofold::cli

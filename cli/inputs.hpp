@@ -1,0 +1,62 @@
+#pragma once
+/// \file
+/// The inputs of `twofold sample`: the operator with its measurements and the prior,
+/// read from .npy, BART .cfl/.hdr or fastMRI .h5 files and checked (every message
+/// names the flag or file) before anything is written.
+
+#include <twofold/twofold.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace twofold::cli {
+
+/// The input flags: the operator, its data and the prior.
+struct problem_inputs {
+  std::string op = "mri";
+  std::string measurements, mask, maps, matrix, kernel;
+  std::string prior_images, prior_mean, prior_variance, prior_spectrum, prior_weights, truth;
+  std::string prior_kind = "gaussian";
+  std::string prior_basis = "pixel";
+  std::string field = "auto";
+  std::optional<std::size_t> slice;
+  std::size_t factor = 0;
+  double kernel_std = 0;
+  cg_params projection{1e-5, 1000};  ///< multi-coil P_R
+  double variance_floor = 1e-3;
+};
+
+/// Registers the flags of `inputs` on a subcommand.
+void add_input_options(CLI::App& cmd, problem_inputs& inputs);
+
+/// The operator with its measurements, and what the outputs need to know of it.
+struct loaded_problem {
+  std::shared_ptr<const linear_operator> op;
+  std::vector<cfloat> y;
+  std::vector<float> mask;  ///< the k-space or pixel mask, for the outputs (empty when none)
+  bool real_data = true;    ///< the operator's matrix and y have no imaginary parts
+};
+
+loaded_problem load_problem(const context& ctx, const problem_inputs& o);
+
+/// The field before the prior exists: explicit, or auto — real when nothing
+/// complex enters (a real lead field, real data, a real prior mean or image stack);
+/// MRI is always complex. A Fourier-basis prior draws complex images.
+field choose_field(const problem_inputs& o, const loaded_problem& p);
+
+/// The prior the options describe: --prior gaussian (estimated from --prior-images,
+/// or --prior-mean with --prior-variance / --prior-spectrum), mixture
+/// (--prior-weights [K], --prior-mean [K, H, W], --prior-variance or
+/// --prior-spectrum [K, H, W]) or empirical (--prior-images).
+std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, image_shape s, field values);
+
+/// Checks that an array read as `what` holds one image of `expected` shape ([H, W],
+/// or [W] / [H·W] when H = 1).
+void expect_image(const std::vector<std::size_t>& shape, image_shape expected, const std::string& what,
+                  const std::string& against);
+
+}  // namespace twofold::cli
