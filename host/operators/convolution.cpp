@@ -14,7 +14,7 @@ namespace twofold {
 
 convolution_operator::convolution_operator(const context& ctx, image_shape shape, std::span<const cfloat> kernel,
                                            image_shape kernel_shape, double cutoff)
-    : shape_(shape) {
+    : spectral_operator("blur", spectral_basis::fourier, shape) {
   TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "blur image shape must be a non-empty H x W");
   TWOFOLD_EXPECTS(kernel_shape.pixels() > 0 && kernel_shape.coils == 1 && kernel_shape.height <= shape.height &&
                       kernel_shape.width <= shape.width,
@@ -45,14 +45,14 @@ convolution_operator::convolution_operator(const context& ctx, image_shape shape
   TWOFOLD_EXPECTS(largest > 0, "blur kernel is zero (its transfer function vanishes)");
   std::vector<cfloat> phase(N);
   std::vector<float> power(N), support(N);
-  magnitude_host_.resize(N);
+  singular_values_.resize(N);
   for (std::size_t i = 0; i < N; ++i) {
     const float a = abs(transfer_host_[i]);
     if (a <= cutoff * largest) transfer_host_[i] = {};
     const bool kept = transfer_host_[i].re != 0 || transfer_host_[i].im != 0;
-    magnitude_host_[i] = kept ? a : 0.0f;
+    singular_values_[i] = kept ? a : 0.0f;
     phase[i] = kept ? (1.0f / a) * transfer_host_[i] : cfloat{1.0f, 0.0f};
-    power[i] = magnitude_host_[i] * magnitude_host_[i];
+    power[i] = singular_values_[i] * singular_values_[i];
     support[i] = kept ? 1.0f : 0.0f;
   }
   transfer_ = to_backend(ctx, std::span<const cfloat>(transfer_host_));

@@ -10,7 +10,8 @@
 namespace twofold {
 
 fourier_mask_operator::fourier_mask_operator(const context& ctx, image_shape shape, std::span<const float> mask)
-    : shape_(shape), mask_host_(mask.begin(), mask.end()) {
+    : spectral_operator("mri", spectral_basis::fourier, shape) {
+  singular_values_.assign(mask.begin(), mask.end());
   TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "MRI image shape must be a non-empty H x W");
   TWOFOLD_EXPECTS(mask.size() == shape.pixels(), "mask has " + std::to_string(mask.size()) +
                                                      " entries, expected H*W = " + std::to_string(shape.pixels()));
@@ -31,9 +32,9 @@ fourier_mask_operator::fourier_mask_operator(const context& ctx, image_shape sha
     std::vector<std::uint8_t> flags(shape.width);
     for (std::size_t w = 0; w < shape.width; ++w) flags[w] = mask[w] == 1.0f;
     lines_ = std::move(flags);
-    line_mask_ = to_backend(ctx, std::span<const float>(mask_host_.data(), shape.width));
+    line_mask_ = to_backend(ctx, std::span<const float>(singular_values_.data(), shape.width));
   }
-  mask_ = to_backend(ctx, std::span<const float>(mask_host_));
+  mask_ = to_backend(ctx, std::span<const float>(singular_values_));
 }
 
 void fourier_mask_operator::apply(const context& ctx, const_chain_view x, chain_view y) const {

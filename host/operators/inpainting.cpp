@@ -8,10 +8,11 @@
 namespace twofold {
 
 inpainting_operator::inpainting_operator(const context& ctx, image_shape shape, std::span<const float> mask)
-    : shape_(shape), mask_host_(mask.begin(), mask.end()) {
+    : spectral_operator("inpaint", spectral_basis::pixel, shape) {
+  singular_values_.assign(mask.begin(), mask.end());
   TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "inpainting image shape must be a non-empty H x W");
   validate_mask(mask, shape, "pixel mask");
-  mask_ = to_backend(ctx, std::span<const float>(mask_host_));
+  mask_ = to_backend(ctx, std::span<const float>(singular_values_));
 }
 
 void inpainting_operator::apply(const context& ctx, const_chain_view x, chain_view y) const {

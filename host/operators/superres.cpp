@@ -8,24 +8,25 @@
 
 namespace twofold {
 
-superres_operator::superres_operator(image_shape shape, std::size_t factor) : shape_(shape), factor_(factor) {
+superres_operator::superres_operator(image_shape shape, std::size_t factor)
+    : spectral_operator("superres", spectral_basis::other, shape), factor_(factor) {
   TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "super-resolution image shape must be a non-empty H x W");
   TWOFOLD_EXPECTS(factor >= 1, "super-resolution factor must be >= 1");
   TWOFOLD_EXPECTS(shape.height % factor == 0 && shape.width % factor == 0,
                   "super-resolution factor " + std::to_string(factor) + " does not divide the image shape " +
                       to_string(shape));
-  low_ = {shape.height / factor, shape.width / factor};
-  singular_.assign(low_.pixels(), 1.0f / float(factor));
+  codomain_ = {shape.height / factor, shape.width / factor};
+  singular_values_.assign(codomain_.pixels(), 1.0f / float(factor));
 }
 
 void superres_operator::sum_blocks(const context& ctx, const_chain_view x, chain_view out, float scale) const {
   expect_batch(x, shape_, "image batch");
-  expect_batch(out, low_, "low-resolution batch");
+  expect_batch(out, codomain_, "low-resolution batch");
   detail::for_each(ctx, out.size(), math::block_sum{out.data, x.data, shape_.height, shape_.width, factor_, scale});
 }
 
 void superres_operator::spread_blocks(const context& ctx, const_chain_view c, chain_view x, float scale) const {
-  expect_batch(c, low_, "low-resolution batch");
+  expect_batch(c, codomain_, "low-resolution batch");
   expect_batch(x, shape_, "image batch");
   detail::for_each(ctx, x.size(), math::block_spread{x.data, c.data, shape_.height, shape_.width, factor_, scale});
 }
@@ -39,13 +40,13 @@ void superres_operator::adjoint(const context& ctx, const_chain_view y, chain_vi
 }
 
 void superres_operator::normal(const context& ctx, const_chain_view x, chain_view out) const {
-  chain_buffer y(ctx, x.chains, low_);
+  chain_buffer y(ctx, x.chains, codomain_);
   apply(ctx, x, y.view());
   adjoint(ctx, y.view(), out);
 }
 
 void superres_operator::range_project(const context& ctx, chain_view x) const {
-  chain_buffer y(ctx, x.chains, low_);
+  chain_buffer y(ctx, x.chains, codomain_);
   apply(ctx, x, y.view());
   spread_blocks(ctx, y.view(), x, 1.0f);  // every pixel of a block becomes the block mean
 }
@@ -59,7 +60,7 @@ void superres_operator::synthesise(const context& ctx, const_chain_view c, chain
 }
 
 void superres_operator::measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const {
-  expect_batch(y, low_, "low-resolution batch");
+  expect_batch(y, codomain_, "low-resolution batch");
   detail::copy_if_distinct(ctx, y, c);  // U = I
 }
 

@@ -26,6 +26,7 @@
 #include <twofold/operators/inpainting.hpp>
 #include <twofold/operators/linear_operator.hpp>
 #include <twofold/operators/multicoil.hpp>
+#include <twofold/operators/spectral_operator.hpp>
 #include <twofold/operators/superres.hpp>
 
 #include <twofold/priors/callback.hpp>

@@ -2,7 +2,7 @@
 /// \file
 /// Deblurring: circular convolution by FFT (docs/design.md §2).
 
-#include <twofold/operators/linear_operator.hpp>
+#include <twofold/operators/spectral_operator.hpp>
 
 #include <span>
 #include <vector>
@@ -17,26 +17,18 @@ namespace twofold {
 /// |t| ≤ cutoff · max|t| are set to exactly 0, so the null space is well defined
 /// (a Gaussian blur otherwise has singular values down to float round-off);
 /// P_R = Fᴴ 1[t ≠ 0] F. A Fourier-basis Gaussian prior shares V (exact sampler).
-class convolution_operator final : public linear_operator, public spectral_form {
+class convolution_operator final : public spectral_operator {
  public:
   /// Throws bad_input for an empty or too large kernel, non-finite entries, or a
   /// kernel whose transfer function vanishes, or a cutoff outside [0, 1).
   convolution_operator(const context& ctx, image_shape shape, std::span<const cfloat> kernel,
                        image_shape kernel_shape, double cutoff = 1e-4);
 
-  image_shape domain() const override { return shape_; }
-  image_shape codomain() const override { return shape_; }
   void apply(const context& ctx, const_chain_view x, chain_view y) const override;
   void adjoint(const context& ctx, const_chain_view y, chain_view x) const override;
   void normal(const context& ctx, const_chain_view x, chain_view out) const override;
   void range_project(const context& ctx, chain_view x) const override;
   void null_project(const context& ctx, chain_view x) const override;
-  const spectral_form* spectral() const override { return this; }
-  std::string name() const override { return "blur"; }
-
-  spectral_basis basis() const override { return spectral_basis::fourier; }
-  image_shape coefficient_shape() const override { return shape_; }
-  const std::vector<float>& singular_values() const override { return magnitude_host_; }
   void analyse(const context& ctx, const_chain_view x, chain_view c) const override;
   void synthesise(const context& ctx, const_chain_view c, chain_view x) const override;
   void measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const override;
@@ -48,9 +40,7 @@ class convolution_operator final : public linear_operator, public spectral_form 
   /// x ← Fᴴ diag(w) F x for a real map w.
   void filter(const context& ctx, chain_view x, const float* w) const;
 
-  image_shape shape_;
   std::vector<cfloat> transfer_host_;
-  std::vector<float> magnitude_host_;
   buffer<cfloat> transfer_, phase_;
   buffer<float> power_, support_;  // |t|², 1[t ≠ 0]
 };

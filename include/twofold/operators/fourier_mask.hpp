@@ -2,7 +2,7 @@
 /// \file
 /// Single-coil Cartesian MRI (docs/design.md §2).
 
-#include <twofold/operators/linear_operator.hpp>
+#include <twofold/operators/spectral_operator.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -16,30 +16,22 @@ namespace twofold {
 /// M = 0. Spectral form: V = Fᴴ, a = M, U = I, so P_R = Fᴴ M F and AᴴA = P_R.
 /// When M samples whole phase-encode lines, AᴴA and P_R act along W only (the
 /// readout DFT cancels): one 1-D DFT pair per row instead of two 2-D DFTs.
-class fourier_mask_operator final : public linear_operator, public spectral_form {
+class fourier_mask_operator final : public spectral_operator {
  public:
   /// `mask`: H·W entries, each exactly 0 or 1, at least one 1 (bad_input otherwise).
   fourier_mask_operator(const context& ctx, image_shape shape, std::span<const float> mask);
 
-  image_shape domain() const override { return shape_; }
-  image_shape codomain() const override { return shape_; }
   void apply(const context& ctx, const_chain_view x, chain_view y) const override;
   void adjoint(const context& ctx, const_chain_view y, chain_view x) const override;
   void normal(const context& ctx, const_chain_view x, chain_view out) const override;
   void range_project(const context& ctx, chain_view x) const override;
   void null_project(const context& ctx, chain_view x) const override;
-  const spectral_form* spectral() const override { return this; }
-  std::string name() const override { return "mri"; }
-
-  spectral_basis basis() const override { return spectral_basis::fourier; }
-  image_shape coefficient_shape() const override { return shape_; }
-  const std::vector<float>& singular_values() const override { return mask_host_; }
   void analyse(const context& ctx, const_chain_view x, chain_view c) const override;
   void synthesise(const context& ctx, const_chain_view c, chain_view x) const override;
   void measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const override;
 
   /// The mask on the host (H·W, C order) and on the backend.
-  const std::vector<float>& mask() const { return mask_host_; }
+  const std::vector<float>& mask() const { return singular_values_; }
   const float* mask_device() const { return mask_.data(); }
   /// Number of sampled k-space locations m.
   std::size_t sampled() const { return sampled_; }
@@ -50,8 +42,6 @@ class fourier_mask_operator final : public linear_operator, public spectral_form
   /// x ← Fᴴ M F x (keep = true) or Fᴴ (1 − M) F x, along rows for line masks.
   void project(const context& ctx, chain_view x, bool keep) const;
 
-  image_shape shape_;
-  std::vector<float> mask_host_;
   buffer<float> mask_;
   buffer<float> line_mask_;  // W flags as 0/1 floats (line masks only)
   std::size_t sampled_ = 0;

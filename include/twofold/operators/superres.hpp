@@ -2,7 +2,7 @@
 /// \file
 /// Super-resolution: block averaging by an integer factor (docs/design.md §2).
 
-#include <twofold/operators/linear_operator.hpp>
+#include <twofold/operators/spectral_operator.hpp>
 
 #include <vector>
 
@@ -13,23 +13,15 @@ namespace twofold {
 /// normalised block indicators (Vᴴx = block sums / f), a = 1/f for every block,
 /// U = I, so P_R = f² AᴴA replaces each block by its mean. V is no fast basis a
 /// prior can share, so the exact sampler needs a white (isotropic) prior.
-class superres_operator final : public linear_operator, public spectral_form {
+class superres_operator final : public spectral_operator {
  public:
   /// f ≥ 1 must divide H and W (bad_input otherwise).
   superres_operator(image_shape shape, std::size_t factor);
 
-  image_shape domain() const override { return shape_; }
-  image_shape codomain() const override { return low_; }
   void apply(const context& ctx, const_chain_view x, chain_view y) const override;
   void adjoint(const context& ctx, const_chain_view y, chain_view x) const override;
   void normal(const context& ctx, const_chain_view x, chain_view out) const override;
   void range_project(const context& ctx, chain_view x) const override;
-  const spectral_form* spectral() const override { return this; }
-  std::string name() const override { return "superres"; }
-
-  spectral_basis basis() const override { return spectral_basis::other; }
-  image_shape coefficient_shape() const override { return low_; }
-  const std::vector<float>& singular_values() const override { return singular_; }
   void analyse(const context& ctx, const_chain_view x, chain_view c) const override;
   void synthesise(const context& ctx, const_chain_view c, chain_view x) const override;
   void measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const override;
@@ -42,9 +34,7 @@ class superres_operator final : public linear_operator, public spectral_form {
   /// x = scale · c spread over blocks.
   void spread_blocks(const context& ctx, const_chain_view c, chain_view x, float scale) const;
 
-  image_shape shape_, low_;
   std::size_t factor_;
-  std::vector<float> singular_;
 };
 
 }  // namespace twofold
