@@ -25,7 +25,7 @@ struct copy_bandwidth {
 };
 
 /// Times `repeats` buffer-to-buffer copies of `bytes` on ctx's backend after one
-/// untimed copy: detail::copy_bytes (cudaMemcpyAsync + stream sync on CUDA, one
+/// untimed copy: twofold::copy (cudaMemcpyAsync + stream sync on CUDA, one
 /// memcpy on the CPU), and on the CPU also a copy split over the OpenMP threads,
 /// because one memcpy thread need not saturate the memory system.
 copy_bandwidth measure_copy_bandwidth(const context& ctx, std::size_t bytes, std::size_t repeats);

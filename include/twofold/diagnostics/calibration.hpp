@@ -108,7 +108,8 @@ struct sbc_params {
   bool stage2 = false;           ///< rank f(P_N x*) among completions given P_R x*
   std::uint64_t seed = 0;
   /// Replicates sampled together as one batch of chains; 0 sizes batches from free
-  /// memory. Results do not depend on it (bit-identical), only memory use and speed do.
+  /// memory. On the CPU results do not depend on it (bit-identical), only memory use
+  /// and speed do; on CUDA they agree to float rounding (docs/design.md §4.5).
   std::size_t batch_replicates = 0;
 };
 

@@ -35,8 +35,9 @@ struct design_params {
   std::size_t runs = 16;            ///< R ≥ 2
   std::size_t chains_per_run = 16;  ///< K ≥ 2
   std::uint64_t seed = 0;
-  /// Chains per wave; 0 sizes waves from the backend's free memory. Results do not
-  /// depend on it (bit-identical), only memory use and speed do.
+  /// Chains per wave; 0 sizes waves from the backend's free memory. On the CPU the
+  /// results do not depend on it (bit-identical), only memory use and speed do; on
+  /// CUDA they agree to float rounding (docs/design.md §4.5).
   std::size_t wave_chains = 0;
   /// Also return every accumulated draw (R·K·H·W values on the host): per-pixel
   /// quantiles and coverage need them (include/twofold/diagnostics/calibration.hpp).
