@@ -1,6 +1,8 @@
-// Per-pixel quantile maps, coverage curves and conformal interval scales
-// (see include/twofold/diagnostics/calibration.hpp).
-#include "host/diagnostics/coverage.hpp"
+// Per-pixel quantile maps and coverage curves
+// (see include/twofold/diagnostics/coverage.hpp).
+#include <twofold/diagnostics/coverage.hpp>
+
+#include "host/diagnostics/order_statistics.hpp"
 
 #include <twofold/core/error.hpp>
 
@@ -9,7 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <string>
 
 namespace twofold {
@@ -125,30 +126,6 @@ coverage_curve coverage(std::span<const cfloat> draws, std::span<const cfloat> t
                         std::span<const double> nominal) {
   TWOFOLD_EXPECTS(truth.size() == shape.pixels(), "coverage: the truth must be one image of " + to_string(shape));
   return coverage_of(sorted_coordinates(draws, shape.pixels(), values), coordinates(truth, values), nominal);
-}
-
-conformal_result conformal_scale(const sbc_result& sbc, double alpha, std::size_t calibration) {
-  const std::size_t L = sbc.miscoverage_by_scale.size();
-  TWOFOLD_EXPECTS(alpha > 0 && alpha < 1, "conformal risk level alpha must lie in (0, 1)");
-  TWOFOLD_EXPECTS(calibration >= 1 && calibration < L, "conformal calibration needs 1 <= calibration replicates < " +
-                                                           std::to_string(L) + " (the rest are the test set)");
-  conformal_result r;
-  r.alpha = alpha;
-  r.calibration = calibration;
-  r.test = L - calibration;
-  r.scale = std::numeric_limits<double>::infinity();
-  const double n = double(calibration);
-  for (std::size_t i = 0; i < sbc.scales.size(); ++i) {
-    double risk = 0;
-    for (std::size_t l = 0; l < calibration; ++l) risk += sbc.miscoverage_by_scale[l][i] / n;
-    if (n / (n + 1) * risk + 1 / (n + 1) <= alpha) {
-      r.scale = sbc.scales[i];
-      r.calibration_risk = risk;
-      for (std::size_t l = calibration; l < L; ++l) r.test_risk += sbc.miscoverage_by_scale[l][i] / double(r.test);
-      return r;
-    }
-  }
-  return r;
 }
 
 }  // namespace twofold

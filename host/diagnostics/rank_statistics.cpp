@@ -1,6 +1,6 @@
-// Uniformity tests of ranks (see include/twofold/diagnostics/calibration.hpp): the χ² p-value
+// Uniformity tests of ranks (see include/twofold/diagnostics/rank_statistics.hpp): the χ² p-value
 // and the simultaneous ECDF band of uniform ranks. The special functions are Boost.Math's.
-#include <twofold/diagnostics/calibration.hpp>
+#include <twofold/diagnostics/rank_statistics.hpp>
 #include <twofold/core/error.hpp>
 #include <twofold/core/philox.hpp>
 

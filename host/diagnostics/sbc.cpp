@@ -1,19 +1,20 @@
 // Simulation-based calibration: every replicate's x* and y in one measurement-set
 // batch, ranks of test functions, χ² and ECDF-band uniformity
-// (see include/twofold/diagnostics/calibration.hpp).
-#include <twofold/diagnostics/calibration.hpp>
+// (see include/twofold/diagnostics/sbc.hpp).
+#include <twofold/diagnostics/sbc.hpp>
 
 #include <twofold/core/error.hpp>
 #include <twofold/priors/gaussian.hpp>
 #include <twofold/priors/gaussian_mixture.hpp>
 #include <twofold/problem/simulate.hpp>
 
-#include "host/diagnostics/coverage.hpp"
+#include "host/diagnostics/order_statistics.hpp"
 #include "host/sampling/sampler.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace twofold {
@@ -260,6 +261,30 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
+}
+
+conformal_result conformal_scale(const sbc_result& sbc, double alpha, std::size_t calibration) {
+  const std::size_t L = sbc.miscoverage_by_scale.size();
+  TWOFOLD_EXPECTS(alpha > 0 && alpha < 1, "conformal risk level alpha must lie in (0, 1)");
+  TWOFOLD_EXPECTS(calibration >= 1 && calibration < L, "conformal calibration needs 1 <= calibration replicates < " +
+                                                           std::to_string(L) + " (the rest are the test set)");
+  conformal_result r;
+  r.alpha = alpha;
+  r.calibration = calibration;
+  r.test = L - calibration;
+  r.scale = std::numeric_limits<double>::infinity();
+  const double n = double(calibration);
+  for (std::size_t i = 0; i < sbc.scales.size(); ++i) {
+    double risk = 0;
+    for (std::size_t l = 0; l < calibration; ++l) risk += sbc.miscoverage_by_scale[l][i] / n;
+    if (n / (n + 1) * risk + 1 / (n + 1) <= alpha) {
+      r.scale = sbc.scales[i];
+      r.calibration_risk = risk;
+      for (std::size_t l = calibration; l < L; ++l) r.test_risk += sbc.miscoverage_by_scale[l][i] / double(r.test);
+      return r;
+    }
+  }
+  return r;
 }
 
 }  // namespace twofold

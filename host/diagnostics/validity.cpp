@@ -1,7 +1,7 @@
 // Validity diagnostics of draws against the data: normalised residuals, forward
 // PSNR and SSIM, and the entanglement of the two uncertainty maps
-// (see include/twofold/diagnostics/calibration.hpp).
-#include <twofold/diagnostics/calibration.hpp>
+// (see include/twofold/diagnostics/validity.hpp).
+#include <twofold/diagnostics/validity.hpp>
 
 #include <twofold/core/error.hpp>
 

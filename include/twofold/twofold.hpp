@@ -46,8 +46,11 @@
 #include <twofold/exact/fourier.hpp>
 #include <twofold/exact/mixture.hpp>
 
-#include <twofold/diagnostics/calibration.hpp>
+#include <twofold/diagnostics/coverage.hpp>
+#include <twofold/diagnostics/rank_statistics.hpp>
+#include <twofold/diagnostics/sbc.hpp>
 #include <twofold/diagnostics/sliced_wasserstein.hpp>
+#include <twofold/diagnostics/validity.hpp>
 
 #include <twofold/data/coil_maps.hpp>
 #include <twofold/data/masks.hpp>

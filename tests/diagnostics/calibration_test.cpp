@@ -1,7 +1,7 @@
 // Calibration diagnostics: the χ² p-value function, quantile coverage of i.i.d.
 // draws, SBC of the exact sampler (posterior and stage 2) against a deliberately
 // miscalibrated one, conformal risk control, residuals and entanglement.
-#include <twofold/diagnostics/calibration.hpp>
+#include <twofold/twofold.hpp>
 #include <twofold/twofold.hpp>
 #include <twofold/priors/gaussian_mixture.hpp>
 

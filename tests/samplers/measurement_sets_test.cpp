@@ -2,7 +2,7 @@
 // one A and σ_y samples its runs side by side, run r conditioning on set r. Every
 // sampler must give run r of the batch the draws that the single-set problem r
 // gives the same chains, and must really read set r (not set 0).
-#include <twofold/diagnostics/calibration.hpp>
+#include <twofold/twofold.hpp>
 #include <twofold/twofold.hpp>
 #include <twofold/priors/gaussian_mixture.hpp>
 #include <twofold/sampling/sample.hpp>

@@ -40,7 +40,7 @@ struct design_params {
   /// CUDA they agree to float rounding (docs/design.md §4.5).
   std::size_t wave_chains = 0;
   /// Also return every accumulated draw (R·K·H·W values on the host): per-pixel
-  /// quantiles and coverage need them (include/twofold/diagnostics/calibration.hpp).
+  /// quantiles and coverage need them (include/twofold/diagnostics/coverage.hpp).
   bool keep_draws = false;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // Empirical quantiles and coverage of per-coordinate draws, shared by the coverage
 // maps (coverage.cpp) and simulation-based calibration (sbc.cpp).
-#include <twofold/diagnostics/calibration.hpp>
+#include <twofold/diagnostics/coverage.hpp>
 
 #include <span>
 #include <vector>

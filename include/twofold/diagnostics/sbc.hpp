@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// Simulation-based calibration (SBC, Talts et al. 2018) of the posterior and of the
+/// cascade's stage 2 alone, and conformal risk control of interval widths
+/// (docs/design.md §1.7).
+
+#include <twofold/core/context.hpp>
+#include <twofold/core/types.hpp>
+#include <twofold/diagnostics/coverage.hpp>
+#include <twofold/diagnostics/rank_statistics.hpp>
+#include <twofold/operators/linear_operator.hpp>
+#include <twofold/priors/prior.hpp>
+#include <twofold/sampling/sampler_params.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace twofold {
+
+/// One SBC test function: the ranks #{k : f(x_k) < f(x*)} ∈ [0, K] of every
+/// replicate (ties broken uniformly at random), their histogram in `bins` equal bins
+/// with the χ² uniformity p-value, and their ECDF difference F_j − z_j with the
+/// simultaneous-band p-value (1 + #{simulated γ ≤ γ})/(simulations + 1).
+struct sbc_test {
+  std::string name;
+  std::vector<std::size_t> ranks;
+  std::vector<std::size_t> histogram;
+  double chi2 = 0, chi2_p = 0;
+  std::vector<double> ecdf_difference;
+  double ecdf_gamma = 0, ecdf_p = 0;
+};
+
+struct sbc_params {
+  std::size_t replicates = 200;  ///< L ≥ 2
+  std::size_t draws = 99;        ///< K ≥ 1 posterior draws per replicate (K + 1 ranks)
+  std::size_t bins = 10;         ///< histogram bins (2 ≤ bins ≤ K + 1)
+  std::size_t pixels = 4;        ///< pixel test functions (evenly spaced pixels)
+  bool stage2 = false;           ///< rank f(P_N x*) among completions given P_R x*
+  std::uint64_t seed = 0;
+  /// Replicates sampled together as one batch of chains; 0 sizes batches from free
+  /// memory. On the CPU results do not depend on it (bit-identical), only memory use
+  /// and speed do; on CUDA they agree to float rounding (docs/design.md §4.5).
+  std::size_t batch_replicates = 0;
+};
+
+struct sbc_result {
+  std::size_t replicates = 0, draws = 0;
+  bool stage2 = false;
+  std::size_t batches = 0;  ///< batches of replicates the L·K chains ran in
+  double seconds = 0;       ///< wall time, simulation and ranking included
+  std::vector<sbc_test> tests;
+  ecdf_band band;  ///< the 99 % simultaneous band every test's ECDF difference is judged by
+  /// Coverage over replicates: for each nominal level, the mean over replicates of
+  /// the fraction of pixels whose x* lies in its per-pixel quantile interval.
+  coverage_curve coverage;
+  /// Per replicate: the fraction of coordinates outside [q_5%, q_95%] scaled about
+  /// the median by λ, for the conformal calibration below (one curve per replicate).
+  std::vector<std::vector<double>> miscoverage_by_scale;
+  std::vector<double> scales;
+};
+
+/// SBC (docs/design.md §1.7): for l = 1..L, x*_l from the prior, y_l = A x*_l + n_l, K draws
+/// of the sampler, ranks of the test functions: `pixels` pixels, the projections
+/// Re⟨w, P_R x⟩ and Re⟨w', P_N x⟩ onto fixed random directions, the residual
+/// ‖A x − y‖², the prior's quadratic form (x − μ)ᴴΣ⁻¹(x − μ) for Gaussian priors and
+/// the prior's log density for Gaussian-mixture priors without atoms.
+/// Stage 2: y is not used; the K draws are completions x ~ p(x | P_R x = P_R x*)
+/// and the test functions see P_N x only. The replicates run as the runs of one
+/// batch of L·K chains (a problem with L measurement sets, inverse_problem::sets()),
+/// split into batches of whole replicates only where backend memory or 256 MiB of
+/// host draws ask (or params.batch_replicates); draw k of replicate l is chain
+/// l·K + k, so results do not depend on the split. The prior must be sampleable (Gaussian or Gaussian mixture).
+/// `truth_prior`: where x* comes from (default: `prior` itself). A different one
+/// makes a deliberately miscalibrated sampler — the case SBC exists to catch.
+sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
+                                        field values, const prior& prior, const sampler_params& sampler,
+                                        const sbc_params& params, const twofold::prior* truth_prior = nullptr);
+
+/// Conformal risk control (Angelopoulos et al. 2022) of the interval scale λ: the
+/// replicates in [0, calibration) pick the smallest λ on `scales` with
+///   (n/(n+1)) · mean_i L_i(λ) + 1/(n+1) ≤ α,
+/// L_i the fraction of pixels of replicate i outside its λ-scaled interval (a loss
+/// in [0, 1], non-increasing in λ). Guarantee: for exchangeable replicates,
+/// E[L_test(λ̂)] ≤ α. The remaining replicates measure the achieved test risk.
+struct conformal_result {
+  double alpha = 0.1;
+  double scale = 0;         ///< λ̂ (infinite when no scale on the grid qualifies)
+  double calibration_risk = 0, test_risk = 0;
+  std::size_t calibration = 0, test = 0;
+};
+conformal_result conformal_scale(const sbc_result& sbc, double alpha, std::size_t calibration);
+
+}  // namespace twofold
