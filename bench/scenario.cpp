@@ -122,10 +122,11 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
   // langevin_sampler::run: denoise, the operator's normal, langevin_step.
   p.push_back({"denoise: gaussian_shrink d <- D(u, s) (pixel basis)", 1, 1, N});
   if (c.op == scenario_operator::single_coil) {
-    p.push_back({"normal: copy u -> g", 1, 1, N});
-    add_fft2c(p, "forward", 1, N);
-    p.push_back({"normal: multiply_by_map g *= mask", 1, 1, N});
-    add_fft2c(p, "inverse", 1, N);
+    // Fᴴ M F with the centring cancelled and a line mask: 1-D row DFTs, out of place
+    // then in place, around one weight pass (host/operators/fourier_mask.cpp).
+    p.push_back({"normal: row DFTs g <- F_W u (library FFT, out of place)", 1, 1, N});
+    p.push_back({"normal: multiply_by_map g *= raw-order mask / W", 1, 1, N});
+    p.push_back({"normal: row DFTs g <- F_W^H g (library FFT)", 1, 1, N});
   } else if (c.op == scenario_operator::multicoil) {
     const int C = int(c.coils);
     p.push_back({"normal: coil_expand z_c <- S_c u", 1, C, N});

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Every element-wise functor the host code dispatches through
-/// detail::for_each. kernels/for_each.cu instantiates the CUDA launcher for each
+/// detail::for_each (functors that draw normals as normal_pairs<F>, the form
+/// for_each runs them in). kernels/for_each.cu instantiates the CUDA launcher for each
 /// entry; a functor missing here is a link error in CUDA builds, never a silent
 /// CPU fallback.
 
@@ -10,6 +11,7 @@
 #include "host/math/fft_phase.hpp"
 #include "host/math/gaussian.hpp"
 #include "host/math/mixture.hpp"
+#include "host/math/normal_pairs.hpp"
 #include "host/math/operator_maps.hpp"
 #include "host/math/particles.hpp"
 #include "host/math/sampler_steps.hpp"
@@ -27,9 +29,9 @@
   X(::twofold::math::block_sum)                    \
   X(::twofold::math::block_spread)                 \
   X(::twofold::math::add_run_data)                 \
-  X(::twofold::math::scaled_normal)                \
+  X(::twofold::math::normal_pairs<::twofold::math::scaled_normal>)                \
   X(::twofold::math::gaussian_shrink)              \
-  X(::twofold::math::gaussian_draw)                \
+  X(::twofold::math::normal_pairs<::twofold::math::gaussian_draw>)                \
   X(::twofold::math::regularised_covariance)       \
   X(::twofold::math::shrink_by_variance)           \
   X(::twofold::math::mixture_scaled_residual)      \
@@ -38,8 +40,8 @@
   X(::twofold::math::mixture_deviation)            \
   X(::twofold::math::mixture_vjp_accumulate)       \
   X(::twofold::math::mixture_draw)                 \
-  X(::twofold::math::langevin_step)                \
-  X(::twofold::math::ancestral_step)               \
+  X(::twofold::math::normal_pairs<::twofold::math::langevin_step>)                \
+  X(::twofold::math::normal_pairs<::twofold::math::ancestral_step>)               \
   X(::twofold::math::cg_advance)                   \
   X(::twofold::math::cg_direction)                 \
   X(::twofold::math::normalised_descent)           \
@@ -48,7 +50,7 @@
   X(::twofold::math::ddnm_correction)              \
   X(::twofold::math::ddrm_initial_correction)      \
   X(::twofold::math::spectral_likelihood_residual) \
-  X(::twofold::math::twisted_proposal)             \
+  X(::twofold::math::normal_pairs<::twofold::math::twisted_proposal>)             \
   X(::twofold::math::subtract_from)                \
   X(::twofold::math::scale_by)                     \
   X(::twofold::math::add_log_weight)               \

@@ -7,6 +7,7 @@
 #include <twofold/core/context.hpp>
 
 #include "host/backend/cuda/check.hpp"
+#include "host/math/normal_pairs.hpp"
 #include "kernels/launch.hpp"
 
 #include <cstddef>
@@ -23,15 +24,21 @@ inline constexpr std::size_t min_parallel_elements = std::size_t{1} << 14;
 template <class F>
 void for_each(const context& ctx, std::size_t n, const F& f) {
   if (n == 0) return;
-  if (ctx.is_cuda()) {
+  if constexpr (math::draws_normals<F>) {
+    // One index per pair of elements: each Philox block is drawn once (normal_pairs.hpp).
+    const math::normal_pairs<F> pairs{f};
+    for_each(ctx, pairs.count(n, f.pixels), pairs);
+  } else {
+    if (ctx.is_cuda()) {
 #if TWOFOLD_HAS_CUDA
-    check_cuda(kernels::launch_for_each(ctx.stream(), n, f), "element-wise kernel");
-    return;
+      check_cuda(kernels::launch_for_each(ctx.stream(), n, f), "element-wise kernel");
+      return;
 #endif
-  }
-  const auto count = static_cast<std::int64_t>(n);
+    }
+    const auto count = static_cast<std::int64_t>(n);
 #pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
-  for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+    for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+  }
 }
 
 }  // namespace twofold::detail

@@ -71,8 +71,8 @@ struct scaled_normal {
   std::size_t pixels;
   float scale;
   rng_stream rng;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const cfloat z = scale * rng.normal(i / pixels, i % pixels);
+  TWOFOLD_HD void at(std::size_t i, cfloat zeta) const {
+    const cfloat z = scale * zeta;
     x[i] = mean ? mean[i] + z : z;
   }
 };

@@ -54,10 +54,10 @@ struct gaussian_draw {
   std::size_t pixels;
   double s2;
   rng_stream rng;
-  TWOFOLD_HD void operator()(std::size_t i) const {
+  TWOFOLD_HD void at(std::size_t i, cfloat z) const {
     const std::size_t p = i % pixels;
     const float scale = static_cast<float>(std::sqrt(double(variance[p]) + s2));
-    u[i] = mean[p] + scale * rng.normal(i / pixels, p);
+    u[i] = mean[p] + scale * z;
   }
 };
 

@@ -29,10 +29,10 @@ struct langevin_step {
   float delta;
   float noise;  ///< √(2δ)
   rng_stream rng;
-  TWOFOLD_HD void operator()(std::size_t i) const {
+  TWOFOLD_HD void at(std::size_t i, cfloat z) const {
     cfloat score = inv_s2 * (d[i] - u[i]);
     if (aty) score += likelihood_weight * (aty[i] - g[i]);
-    u[i] += delta * score + noise * rng.normal(i / pixels, i % pixels);
+    u[i] += delta * score + noise * z;
   }
 };
 
@@ -47,8 +47,8 @@ struct ancestral_step {
   float keep;   ///< T/S
   float noise;  ///< √(T(S − T)/S)
   rng_stream rng;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const cfloat z = noise > 0 ? noise * rng.normal(i / pixels, i % pixels) : cfloat{};
+  TWOFOLD_HD void at(std::size_t i, cfloat zeta) const {
+    const cfloat z = noise > 0 ? noise * zeta : cfloat{};
     u[i] = d[i] + keep * (u[i] - d[i]) + z;
   }
 };
@@ -93,8 +93,8 @@ struct twisted_proposal {
   float keep;
   float noise;  ///< ν
   rng_stream rng;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const cfloat z = noise > 0 ? rng.normal(i / pixels, i % pixels) : cfloat{};
+  TWOFOLD_HD void at(std::size_t i, cfloat zeta) const {
+    const cfloat z = noise > 0 ? zeta : cfloat{};
     const cfloat gi = g[i], di = d[i];
     u[i] = di + keep * (u[i] - di) + (noise * noise) * gi + noise * z;
     d[i] = 2.0f * z + noise * gi;

@@ -3,6 +3,7 @@
 #include "host/math/elementwise.hpp"
 #include <twofold/operators/fourier_mask.hpp>
 
+#include "host/backend/fft_engine.hpp"
 #include "host/backend/for_each.hpp"
 
 #include <string>
@@ -32,8 +33,20 @@ fourier_mask_operator::fourier_mask_operator(const context& ctx, image_shape sha
     std::vector<std::uint8_t> flags(shape.width);
     for (std::size_t w = 0; w < shape.width; ++w) flags[w] = mask[w] == 1.0f;
     lines_ = std::move(flags);
-    line_mask_ = to_backend(ctx, std::span<const float>(singular_values_.data(), shape.width));
   }
+  // The projection's weights in raw DFT order: raw index j of an n-point axis is
+  // centred index (j + ⌊n/2⌋) mod n.
+  const std::size_t H = lines_ ? 1 : shape.height, W = shape.width;
+  const float n = float(H * W);
+  std::vector<float> keep(H * W), drop(H * W);
+  for (std::size_t h = 0; h < H; ++h)
+    for (std::size_t w = 0; w < W; ++w) {
+      const float m = mask[((h + H / 2) % H) * W + (w + W / 2) % W];
+      keep[h * W + w] = m / n;
+      drop[h * W + w] = (1.0f - m) / n;
+    }
+  keep_raw_ = to_backend(ctx, std::span<const float>(keep));
+  drop_raw_ = to_backend(ctx, std::span<const float>(drop));
   mask_ = to_backend(ctx, std::span<const float>(singular_values_));
 }
 
@@ -55,30 +68,31 @@ void fourier_mask_operator::adjoint(const context& ctx, const_chain_view y, chai
 
 void fourier_mask_operator::normal(const context& ctx, const_chain_view x, chain_view out) const {
   expect_batch(x, shape_, "image batch");
-  detail::copy_if_distinct(ctx, x, out);
-  project(ctx, out, true);  // M² = M, so AᴴA = Fᴴ M F = P_R
+  expect_batch(out, shape_, "image batch");
+  project(ctx, x, out, true);  // M² = M, so AᴴA = Fᴴ M F = P_R
 }
 
 void fourier_mask_operator::range_project(const context& ctx, chain_view x) const {
   expect_batch(x, shape_, "image batch");
-  project(ctx, x, true);
+  project(ctx, x, x, true);
 }
 
 void fourier_mask_operator::null_project(const context& ctx, chain_view x) const {
   expect_batch(x, shape_, "image batch");
-  project(ctx, x, false);
+  project(ctx, x, x, false);
 }
 
-void fourier_mask_operator::project(const context& ctx, chain_view x, bool keep) const {
-  // With a line mask, F = F_H ⊗ F_W and M = 1 ⊗ M_W, so Fᴴ M F = 1 ⊗ F_Wᴴ M_W F_W:
-  // transform every row (a batch of chains·H images of shape 1×W).
+void fourier_mask_operator::project(const context& ctx, const_chain_view x, chain_view out, bool keep) const {
+  // Three passes over the batch: the forward DFT (x → out), the weights, the inverse
+  // DFT. With a line mask, F = F_H ⊗ F_W and M = 1 ⊗ M_W, so Fᴴ M F = 1 ⊗ F_Wᴴ M_W F_W:
+  // 1-D transforms of every row (a batch of chains·H rows of shape 1×W).
   const bool rows = lines_.has_value();
-  const chain_view v = rows ? chain_view{x.data, x.chains * shape_.height, image_shape{1, shape_.width}} : x;
-  const float* weights = rows ? line_mask_.data() : mask_.data();
-  fft2c(ctx, v, fft_direction::forward);
-  if (keep) detail::for_each(ctx, v.size(), math::multiply_by_map{v.data, weights, v.shape.pixels()});
-  else detail::for_each(ctx, v.size(), math::multiply_by_complement{v.data, weights, v.shape.pixels()});
-  fft2c(ctx, v, fft_direction::inverse);
+  const std::size_t batch = rows ? x.chains * shape_.height : x.chains;
+  const image_shape plane = rows ? image_shape{1, shape_.width} : shape_;
+  ctx.fft().transform(x.data, out.data, batch, plane, fft_direction::forward);
+  detail::for_each(ctx, out.size(),
+                   math::multiply_by_map{out.data, (keep ? keep_raw_ : drop_raw_).data(), plane.pixels()});
+  ctx.fft().transform(out.data, batch, plane, fft_direction::inverse);
 }
 
 void fourier_mask_operator::analyse(const context& ctx, const_chain_view x, chain_view c) const {

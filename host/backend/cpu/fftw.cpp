@@ -29,27 +29,35 @@ class fftw_engine final : public fft_engine {
     for (auto& entry : plans_) fftwf_destroy_plan(entry.second);
   }
 
-  void transform(cfloat* data, std::size_t batch, image_shape shape, fft_direction dir) override {
+  void transform(const cfloat* in, cfloat* out, std::size_t batch, image_shape shape, fft_direction dir) override {
     // Every chain must share the plan's alignment: aligned plans only when all chain
     // starts are 64-byte aligned (buffers are; strides are when H·W·8 is).
-    const bool aligned = reinterpret_cast<std::uintptr_t>(data) % 64 == 0 && shape.pixels() * sizeof(cfloat) % 64 == 0;
-    const fftwf_plan p = plan(reinterpret_cast<fftwf_complex*>(data), shape, dir, aligned);
+    const auto is_aligned = [&](const void* p) {
+      return reinterpret_cast<std::uintptr_t>(p) % 64 == 0 && shape.pixels() * sizeof(cfloat) % 64 == 0;
+    };
+    const bool aligned = is_aligned(in) && is_aligned(out), in_place = in == out;
+    // Out-of-place complex plans preserve their input by default (FFTW_PRESERVE_INPUT);
+    // the new-array execute's signature is not const.
+    auto* src = reinterpret_cast<fftwf_complex*>(const_cast<cfloat*>(in));
+    auto* dst = reinterpret_cast<fftwf_complex*>(out);
+    const fftwf_plan p = plan(src, dst, shape, dir, aligned, in_place);
     const auto count = static_cast<std::int64_t>(batch);
 #pragma omp parallel for schedule(static) if (batch * shape.pixels() >= min_parallel_elements)
     for (std::int64_t c = 0; c < count; ++c) {
-      auto* image = reinterpret_cast<fftwf_complex*>(data + static_cast<std::size_t>(c) * shape.pixels());
-      fftwf_execute_dft(p, image, image);  // new-array execute is thread-safe
+      const std::size_t offset = static_cast<std::size_t>(c) * shape.pixels();
+      fftwf_execute_dft(p, src + offset, dst + offset);  // new-array execute is thread-safe
     }
   }
 
  private:
-  using key = std::tuple<std::size_t, std::size_t, int, bool>;
+  using key = std::tuple<std::size_t, std::size_t, int, bool, bool>;
 
-  fftwf_plan plan(fftwf_complex* p, image_shape shape, fft_direction dir, bool aligned) {
-    const key k{shape.height, shape.width, dir == fft_direction::forward ? 0 : 1, aligned};
+  fftwf_plan plan(fftwf_complex* in, fftwf_complex* out, image_shape shape, fft_direction dir, bool aligned,
+                  bool in_place) {
+    const key k{shape.height, shape.width, dir == fft_direction::forward ? 0 : 1, aligned, in_place};
     if (auto it = plans_.find(k); it != plans_.end()) return it->second;
     std::lock_guard lock(planner_mutex());
-    fftwf_plan plan = fftwf_plan_dft_2d(static_cast<int>(shape.height), static_cast<int>(shape.width), p, p,
+    fftwf_plan plan = fftwf_plan_dft_2d(static_cast<int>(shape.height), static_cast<int>(shape.width), in, out,
                                         dir == fft_direction::forward ? FFTW_FORWARD : FFTW_BACKWARD,
                                         FFTW_ESTIMATE | (aligned ? 0 : FFTW_UNALIGNED));
     TWOFOLD_ENSURES(plan != nullptr, "FFTW could not plan a " + std::to_string(shape.height) + "x" +

@@ -18,9 +18,11 @@ class cufft_engine final : public fft_engine {
     for (auto& entry : plans_) cufftDestroy(entry.second);
   }
 
-  void transform(cfloat* data, std::size_t batch, image_shape shape, fft_direction dir) override {
-    auto* p = reinterpret_cast<cufftComplex*>(data);
-    TWOFOLD_CUFFT_TRY(cufftExecC2C(plan(batch, shape), p, p, dir == fft_direction::forward ? CUFFT_FORWARD : CUFFT_INVERSE));
+  void transform(const cfloat* in, cfloat* out, std::size_t batch, image_shape shape, fft_direction dir) override {
+    // cuFFT's C2C never writes its input out of place; its signature is not const.
+    auto* i = reinterpret_cast<cufftComplex*>(const_cast<cfloat*>(in));
+    auto* o = reinterpret_cast<cufftComplex*>(out);
+    TWOFOLD_CUFFT_TRY(cufftExecC2C(plan(batch, shape), i, o, dir == fft_direction::forward ? CUFFT_FORWARD : CUFFT_INVERSE));
   }
 
  private:

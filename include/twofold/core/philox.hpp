@@ -139,6 +139,16 @@ struct rng_stream {
     const cfloat z = complex_normal(seed, first_chain + chain, step, purpose, element, substream);
     return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z;
   }
+  /// normal(chain, e) and normal(chain, e + 1) for an even e, from one Philox block
+  /// (the two halves of the block complex_normal draws them from).
+  TWOFOLD_HD void normal_pair(std::size_t chain, std::size_t even_element, cfloat& z0, cfloat& z1) const {
+    complex_normal_pair(make_counter(even_element / 2, first_chain + chain, step, purpose, substream), make_key(seed),
+                        z0, z1);
+    if (real) {
+      z0 = {1.41421356237309504880f * z0.re, 0.0f};
+      z1 = {1.41421356237309504880f * z1.re, 0.0f};
+    }
+  }
   TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream, real}; }
   TWOFOLD_HD rng_stream with(rng_purpose p) const { return {seed, first_chain, step, p, substream, real}; }
 };

@@ -39,11 +39,15 @@ class fourier_mask_operator final : public spectral_operator {
   const std::optional<std::vector<std::uint8_t>>& lines() const { return lines_; }
 
  private:
-  /// x ← Fᴴ M F x (keep = true) or Fᴴ (1 − M) F x, along rows for line masks.
-  void project(const context& ctx, chain_view x, bool keep) const;
+  /// out ← Fᴴ M F x (keep = true) or Fᴴ (1 − M) F x, along rows for line masks; `out`
+  /// may be `x`.
+  void project(const context& ctx, const_chain_view x, chain_view out, bool keep) const;
 
   buffer<float> mask_;
-  buffer<float> line_mask_;  // W flags as 0/1 floats (line masks only)
+  // Fᴴ M F is circulant, so the centring shifts around it cancel: it is the plain
+  // DFT pair with the mask rolled into raw (uncentred) order. These hold that mask
+  // and its complement divided by the pair's N (the 2-D mask, or the W line flags).
+  buffer<float> keep_raw_, drop_raw_;
   std::size_t sampled_ = 0;
   std::optional<std::vector<std::uint8_t>> lines_;
 };
