@@ -40,7 +40,8 @@
   X(::twofold::math::mixture_deviation)            \
   X(::twofold::math::mixture_vjp_accumulate)       \
   X(::twofold::math::mixture_draw)                 \
-  X(::twofold::math::normal_pairs<::twofold::math::langevin_step>)                \
+  X(::twofold::math::normal_pairs<::twofold::math::langevin_step>) \
+  X(::twofold::math::normal_pairs<::twofold::math::fused_langevin_step>)                \
   X(::twofold::math::normal_pairs<::twofold::math::ancestral_step>)               \
   X(::twofold::math::cg_advance)                   \
   X(::twofold::math::cg_direction)                 \

@@ -10,17 +10,40 @@
 #include <twofold/core/philox.hpp>
 #include <twofold/core/run_data.hpp>
 
+#include "host/math/gaussian.hpp"
+
 #include <cmath>
 #include <cstddef>
 
 namespace twofold::math {
 
+/// D(u, s) as a Langevin step reads it: from the denoiser's output...
+struct denoised_input {
+  const cfloat* d;
+  TWOFOLD_HD cfloat operator()(std::size_t i, cfloat) const { return d[i]; }
+};
+
+/// ...or computed in the step itself for a pixel-basis Gaussian prior (the same
+/// gaussian_denoise as gaussian_prior::denoise, so the same bits, one pass fewer).
+struct pixel_gaussian_denoiser {
+  const cfloat* mean;
+  const float* variance;
+  std::size_t pixels;
+  double s2;
+  TWOFOLD_HD cfloat operator()(std::size_t i, cfloat u) const {
+    const std::size_t p = i % pixels;
+    return gaussian_denoise(u, mean[p], variance[p], s2);
+  }
+};
+
 /// Annealed Langevin step with the annealed likelihood (Jalal et al. 2021):
 ///   u ← u + δ [ (D(u,s) − u)/s² + (Aᴴy − AᴴA u)/(σ_y² + γ s²) ] + √(2δ) ζ.
-/// Reads u, d = D(u,s), g = AᴴA u, aty = Aᴴy (one image); writes u: one pass.
-struct langevin_step {
+/// Reads u, D(u,s) (an array, or nothing when the denoiser is element-wise),
+/// g = AᴴA u, aty = Aᴴy (one image); writes u: one pass.
+template <class Denoised>
+struct langevin_step_with {
   cfloat* u;
-  const cfloat* d;
+  Denoised denoised;
   const cfloat* g;
   run_data aty;  ///< Aᴴy of each chain's run; empty: no likelihood term (cascade stage 2)
   std::size_t pixels;
@@ -30,11 +53,15 @@ struct langevin_step {
   float noise;  ///< √(2δ)
   rng_stream rng;
   TWOFOLD_HD void at(std::size_t i, cfloat z) const {
-    cfloat score = inv_s2 * (d[i] - u[i]);
+    const cfloat ui = u[i];
+    cfloat score = inv_s2 * (denoised(i, ui) - ui);
     if (aty) score += likelihood_weight * (aty[i] - g[i]);
     u[i] += delta * score + noise * z;
   }
 };
+
+using langevin_step = langevin_step_with<denoised_input>;
+using fused_langevin_step = langevin_step_with<pixel_gaussian_denoiser>;
 
 /// Reverse step from level S = s_i² to T = s_{i+1}²: u ← D + keep (u − D) + noise ζ.
 /// Ancestral (DDPM) is the exact transition of u = x₀ + s ε for x₀ at the denoised

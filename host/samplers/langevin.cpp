@@ -1,11 +1,14 @@
 // Annealed Langevin dynamics (Jalal et al. 2021) for any prior with a denoiser
-// and any operator. Per step: one denoiser call, one AᴴA, one fused update pass.
+// and any operator. Per step: one denoiser call, one AᴴA, one fused update pass
+// (which also computes the denoiser of a pixel-basis Gaussian prior).
 #include <twofold/core/error.hpp>
 #include "host/math/elementwise.hpp"
 #include "host/math/sampler_steps.hpp"
 
 #include "host/backend/for_each.hpp"
 #include "host/sampling/sampler.hpp"
+
+#include <twofold/priors/gaussian.hpp>
 
 #include <cmath>
 #include <string>
@@ -52,7 +55,12 @@ class langevin_sampler final : public sampler {
 
     const math::run_data aty = anchors ? math::run_data{}
                                        : problem_.adjoint_measurements_for({rng.first_chain, per_run});
-    chain_buffer d(ctx, u.chains, u.shape), g;
+    // A pixel-basis Gaussian prior's denoiser is element-wise: the step computes it
+    // (fused_langevin_step) instead of reading it from a pass of its own.
+    const gaussian_prior* fused = prior_.gaussian_form();
+    if (fused && fused->basis() != gaussian_basis::pixel) fused = nullptr;
+    chain_buffer d, g;
+    if (!fused) d = chain_buffer(ctx, u.chains, u.shape);
     if (!anchors) g = chain_buffer(ctx, u.chains, u.shape);
     std::size_t step = 0;
     for (const double s : levels_) {
@@ -60,13 +68,20 @@ class langevin_sampler final : public sampler {
       const double lik = anchors ? 0.0 : 1.0 / (sigma2 + params_.gamma * s2);
       const double delta = params_.step / (1.0 / s2 + lik);
       for (std::size_t j = 0; j < params_.inner_steps; ++j, ++step) {
-        prior_.denoise(ctx, u, s, d.view());
         if (!anchors) problem_.op().normal(ctx, u, g.view());
-        for_each(ctx, n,
-                 math::langevin_step{u.data, d.view().data, anchors ? nullptr : g.view().data,
-                                     aty, N, float(1.0 / s2),
-                                     float(lik), float(delta), float(std::sqrt(2 * delta)),
-                                     rng.with(rng_purpose::diffusion_noise).at_step(step)});
+        const cfloat* gu = anchors ? nullptr : g.view().data;
+        const rng_stream noise = rng.with(rng_purpose::diffusion_noise).at_step(step);
+        const float inv_s2 = float(1.0 / s2), lik_weight = float(lik), step_size = float(delta),
+                    noise_scale = float(std::sqrt(2 * delta));
+        if (fused) {
+          const math::pixel_gaussian_denoiser denoiser{fused->mean_device(), fused->variance_device(), N, s2};
+          for_each(ctx, n, math::fused_langevin_step{u.data, denoiser, gu, aty, N, inv_s2, lik_weight, step_size,
+                                                     noise_scale, noise});
+        } else {
+          prior_.denoise(ctx, u, s, d.view());
+          for_each(ctx, n, math::langevin_step{u.data, {d.view().data}, gu, aty, N, inv_s2, lik_weight, step_size,
+                                               noise_scale, noise});
+        }
         if (anchors) pin(u);
         if (observe) observe(step + 1, steps());
       }

@@ -38,6 +38,10 @@ class gaussian_prior final : public prior {
   gaussian_basis basis() const { return basis_; }
   const std::vector<cfloat>& mean() const { return mean_host_; }
   const std::vector<float>& variance() const { return variance_host_; }
+  /// The mean and variances in the prior's basis on ctx's backend (what the
+  /// element-wise kernels read).
+  const cfloat* mean_device() const { return mean_.data(); }
+  const float* variance_device() const { return variance_.data(); }
 
   void denoise(const context& ctx, const_chain_view z, double s, chain_view out) const override;
   /// D is affine with the symmetric Jacobian Σ(Σ + s²I)⁻¹: Jᵀw is one shrink of w.
