@@ -19,6 +19,7 @@ template <class F>
 concept draws_normals = requires(const F& f, std::size_t i, cfloat z) {
   f.at(i, z);
   f.rng.normal_pair(i, i, z, z);
+  f.rng.normal_first(i, i);
   { f.pixels } -> std::convertible_to<std::size_t>;
 };
 
@@ -31,11 +32,15 @@ struct normal_pairs {
   static constexpr std::size_t count(std::size_t n, std::size_t pixels) { return n / pixels * ((pixels + 1) / 2); }
   TWOFOLD_HD void operator()(std::size_t q) const {
     const std::size_t half = (f.pixels + 1) / 2, c = q / half, e = 2 * (q % half);
-    cfloat z0, z1;
-    f.rng.normal_pair(c, e, z0, z1);
     const std::size_t i = c * f.pixels + e;
-    f.at(i, z0);
-    if (e + 1 < f.pixels) f.at(i + 1, z1);
+    if (e + 1 < f.pixels) {
+      cfloat z0, z1;
+      f.rng.normal_pair(c, e, z0, z1);
+      f.at(i, z0);
+      f.at(i + 1, z1);
+    } else {
+      f.at(i, f.rng.normal_first(c, e));
+    }
   }
 };
 

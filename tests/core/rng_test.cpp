@@ -1,6 +1,10 @@
 // Philox4x32-10 against the Random123 known-answer vectors (tests/kat_vectors of
 // github.com/DEShawResearch/random123), and the normals built on it.
+#include <twofold/core/buffer.hpp>
 #include <twofold/core/philox.hpp>
+
+#include "host/backend/for_each.hpp"
+#include "host/math/elementwise.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,6 +68,38 @@ TEST(Philox, DrawsArePureFunctionsOfTheirCoordinates) {
   EXPECT_FALSE(a == complex_normal(1, 2, 4, rng_purpose::diffusion_noise, 5));
   EXPECT_FALSE(a == complex_normal(1, 2, 3, rng_purpose::initial_state, 5));
   EXPECT_FALSE(a == complex_normal(2, 2, 3, rng_purpose::diffusion_noise, 5));
+}
+
+TEST(Philox, PairDrawsAreTheElementwiseDraws) {
+  // normal_pair and normal_first (two elements per Philox block) give rng.normal's
+  // values bit for bit, complex and real.
+  for (const bool real : {false, true}) {
+    const rng_stream rng{42, 7, 3, rng_purpose::diffusion_noise, 2, real};
+    for (std::size_t chain = 0; chain < 5; ++chain)
+      for (std::size_t e = 0; e < 64; e += 2) {
+        cfloat z0, z1;
+        rng.normal_pair(chain, e, z0, z1);
+        EXPECT_EQ(z0, rng.normal(chain, e)) << chain << " " << e;
+        EXPECT_EQ(z1, rng.normal(chain, e + 1)) << chain << " " << e;
+        EXPECT_EQ(rng.normal_first(chain, e), rng.normal(chain, e)) << chain << " " << e;
+      }
+  }
+}
+
+TEST(Philox, PairedElementwiseLoopsDrawEveryElementOnce) {
+  // for_each runs functors that draw normals two elements per index; with an odd
+  // chain size the last element of every chain is a pair of its own.
+  const context ctx(backend_request::cpu);
+  for (const std::size_t pixels : {1u, 2u, 5u, 64u}) {
+    const std::size_t chains = 3, n = chains * pixels;
+    buffer<cfloat> x(ctx, n);
+    const rng_stream rng{9, 4, 1, rng_purpose::initial_state, 0, false};
+    detail::for_each(ctx, n, math::scaled_normal{x.data(), {}, pixels, 0.5f, rng});
+    const auto got = to_host(ctx, x);
+    for (std::size_t c = 0; c < chains; ++c)
+      for (std::size_t p = 0; p < pixels; ++p)
+        ASSERT_EQ(got[c * pixels + p], 0.5f * rng.normal(c, p)) << pixels << " " << c << " " << p;
+  }
 }
 
 }  // namespace

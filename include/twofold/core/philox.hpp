@@ -149,6 +149,17 @@ struct rng_stream {
       z1 = {1.41421356237309504880f * z1.re, 0.0f};
     }
   }
+  /// normal(chain, e) alone for an even e: the first half of the block, without the
+  /// Box–Muller transform of the second (the last element of an odd-sized chain).
+  TWOFOLD_HD cfloat normal_first(std::size_t chain, std::size_t even_element) const {
+    const philox_counter r =
+        philox4x32_10(make_counter(even_element / 2, first_chain + chain, step, purpose, substream), make_key(seed));
+    double a, b;
+    box_muller(r.c0, r.c1, a, b);
+    constexpr double h = 0.70710678118654752440;  // as complex_normal_pair
+    const cfloat z{static_cast<float>(h * a), static_cast<float>(h * b)};
+    return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z;
+  }
   TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream, real}; }
   TWOFOLD_HD rng_stream with(rng_purpose p) const { return {seed, first_chain, step, p, substream, real}; }
 };
