@@ -119,8 +119,8 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
     p.push_back({"ancestral_step: reads u, d; writes u", 2, 1, N});
     return p;
   }
-  // langevin_sampler::run: denoise, the operator's normal, langevin_step.
-  p.push_back({"denoise: gaussian_shrink d <- D(u, s) (pixel basis)", 1, 1, N});
+  // langevin_sampler::run: the operator's normal, then one step that also computes
+  // the pixel-basis Gaussian denoiser (fused_langevin_step; no denoise pass).
   if (c.op == scenario_operator::single_coil) {
     // Fᴴ M F with the centring cancelled and a line mask: 1-D row DFTs, out of place
     // then in place, around one weight pass (host/operators/fourier_mask.cpp).
@@ -142,7 +142,7 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
     p.push_back({"normal: GEMM g <- A^H y (writes g)", 0, 1, N});
     p.push_back({"normal: the lead field, read once per GEMM for the batch", 2, 0, m * N / double(c.chains())});
   }
-  p.push_back({"langevin_step: reads u, d, g; writes u", 3, 1, N});
+  p.push_back({"fused_langevin_step: reads u, g; writes u (D(u, s) computed in the step)", 2, 1, N});
   return p;
 }
 

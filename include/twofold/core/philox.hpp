@@ -16,6 +16,8 @@
 #include <twofold/core/complex.hpp>
 #include <twofold/core/hd.hpp>
 
+#include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -83,26 +85,103 @@ TWOFOLD_HD philox_counter make_counter(std::uint64_t block, std::uint64_t chain,
 /// 32 random bits to a uniform double in (0, 1): exact on every backend.
 TWOFOLD_HD double uniform_open01(std::uint32_t bits) { return (static_cast<double>(bits) + 0.5) * 0x1p-32; }
 
-/// Box–Muller on a pair of words: two independent standard normals, computed in
-/// double and rounded once, so both backends agree to the last bit in practice.
-TWOFOLD_HD void box_muller(std::uint32_t a, std::uint32_t b, double& z0, double& z1) {
-  constexpr double two_pi = 6.283185307179586476925286766559;
-  const double r = std::sqrt(-2.0 * std::log(uniform_open01(a)));
-  const double t = two_pi * uniform_open01(b);
-  z0 = r * std::cos(t);
-  z1 = r * std::sin(t);
+namespace detail {
+
+// IEEE single-precision products and sums, rounded once each: nvcc would otherwise
+// contract a·b + c into a fused multiply-add on the device (the host build never
+// does), and the normals below must have the same bits on both backends.
+TWOFOLD_HD float mul_rn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+TWOFOLD_HD float add_rn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
 }
 
-/// Two circular complex normals CN(0, 1) (E|z|² = 1, variance 1/2 per part)
-/// from one Philox block. Element e of a chain uses block e/2, slot e%2.
+/// −ln u for u = (a + 0.5)·2⁻³², in float. Near 1 (a ≥ 15·2²⁸), from v = 1 − u =
+/// (~a + 0.5)·2⁻³² < 1/16 by −ln(1 − v) = v + v²/2 + … + v⁶/6 (truncation below
+/// 2⁻²⁴ relative; a float a + 0.5 would lose the bits that make u differ from 1).
+/// Otherwise from the binary exponent e and mantissa m of x = a + 0.5 (m folded into
+/// [√½, √2)): −ln u = (32 − e) ln 2 − ln m with ln m = 2(s + s³/3 + s⁵/5 + s⁷/7 + s⁹/9),
+/// s = (m − 1)/(m + 1), |s| ≤ 0.172 (truncation < 1e-9). Only IEEE-rounded operations.
+TWOFOLD_HD float neg_log_open01(std::uint32_t a) {
+  if (a >= 0xF0000000u) {
+    const float v = mul_rn(add_rn(static_cast<float>(~a), 0.5f), 0x1p-32f);
+    float series = add_rn(1.0f / 5.0f, mul_rn(v, 1.0f / 6.0f));
+    series = add_rn(0.25f, mul_rn(v, series));
+    series = add_rn(1.0f / 3.0f, mul_rn(v, series));
+    series = add_rn(0.5f, mul_rn(v, series));
+    series = add_rn(1.0f, mul_rn(v, series));
+    return mul_rn(v, series);
+  }
+  const float x = add_rn(static_cast<float>(a), 0.5f);
+  const auto bits = std::bit_cast<std::uint32_t>(x);
+  int e = static_cast<int>(bits >> 23) - 127;
+  float m = std::bit_cast<float>((bits & 0x007FFFFFu) | 0x3F800000u);
+  if (m > 1.41421356f) {
+    m = mul_rn(m, 0.5f);
+    ++e;
+  }
+  const float s = (m - 1.0f) / (m + 1.0f), s2 = mul_rn(s, s);
+  float series = add_rn(1.0f / 7.0f, mul_rn(s2, 1.0f / 9.0f));
+  series = add_rn(0.2f, mul_rn(s2, series));
+  series = add_rn(1.0f / 3.0f, mul_rn(s2, series));
+  series = add_rn(1.0f, mul_rn(s2, series));
+  const float ln_m = mul_rn(mul_rn(2.0f, s), series);
+  constexpr float ln2 = 0.693147180559945309f;
+  return add_rn(mul_rn(static_cast<float>(32 - e), ln2), -ln_m);
+}
+
+/// (cos 2πu, sin 2πu) for u = (b + 0.5)·2⁻³², in float: the quadrant is the top two
+/// bits of b; within it θ = π/4 + φ, |φ| < π/4, with sin φ and cos φ by their Taylor
+/// series to φ⁹ and φ¹⁰ (truncation < 2e-9). Only IEEE-rounded operations.
+TWOFOLD_HD void cos_sin_two_pi(std::uint32_t b, float& c, float& s) {
+  const float f = mul_rn(add_rn(static_cast<float>(b & 0x3FFFFFFFu), 0.5f), 0x1p-30f);
+  const float phi = mul_rn(add_rn(f, -0.5f), 1.57079632679489662f), p2 = mul_rn(phi, phi);
+  float sin_series = add_rn(-1.0f / 5040.0f, mul_rn(p2, 1.0f / 362880.0f));
+  sin_series = add_rn(1.0f / 120.0f, mul_rn(p2, sin_series));
+  sin_series = add_rn(-1.0f / 6.0f, mul_rn(p2, sin_series));
+  const float sin_phi = add_rn(phi, mul_rn(mul_rn(phi, p2), sin_series));
+  float cos_series = add_rn(1.0f / 40320.0f, mul_rn(p2, -1.0f / 3628800.0f));
+  cos_series = add_rn(-1.0f / 720.0f, mul_rn(p2, cos_series));
+  cos_series = add_rn(1.0f / 24.0f, mul_rn(p2, cos_series));
+  cos_series = add_rn(-0.5f, mul_rn(p2, cos_series));
+  const float cos_phi = add_rn(1.0f, mul_rn(p2, cos_series));
+  constexpr float h = 0.707106781186547524f;  // cos π/4 = sin π/4
+  const float ct = mul_rn(h, add_rn(cos_phi, -sin_phi)), st = mul_rn(h, add_rn(cos_phi, sin_phi));
+  switch (b >> 30) {
+    case 0: c = ct, s = st; break;
+    case 1: c = -st, s = ct; break;
+    case 2: c = -ct, s = -st; break;
+    default: c = st, s = -ct; break;
+  }
+}
+
+}  // namespace detail
+
+/// Box–Muller on a pair of words: one circular complex normal CN(0, 1)
+/// (E|z|² = 1, variance 1/2 per part), z = √(−ln u₁) (cos 2πu₂, sin 2πu₂), in float
+/// with IEEE-rounded operations only, so both backends produce the same bits.
+TWOFOLD_HD cfloat box_muller(std::uint32_t a, std::uint32_t b) {
+  const float r = std::sqrt(detail::neg_log_open01(a));
+  float c, s;
+  detail::cos_sin_two_pi(b, c, s);
+  return {detail::mul_rn(r, c), detail::mul_rn(r, s)};
+}
+
+/// Two circular complex normals CN(0, 1) from one Philox block: words 0–1 give the
+/// first, words 2–3 the second. Element e of a chain uses block e/2, slot e%2.
 TWOFOLD_HD void complex_normal_pair(philox_counter ctr, philox_key key, cfloat& z0, cfloat& z1) {
   const philox_counter r = philox4x32_10(ctr, key);
-  double a, b, c, d;
-  box_muller(r.c0, r.c1, a, b);
-  box_muller(r.c2, r.c3, c, d);
-  constexpr double h = 0.70710678118654752440;  // 1/sqrt(2)
-  z0 = {static_cast<float>(h * a), static_cast<float>(h * b)};
-  z1 = {static_cast<float>(h * c), static_cast<float>(h * d)};
+  z0 = box_muller(r.c0, r.c1);
+  z1 = box_muller(r.c2, r.c3);
 }
 
 /// One CN(0, 1) draw for element `e` of `chain` at `step`: a pure function of its
@@ -154,10 +233,7 @@ struct rng_stream {
   TWOFOLD_HD cfloat normal_first(std::size_t chain, std::size_t even_element) const {
     const philox_counter r =
         philox4x32_10(make_counter(even_element / 2, first_chain + chain, step, purpose, substream), make_key(seed));
-    double a, b;
-    box_muller(r.c0, r.c1, a, b);
-    constexpr double h = 0.70710678118654752440;  // as complex_normal_pair
-    const cfloat z{static_cast<float>(h * a), static_cast<float>(h * b)};
+    const cfloat z = box_muller(r.c0, r.c1);
     return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z;
   }
   TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream, real}; }
