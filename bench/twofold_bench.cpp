@@ -8,6 +8,7 @@
 // Progress goes to stderr; the JSON to --out or stdout. Exit status 2 on bad
 // flags, the twofold::error exit code on library failures.
 #include "copy_bandwidth.hpp"
+#include "fft_floor.hpp"
 #include "peer.hpp"
 #include "scenario.hpp"
 
@@ -291,6 +292,24 @@ int run(const options& o, const std::string& command_line) {
     std::cerr << "[bench]   " << r.seconds << " s, " << r.chain_steps_per_second << " chain-steps/s, roofline "
               << r.roofline_fraction << "\n";
     json s = to_json(r);
+    if (c.op == scenario_operator::single_coil || c.op == scenario_operator::multicoil) {
+      // One chain-step of either sampler transforms the image (each coil plane for
+      // multi-coil) forward and back once: the FFT floor is that pair rate.
+      const std::size_t planes = c.chains() * c.coils;
+      const fft_floor f = measure_fft_floor(ctx, c.shape, planes, 3);
+      s["fft_floor"] = {{"method", f.method}, {"images", planes}};
+      if (!f.skipped.empty()) {
+        s["fft_floor"]["skipped"] = f.skipped;
+      } else {
+        const double per_chain = double(c.coils);
+        s["fft_floor"]["pairs_per_second"] = f.pairs_per_second;
+        s["fft_floor"]["row_pairs_per_second"] = f.row_pairs_per_second;
+        s["fft_floor_fraction"] = r.chain_steps_per_second * per_chain / f.pairs_per_second;
+        s["fft_floor_fraction_rows"] = r.chain_steps_per_second * per_chain / f.row_pairs_per_second;
+        std::cerr << "[bench]   FFT floor: " << f.pairs_per_second << " 2-D pairs/s, " << f.row_pairs_per_second
+                  << " row pairs/s; twofold at " << s["fft_floor_fraction"].get<double>() << " of the 2-D floor\n";
+      }
+    }
     s["peer"] = run_peer(o, r, size);
     scenarios.push_back(std::move(s));
   }

@@ -28,6 +28,7 @@
   X(::twofold::math::coil_combine)                 \
   X(::twofold::math::block_sum)                    \
   X(::twofold::math::block_spread)                 \
+  X(::twofold::math::block_resum)                  \
   X(::twofold::math::add_run_data)                 \
   X(::twofold::math::normal_pairs<::twofold::math::scaled_normal>)                \
   X(::twofold::math::gaussian_shrink)              \

@@ -120,11 +120,15 @@ def main(argv):
     H, W, C = args.height, args.width, args.chains
     rng = np.random.default_rng(args.seed)
 
+    # NumPy < 2 computes every FFT in complex128; the cast keeps the state complex64
+    # under both (a no-op on NumPy 2, whose FFTs keep complex64).
     def fft2c(x):
-        return np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
+        y = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
+        return y.astype(np.complex64, copy=False)
 
     def ifft2c(x):
-        return np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
+        y = np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
+        return y.astype(np.complex64, copy=False)
 
     def complex_normal(shape):
         """CN(0, 1): E|z|² = 1, variance 1/2 per real and imaginary part."""

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -102,8 +103,15 @@ detail::blas_engine& context::blas() const {
 
 namespace detail {
 
+namespace {
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+
+std::size_t allocation_count() noexcept { return allocations.load(std::memory_order_relaxed); }
+
 void* allocate_bytes(const context& ctx, std::size_t bytes) {
   if (bytes == 0) return nullptr;
+  allocations.fetch_add(1, std::memory_order_relaxed);
   if (ctx.is_cuda()) return cuda::allocate(bytes);
   void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
   if (!p) throw_runtime_failure(__FILE__, __LINE__, "out of host memory allocating " + std::to_string(bytes) + " bytes");

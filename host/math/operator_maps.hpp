@@ -75,6 +75,29 @@ struct block_sum {
   }
 };
 
+/// block_spread(block_sum(x)) in one pass: every pixel of a block becomes
+/// outer · (inner · the block's sum), the same two roundings as the two-pass form.
+/// Index i runs over chains·(H/f)·(W/f); each index reads its block before writing
+/// it, so `out` may be `x`.
+struct block_resum {
+  cfloat* out;
+  const cfloat* x;
+  std::size_t height, width;  // of the fine image
+  std::size_t factor;
+  float inner, outer;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t w_lo = width / factor, plane_lo = (height / factor) * w_lo;
+    const std::size_t chain = i / plane_lo, q = i % plane_lo;
+    const std::size_t h0 = (q / w_lo) * factor, w0 = (q % w_lo) * factor, offset = chain * height * width;
+    cfloat sum{};
+    for (std::size_t a = 0; a < factor; ++a)
+      for (std::size_t b = 0; b < factor; ++b) sum += x[offset + (h0 + a) * width + w0 + b];
+    const cfloat value = outer * (inner * sum);
+    for (std::size_t a = 0; a < factor; ++a)
+      for (std::size_t b = 0; b < factor; ++b) out[offset + (h0 + a) * width + w0 + b] = value;
+  }
+};
+
 /// The adjoint of block_sum: x[chain, h, w] = scale · c[chain, h/f, w/f]. Index i
 /// runs over chains·H·W.
 struct block_spread {

@@ -73,9 +73,9 @@ void dense_operator::adjoint(const context& ctx, const_chain_view y, chain_view 
 }
 
 void dense_operator::range_project(const context& ctx, chain_view x) const {
-  chain_buffer c(ctx, x.chains, coefficient_shape());
-  analyse(ctx, x, c.view());
-  synthesise(ctx, c.view(), x);
+  const auto c = scratch(ctx, 0, x.chains, coefficient_shape());
+  analyse(ctx, x, c.view);
+  synthesise(ctx, c.view, x);
 }
 
 void dense_operator::analyse(const context& ctx, const_chain_view x, chain_view c) const {

@@ -26,6 +26,7 @@ multicoil_operator::multicoil_operator(const context& ctx, image_shape shape, st
                                        cg_params projection, std::size_t max_spectral_bytes)
     : shape_(shape), coils_(coils), maps_host_(maps.begin(), maps.end()), mask_(ctx, shape, mask),
       projection_(projection) {
+  projection_workspace_ = std::make_shared<detail::cg_workspace>();
   TWOFOLD_EXPECTS(coils >= 1, "multi-coil MRI needs at least one coil");
   TWOFOLD_EXPECTS(maps.size() == coils * shape.pixels(),
                   "sensitivity maps have " + std::to_string(maps.size()) + " values, expected coils x H x W = " +
@@ -146,9 +147,9 @@ void multicoil_operator::synthesise(const context& ctx, const_chain_view c, chai
 
 void multicoil_operator::measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const {
   // Vᴴ Aᴴ y = diag(s) Uᴴ y for every y, so Uᴴ y = diag(1/s) Vᴴ Aᴴ y on the kept coefficients.
-  chain_buffer x(ctx, y.chains, shape_);
-  adjoint(ctx, y, x.view());
-  analyse(ctx, x.view(), c);
+  const auto x = scratch(ctx, 3, y.chains, shape_);
+  adjoint(ctx, y, x.view);
+  analyse(ctx, x.view, c);
   detail::for_each(ctx, c.size(), math::multiply_by_map{c.data, inverse_singular_.data(), c.shape.pixels()});
 }
 
@@ -162,36 +163,38 @@ void multicoil_operator::apply(const context& ctx, const_chain_view x, chain_vie
 void multicoil_operator::adjoint(const context& ctx, const_chain_view y, chain_view x) const {
   expect_batch(y, codomain(), "k-space batch");
   expect_batch(x, shape_, "image batch");
-  chain_buffer z(ctx, y.chains, codomain());
-  mask_.adjoint(ctx, const_chain_view{y.data, y.chains * coils_, shape_}, planes(z.view(), shape_));
-  detail::for_each(ctx, x.size(), math::coil_combine{x.data, z.view().data, maps_.data(), shape_.pixels(), coils_});
+  const auto z = scratch(ctx, 0, y.chains, codomain());
+  mask_.adjoint(ctx, const_chain_view{y.data, y.chains * coils_, shape_}, planes(z.view, shape_));
+  detail::for_each(ctx, x.size(), math::coil_combine{x.data, z.view.data, maps_.data(), shape_.pixels(), coils_});
 }
 
 void multicoil_operator::normal(const context& ctx, const_chain_view x, chain_view out) const {
   expect_batch(x, shape_, "image batch");
-  chain_buffer z(ctx, x.chains, codomain());
-  detail::for_each(ctx, z.view().size(), math::coil_expand{z.view().data, x.data, maps_.data(), shape_.pixels(), coils_});
-  mask_.normal(ctx, planes(z.view(), shape_), planes(z.view(), shape_));  // row DFTs for line masks
-  detail::for_each(ctx, out.size(), math::coil_combine{out.data, z.view().data, maps_.data(), shape_.pixels(), coils_});
+  const auto z = scratch(ctx, 1, x.chains, codomain());
+  detail::for_each(ctx, z.view.size(), math::coil_expand{z.view.data, x.data, maps_.data(), shape_.pixels(), coils_});
+  mask_.normal(ctx, planes(z.view, shape_), planes(z.view, shape_));  // row DFTs for line masks
+  detail::for_each(ctx, out.size(), math::coil_combine{out.data, z.view.data, maps_.data(), shape_.pixels(), coils_});
 }
 
 void multicoil_operator::range_project(const context& ctx, chain_view x) const {
   expect_batch(x, shape_, "image batch");
   if (rank_ > 0) {  // P_R = V Vᴴ, row by row
-    chain_buffer c(ctx, x.chains, coefficient_shape());
-    analyse(ctx, x, c.view());
-    synthesise(ctx, c.view(), x);
+    const auto c = scratch(ctx, 2, x.chains, coefficient_shape());
+    analyse(ctx, x, c.view);
+    synthesise(ctx, c.view, x);
     last_iterations_ = 0;
     return;
   }
-  chain_buffer b(ctx, x.chains, shape_);
-  normal(ctx, x, b.view());
+  const auto lease = scratch(ctx, 2, x.chains, shape_);
+  const chain_view b = lease.view;
+  normal(ctx, x, b);
   detail::zero_bytes(ctx, x.data, x.size() * sizeof(cfloat));
   const detail::batch_map op = [&](const_chain_view in, chain_view out) { normal(ctx, in, out); };
   const detail::batch_map identity = [&](const_chain_view in, chain_view out) { detail::copy_if_distinct(ctx, in, out); };
-  last_iterations_ = detail::batched_cg(ctx, op, identity, b.view(), x, projection_,
+  last_iterations_ = detail::batched_cg(ctx, op, identity, b, x, projection_,
                                          "multi-coil range projection P_R (the maps leave some directions almost "
-                                         "unseen; loosen --projection-tolerance or raise --projection-iterations)")
+                                         "unseen; loosen --projection-tolerance or raise --projection-iterations)",
+                                         projection_workspace_.get())
                           .iterations;
 }
 

@@ -40,15 +40,19 @@ void superres_operator::adjoint(const context& ctx, const_chain_view y, chain_vi
 }
 
 void superres_operator::normal(const context& ctx, const_chain_view x, chain_view out) const {
-  chain_buffer y(ctx, x.chains, codomain_);
-  apply(ctx, x, y.view());
-  adjoint(ctx, y.view(), out);
+  expect_batch(x, shape_, "image batch");
+  expect_batch(out, shape_, "image batch");
+  const float f2 = 1.0f / float(factor_ * factor_);  // adjoint(apply(x)), in one pass
+  detail::for_each(ctx, x.chains * codomain_.pixels(),
+                   math::block_resum{out.data, x.data, shape_.height, shape_.width, factor_, f2, f2});
 }
 
 void superres_operator::range_project(const context& ctx, chain_view x) const {
-  chain_buffer y(ctx, x.chains, codomain_);
-  apply(ctx, x, y.view());
-  spread_blocks(ctx, y.view(), x, 1.0f);  // every pixel of a block becomes the block mean
+  expect_batch(x, shape_, "image batch");
+  // Every pixel of a block becomes the block mean.
+  detail::for_each(ctx, x.chains * codomain_.pixels(),
+                   math::block_resum{x.data, x.data, shape_.height, shape_.width, factor_,
+                                     1.0f / float(factor_ * factor_), 1.0f});
 }
 
 void superres_operator::analyse(const context& ctx, const_chain_view x, chain_view c) const {

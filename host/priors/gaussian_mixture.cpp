@@ -7,6 +7,7 @@
 #include "host/backend/reductions.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <cmath>
 #include <numbers>
 #include <numeric>
@@ -39,6 +40,7 @@ gaussian_mixture_prior::gaussian_mixture_prior(const context& ctx, gaussian_basi
                                                std::span<const float> variances, field values, bool allow_zero)
     : basis_(basis), shape_(shape), field_(values), weights_(weights.begin(), weights.end()),
       means_host_(means.begin(), means.end()), variances_host_(variances.begin(), variances.end()) {
+  workspace_ = std::make_shared<workspace>();
   const std::size_t N = shape.pixels(), K = weights.size();
   TWOFOLD_EXPECTS(N > 0, "mixture prior image shape must be non-empty");
   TWOFOLD_EXPECTS(K >= 1, "a mixture prior needs at least one component");
@@ -78,22 +80,43 @@ gaussian_mixture_prior::gaussian_mixture_prior(const context& ctx, gaussian_basi
   variances_ = to_backend(ctx, variances);
 }
 
-chain_buffer gaussian_mixture_prior::responsibilities_in_basis(const context& ctx, const_chain_view z, double s,
-                                                               buffer<double>& r, double* log_total) const {
+struct gaussian_mixture_prior::workspace {
+  std::mutex lock;
+  buffer<cfloat> basis_input, scaled, denoised, basis_vector, deviation;
+  buffer<cdouble> quadratic, dot;
+  buffer<double> offsets, responsibilities;
+
+  /// Room for `C` chains of N pixels and K components (grows, never shrinks); the
+  /// vjp's batches only when a vjp asks.
+  void reserve(const context& ctx, std::size_t C, std::size_t N, std::size_t K, bool vjp) {
+    for (buffer<cfloat>* b : {&basis_input, &scaled}) detail::grow_to(ctx, *b, C * N);
+    detail::grow_to(ctx, quadratic, K * C);
+    detail::grow_to(ctx, responsibilities, K * C);
+    detail::grow_to(ctx, offsets, K);
+    if (!vjp) return;
+    for (buffer<cfloat>* b : {&denoised, &basis_vector, &deviation}) detail::grow_to(ctx, *b, C * N);
+    detail::grow_to(ctx, dot, C);
+  }
+};
+
+namespace {
+chain_view chains_of(buffer<cfloat>& b, std::size_t chains, image_shape s) { return {b.data(), chains, s}; }
+}  // namespace
+
+void gaussian_mixture_prior::responsibilities_in_basis(const context& ctx, const_chain_view z, double s, workspace& ws,
+                                                       double* log_total) const {
   const std::size_t N = shape_.pixels(), K = components(), C = z.chains;
-  chain_buffer zb(ctx, C, shape_);
-  detail::copy_bytes(ctx, zb.storage.data(), z.data, z.size() * sizeof(cfloat));
-  if (basis_ == gaussian_basis::fourier) fft2c(ctx, zb.view(), fft_direction::forward);
+  ws.reserve(ctx, C, N, K, false);
+  const chain_view zb = chains_of(ws.basis_input, C, shape_), scaled = chains_of(ws.scaled, C, shape_);
+  detail::copy_bytes(ctx, zb.data, z.data, z.size() * sizeof(cfloat));
+  if (basis_ == gaussian_basis::fourier) fft2c(ctx, zb, fft_direction::forward);
 
   const double s2 = s * s;
-  chain_buffer scaled(ctx, C, shape_);
-  buffer<cdouble> quadratic(ctx, K * C);
   std::vector<double> offset(K);
   for (std::size_t k = 0; k < K; ++k) {
     const float* v = variances_.data() + k * N;
-    detail::for_each(ctx, zb.view().size(),
-                     math::mixture_scaled_residual{scaled.view().data, zb.view().data, shared(k), v, N, s2});
-    detail::batched_dot(ctx, scaled.view().data, scaled.view().data, C, N, quadratic.data() + k * C);
+    detail::for_each(ctx, zb.size(), math::mixture_scaled_residual{scaled.data, zb.data, shared(k), v, N, s2});
+    detail::batched_dot(ctx, scaled.data, scaled.data, C, N, ws.quadratic.data() + k * C);
     double log_det = 0;
     if (constant_variance_[k]) {
       log_det = double(N) * std::log(double(variances_host_[k * N]) + s2);
@@ -104,11 +127,10 @@ chain_buffer gaussian_mixture_prior::responsibilities_in_basis(const context& ct
     TWOFOLD_EXPECTS(std::isfinite(log_det), "mixture responsibilities at s = " + std::to_string(s) +
                                                 " need every variance of component " + std::to_string(k) + " > 0");
   }
-  const auto offsets = to_backend(ctx, std::span<const double>(offset));
-  r = buffer<double>(ctx, K * C);
+  detail::copy_bytes(ctx, ws.offsets.data(), offset.data(), K * sizeof(double));
   detail::for_each(ctx, C,
-                   math::mixture_responsibilities{r.data(), quadratic.data(), {offsets.data(), K}, K, C, kappa(), log_total});
-  return zb;
+                   math::mixture_responsibilities{ws.responsibilities.data(), ws.quadratic.data(),
+                                                  {ws.offsets.data(), K}, K, C, kappa(), log_total});
 }
 
 void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, double s, chain_view out) const {
@@ -123,12 +145,14 @@ void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, dou
     if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::inverse);
     return;
   }
-  buffer<double> r;
-  const chain_buffer zb = responsibilities_in_basis(ctx, z, s, r);
+  workspace& ws = *workspace_;
+  const std::lock_guard hold(ws.lock);
+  responsibilities_in_basis(ctx, z, s, ws);
+  const cfloat* zb = ws.basis_input.data();
   for (std::size_t k = 0; k < components(); ++k)
     detail::for_each(ctx, out.size(),
-                     math::mixture_accumulate{out.data, zb.view().data, shared(k), variances_.data() + k * N,
-                                              r.data() + k * C, N, s * s, k == 0});
+                     math::mixture_accumulate{out.data, zb, shared(k), variances_.data() + k * N,
+                                              ws.responsibilities.data() + k * C, N, s * s, k == 0});
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::inverse);
 }
 
@@ -140,24 +164,27 @@ void gaussian_mixture_prior::vjp(const context& ctx, const_chain_view z, double 
   TWOFOLD_EXPECTS(z.chains == w.chains && w.chains == out.chains && s > 0, "mixture vjp: chain counts differ or s <= 0");
   const std::size_t N = shape_.pixels(), C = z.chains;
   const double s2 = s * s;
-  buffer<double> r;
-  const chain_buffer zb = responsibilities_in_basis(ctx, z, s, r);
-  chain_buffer d(ctx, C, shape_), wb(ctx, C, shape_), deviation(ctx, C, shape_);
+  workspace& ws = *workspace_;
+  const std::lock_guard hold(ws.lock);
+  responsibilities_in_basis(ctx, z, s, ws);
+  ws.reserve(ctx, C, N, components(), true);
+  const cfloat* zb = ws.basis_input.data();
+  const double* r = ws.responsibilities.data();
+  const chain_view d = chains_of(ws.denoised, C, shape_), wb = chains_of(ws.basis_vector, C, shape_),
+                   deviation = chains_of(ws.deviation, C, shape_);
   for (std::size_t k = 0; k < components(); ++k)
-    detail::for_each(ctx, d.view().size(),
-                     math::mixture_accumulate{d.view().data, zb.view().data, shared(k), variances_.data() + k * N,
-                                              r.data() + k * C, N, s2, k == 0});
-  detail::copy_bytes(ctx, wb.storage.data(), w.data, w.size() * sizeof(cfloat));
-  if (basis_ == gaussian_basis::fourier) fft2c(ctx, wb.view(), fft_direction::forward);
-  buffer<cdouble> dot(ctx, C);
+    detail::for_each(ctx, d.size(),
+                     math::mixture_accumulate{d.data, zb, shared(k), variances_.data() + k * N, r + k * C, N, s2,
+                                              k == 0});
+  detail::copy_bytes(ctx, wb.data, w.data, w.size() * sizeof(cfloat));
+  if (basis_ == gaussian_basis::fourier) fft2c(ctx, wb, fft_direction::forward);
   for (std::size_t k = 0; k < components(); ++k) {
     const float* v = variances_.data() + k * N;
+    detail::for_each(ctx, out.size(), math::mixture_deviation{deviation.data, zb, d.data, shared(k), v, N, s2});
+    detail::batched_dot(ctx, deviation.data, wb.data, C, N, ws.dot.data());
     detail::for_each(ctx, out.size(),
-                     math::mixture_deviation{deviation.view().data, zb.view().data, d.view().data, shared(k), v, N, s2});
-    detail::batched_dot(ctx, deviation.view().data, wb.view().data, C, N, dot.data());
-    detail::for_each(ctx, out.size(),
-                     math::mixture_vjp_accumulate{out.data, wb.view().data, deviation.view().data, v, r.data() + k * C,
-                                                  dot.data(), N, s2, 2 * kappa() / s2, k == 0});
+                     math::mixture_vjp_accumulate{out.data, wb.data, deviation.data, v, r + k * C, ws.dot.data(), N, s2,
+                                                  2 * kappa() / s2, k == 0});
   }
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::inverse);
 }
@@ -177,15 +204,18 @@ void gaussian_mixture_prior::draw(const context& ctx, chain_view u, double s, co
 std::vector<double> gaussian_mixture_prior::responsibilities(const context& ctx, const_chain_view z, double s) const {
   check_batch(z, shape_, "mixture responsibilities");
   TWOFOLD_EXPECTS(s >= 0 && std::isfinite(s), "mixture responsibilities: s must be finite and >= 0");
-  buffer<double> r;
-  responsibilities_in_basis(ctx, z, s, r);
-  return to_host(ctx, r);
+  workspace& ws = *workspace_;
+  const std::lock_guard hold(ws.lock);
+  responsibilities_in_basis(ctx, z, s, ws);
+  return to_host(ctx, ws.responsibilities.data(), components() * z.chains);
 }
 
 std::vector<double> gaussian_mixture_prior::log_density(const context& ctx, const_chain_view x) const {
   check_batch(x, shape_, "mixture log density");
-  buffer<double> r, log_total(ctx, x.chains);
-  responsibilities_in_basis(ctx, x, 0.0, r, log_total.data());
+  buffer<double> log_total(ctx, x.chains);
+  workspace& ws = *workspace_;
+  const std::lock_guard hold(ws.lock);
+  responsibilities_in_basis(ctx, x, 0.0, ws, log_total.data());
   auto out = to_host(ctx, log_total);
   // The Gaussians' normalisation: (π^N det Σ_k)⁻¹ complex, ((2π)^N det Σ_k)^(−½) real.
   const double pi = field_ == field::real ? 2 * std::numbers::pi : std::numbers::pi;

@@ -19,6 +19,8 @@
 
 #include <cmath>
 #include <memory>
+#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -101,29 +103,36 @@ class mixture_target final : public diffusion_target {
   void denoise(const context& ctx, const_chain_view z, double s, chain_view out, run_layout runs) const override {
     const std::size_t N = shape_.pixels(), K = components_, S = sets_, C = z.chains;
     const double s2 = s * s;
+    // The scratch is the target's own, grown to the largest batch and reused.
+    const std::lock_guard hold(scratch_->lock);
+    buffer<cfloat>& coefficients = scratch_->coefficients;
     // Shared basis: one coefficient batch for every component; dense: one per component.
-    buffer<cfloat> coefficients(ctx, (basis_ ? 1 : K) * C * N);
+    grow_to(ctx, coefficients, (basis_ ? 1 : K) * C * N);
     if (basis_) {
       copy_bytes(ctx, coefficients.data(), z.data, z.size() * sizeof(cfloat));
       to_basis(ctx, chain_view{coefficients.data(), C, shape_}, fft_direction::forward);
     }
     const auto coefficients_of = [&](std::size_t k) { return coefficients.data() + (basis_ ? 0 : k * C * N); };
-    chain_buffer scratch(ctx, C, shape_);
-    buffer<cdouble> quadratic(ctx, K * C);
+    grow_to(ctx, scratch_->residual, C * N);
+    grow_to(ctx, scratch_->quadratic, K * C);
+    const chain_view scratch{scratch_->residual.data(), C, shape_};
+    cdouble* quadratic = scratch_->quadratic.data();
     std::vector<double> offset(S * K);
     for (std::size_t k = 0; k < K; ++k) {
       cfloat* c = coefficients_of(k);
       if (!basis_) ctx.blas().gemm(blas_op::conj_transpose, N, C, N, q_.data() + k * N * N, N, z.data, N, c, N);
-      for_each(ctx, C * N, math::mixture_scaled_residual{scratch.view().data, c, means(k, runs),
+      for_each(ctx, C * N, math::mixture_scaled_residual{scratch.data, c, means(k, runs),
                                                          lambda_.data() + k * N, N, s2});
-      batched_dot(ctx, scratch.view().data, scratch.view().data, C, N, quadratic.data() + k * C);
+      batched_dot(ctx, scratch.data, scratch.data, C, N, quadratic + k * C);
       double log_det = 0;
       for (std::size_t j = 0; j < N; ++j) log_det += std::log(double(lambda_host_[k * N + j]) + s2);
       for (std::size_t r = 0; r < S; ++r) offset[r * K + k] = log_weights_[r * K + k] - kappa_ * log_det;
     }
-    const auto offsets = to_backend(ctx, std::span<const double>(offset));
-    buffer<double> r(ctx, K * C);
-    for_each(ctx, C, math::mixture_responsibilities{r.data(), quadratic.data(), per_set(offsets.data(), K, runs), K,
+    grow_to(ctx, scratch_->offsets, S * K);
+    copy_bytes(ctx, scratch_->offsets.data(), offset.data(), S * K * sizeof(double));
+    buffer<double>& r = scratch_->responsibilities;
+    grow_to(ctx, r, K * C);
+    for_each(ctx, C, math::mixture_responsibilities{r.data(), quadratic, per_set(scratch_->offsets.data(), K, runs), K,
                                                     C, kappa_});
     if (basis_) {
       for (std::size_t k = 0; k < K; ++k)
@@ -132,13 +141,14 @@ class mixture_target final : public diffusion_target {
       to_basis(ctx, out, fft_direction::inverse);
       return;
     }
-    chain_buffer term(ctx, C, shape_);
+    grow_to(ctx, scratch_->term, C * N);
+    const chain_view term{scratch_->term.data(), C, shape_};
     for (std::size_t k = 0; k < K; ++k) {
-      for_each(ctx, C * N, math::mixture_accumulate{scratch.view().data, coefficients_of(k), means(k, runs),
+      for_each(ctx, C * N, math::mixture_accumulate{scratch.data, coefficients_of(k), means(k, runs),
                                                     lambda_.data() + k * N, r.data() + k * C, N, s2, true});
-      ctx.blas().gemm(blas_op::none, N, C, N, q_.data() + k * N * N, N, scratch.view().data, N,
-                      k == 0 ? out.data : term.view().data, N);
-      if (k > 0) for_each(ctx, out.size(), math::axpby{out.data, out.data, term.view().data, 1.0f});
+      ctx.blas().gemm(blas_op::none, N, C, N, q_.data() + k * N * N, N, scratch.data, N,
+                      k == 0 ? out.data : term.data, N);
+      if (k > 0) for_each(ctx, out.size(), math::axpby{out.data, out.data, term.data, 1.0f});
     }
   }
 
@@ -186,6 +196,14 @@ class mixture_target final : public diffusion_target {
   std::optional<gaussian_basis> basis_;  // diagonal form; otherwise the dense q_
   std::vector<double> log_weights_;      // [S, K]
   std::vector<float> lambda_host_;       // [K, N]
+  /// denoise()'s scratch, kept across calls (steps allocate nothing); calls serialised.
+  struct denoise_scratch {
+    std::mutex lock;
+    buffer<cfloat> coefficients, residual, term;
+    buffer<cdouble> quadratic;
+    buffer<double> offsets, responsibilities;
+  };
+  std::unique_ptr<denoise_scratch> scratch_ = std::make_unique<denoise_scratch>();
   buffer<cfloat> q_, means_;             // q_: [K, N, N] column-major; means_: [K, S, N] coefficients
   buffer<float> lambda_;
 };

@@ -81,7 +81,8 @@ void likelihood_guidance::residual_gradient(const context& ctx, const_chain_view
   zero_bytes(ctx, h.data, h.size() * sizeof(cfloat));
   batched_cg(ctx, op, identity, b, h, cg_,
              "likelihood guidance (r²AᴴA + σ_y²I)h = Aᴴ(y − A x̂₀) (ill-conditioned when σ_y is tiny next to the "
-             "data std times |A|; loosen --cg-tolerance)");
+             "data std times |A|; loosen --cg-tolerance)",
+             &w.cg);
   for_each(ctx, h.size(), math::scale_by{h.data, float(1.0 / sigma2)});
   if (quadratic) {
     batched_dot(ctx, rho.data, rho.data, C, rho.shape.pixels(), w.dots.data());

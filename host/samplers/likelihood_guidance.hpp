@@ -15,7 +15,8 @@
 /// Q = (‖ρ‖² − r² ⟨Aᴴρ, h⟩)/σ_y² (Woodbury). For real problems the same formulas
 /// hold with real vectors.
 
-#include <twofold/core/buffer.hpp>
+#include "host/sampling/conjugate_gradient.hpp"
+#include <twofold//core/buffer.hpp>
 #include <twofold/priors/prior.hpp>
 #include <twofold/problem/inverse_problem.hpp>
 #include <twofold/sampling/sampler_params.hpp>
@@ -41,6 +42,7 @@ class likelihood_guidance {
     chain_buffer coefficients, whitened;  // spectral path
     chain_buffer residual, data_term;     // CG path: y − A d (measurements), Aᴴ(y − A d)
     buffer<cdouble> dots, more_dots;
+    cg_workspace cg;                      // CG path: the solver's batches
   };
   workspace make_workspace(const context& ctx, std::size_t chains) const;
 

@@ -14,17 +14,17 @@
 namespace twofold::detail {
 
 void segmented_inclusive_sum(const context& ctx, const double* in, double* out, std::size_t count,
-                             std::size_t segment) {
+                             std::size_t segment, resampling_workspace& ws) {
   if (count == 0) return;
   if (ctx.is_cuda()) {
 #if TWOFOLD_HAS_CUDA
     std::size_t bytes = 0;
     check_cuda(kernels::launch_segmented_inclusive_sum(ctx.stream(), in, out, count, segment, nullptr, bytes),
                "segmented prefix sum (size query)");
-    buffer<std::uint8_t> temp(ctx, std::max<std::size_t>(bytes, 1));
-    check_cuda(kernels::launch_segmented_inclusive_sum(ctx.stream(), in, out, count, segment, temp.data(), bytes),
+    grow_to(ctx, ws.scan_temp, std::max<std::size_t>(bytes, 1));
+    check_cuda(kernels::launch_segmented_inclusive_sum(ctx.stream(), in, out, count, segment, ws.scan_temp.data(),
+                                                       bytes),
                "segmented prefix sum");
-    ctx.synchronize();  // temp is freed on return
     return;
 #endif
   }
@@ -38,14 +38,14 @@ void segmented_inclusive_sum(const context& ctx, const double* in, double* out, 
 }
 
 void systematic_ancestors(const context& ctx, const double* weights, const std::uint8_t* flags, std::size_t systems,
-                          std::size_t particles, const rng_stream& rng, std::uint64_t step, std::uint32_t* ancestors) {
+                          std::size_t particles, const rng_stream& rng, std::uint64_t step, std::uint32_t* ancestors,
+                          resampling_workspace& ws) {
   const std::size_t n = systems * particles;
-  buffer<double> cum(ctx, n);
-  segmented_inclusive_sum(ctx, weights, cum.data(), n, particles);
+  grow_to(ctx, ws.cumulative, n);
+  segmented_inclusive_sum(ctx, weights, ws.cumulative.data(), n, particles, ws);
   for_each(ctx, n,
-           math::systematic_ancestor{ancestors, cum.data(), flags, particles, rng.seed, rng.first_chain, step,
+           math::systematic_ancestor{ancestors, ws.cumulative.data(), flags, particles, rng.seed, rng.first_chain, step,
                                      rng.substream});
-  ctx.synchronize();  // cum is freed on return
 }
 
 }  // namespace twofold::detail

@@ -97,6 +97,7 @@ class smc_sampler final : public sampler {
     buffer<cdouble> cross;
     buffer<std::uint32_t> ancestor;
     buffer<std::uint8_t> flag;
+    resampling_workspace resampling;
     state(const context& ctx, const_chain_view u, std::size_t K)
         : d(ctx, u.chains, u.shape), g(ctx, u.chains, u.shape), spare(ctx, u.chains, u.shape),
           log_weight(ctx, u.chains), q(ctx, u.chains), spare_q(ctx, u.chains), weight(ctx, u.chains),
@@ -132,7 +133,7 @@ class smc_sampler final : public sampler {
     copy_bytes(ctx, st.shift.data(), shift.data(), R * sizeof(double));
     copy_bytes(ctx, st.flag.data(), flag.data(), R);
     for_each(ctx, u.chains, math::particle_weight{st.weight.data(), st.log_weight.data(), st.shift.data(), K});
-    systematic_ancestors(ctx, st.weight.data(), st.flag.data(), R, K, rng, step, st.ancestor.data());
+    systematic_ancestors(ctx, st.weight.data(), st.flag.data(), R, K, rng, step, st.ancestor.data(), st.resampling);
     const auto gather = [&](const cfloat* src) {
       for_each(ctx, u.size(), math::gather_chains{st.spare.view().data, src, st.ancestor.data(), N});
     };

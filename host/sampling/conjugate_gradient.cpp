@@ -22,22 +22,32 @@ std::vector<cdouble> dots(const context& ctx, const_chain_view a, const_chain_vi
 
 }  // namespace
 
-cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& precondition, const_chain_view b,
-                     chain_view x, const cg_params& params, std::string_view what) {
-  const std::size_t C = x.chains, N = x.shape.pixels();
-  chain_buffer r(ctx, C, x.shape), z(ctx, C, x.shape), p(ctx, C, x.shape), ap(ctx, C, x.shape);
-  buffer<cdouble> scratch(ctx, C);
-  buffer<double> coef(ctx, C);
+void cg_workspace::reserve(const context& ctx, std::size_t chains, std::size_t pixels) {
+  for (buffer<cfloat>* b : {&r, &z, &p, &ap}) grow_to(ctx, *b, chains * pixels);
+  grow_to(ctx, dots, chains);
+  grow_to(ctx, coefficients, chains);
+}
 
-  op(x, r.view());  // r = b − A x
-  for_each(ctx, r.view().size(), math::axpby{r.view().data, b.data, r.view().data, -1.0f});
-  precondition(r.view(), z.view());
-  copy_bytes(ctx, p.view().data, z.view().data, z.view().size() * sizeof(cfloat));
+cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& precondition, const_chain_view b,
+                     chain_view x, const cg_params& params, std::string_view what, cg_workspace* workspace) {
+  const std::size_t C = x.chains, N = x.shape.pixels();
+  cg_workspace local;
+  cg_workspace& ws = workspace ? *workspace : local;
+  ws.reserve(ctx, C, N);
+  const auto batch = [&](buffer<cfloat>& storage) { return chain_view{storage.data(), C, x.shape}; };
+  const auto r = batch(ws.r), z = batch(ws.z), p = batch(ws.p), ap = batch(ws.ap);
+  buffer<cdouble>& scratch = ws.dots;
+  buffer<double>& coef = ws.coefficients;
+
+  op(x, r);  // r = b − A x
+  for_each(ctx, r.size(), math::axpby{r.data, b.data, r.data, -1.0f});
+  precondition(r, z);
+  copy_bytes(ctx, p.data, z.data, z.size() * sizeof(cfloat));
 
   const auto bb = dots(ctx, b, b, scratch);
   std::vector<double> rz(C), limit(C), rr(C);
-  const auto rz0 = dots(ctx, r.view(), z.view(), scratch);
-  const auto rr0 = dots(ctx, r.view(), r.view(), scratch);
+  const auto rz0 = dots(ctx, r, z, scratch);
+  const auto rr0 = dots(ctx, r, r, scratch);
   for (std::size_t c = 0; c < C; ++c) {
     rz[c] = rz0[c].re;
     rr[c] = rr0[c].re;
@@ -52,31 +62,31 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
   cg_report report;
   std::vector<double> alpha(C), beta(C);
   while (!all_done() && report.iterations < params.max_iterations) {
-    op(p.view(), ap.view());
-    const auto pap = dots(ctx, p.view(), ap.view(), scratch);
+    op(p, ap);
+    const auto pap = dots(ctx, p, ap, scratch);
     for (std::size_t c = 0; c < C; ++c)
       alpha[c] = rr[c] <= limit[c] || pap[c].re <= 0 ? 0.0 : rz[c] / pap[c].re;
     copy_bytes(ctx, coef.data(), alpha.data(), C * sizeof(double));
-    for_each(ctx, C * N, math::cg_advance{x.data, r.view().data, p.view().data, ap.view().data, coef.data(), N});
-    precondition(r.view(), z.view());
-    const auto rz_new = dots(ctx, r.view(), z.view(), scratch);
-    const auto rr_new = dots(ctx, r.view(), r.view(), scratch);
+    for_each(ctx, C * N, math::cg_advance{x.data, r.data, p.data, ap.data, coef.data(), N});
+    precondition(r, z);
+    const auto rz_new = dots(ctx, r, z, scratch);
+    const auto rr_new = dots(ctx, r, r, scratch);
     for (std::size_t c = 0; c < C; ++c) {
       beta[c] = rz[c] > 0 ? rz_new[c].re / rz[c] : 0.0;
       rz[c] = rz_new[c].re;
       rr[c] = rr_new[c].re;
     }
     copy_bytes(ctx, coef.data(), beta.data(), C * sizeof(double));
-    for_each(ctx, C * N, math::cg_direction{p.view().data, z.view().data, coef.data(), N});
+    for_each(ctx, C * N, math::cg_direction{p.data, z.data, coef.data(), N});
     ++report.iterations;
   }
   // The recursively updated residual can drift from the true one in float (after a
   // near-breakdown, or on a singular system); recompute it once so that a solve is
   // never reported converged while b − A x is large. 10× the tolerance allows for the
   // rounding of the recomputation itself.
-  op(x, r.view());
-  for_each(ctx, r.view().size(), math::axpby{r.view().data, b.data, r.view().data, -1.0f});
-  const auto true_rr = dots(ctx, r.view(), r.view(), scratch);
+  op(x, r);
+  for_each(ctx, r.size(), math::axpby{r.data, b.data, r.data, -1.0f});
+  const auto true_rr = dots(ctx, r, r, scratch);
   std::size_t worst = 0;
   bool converged = true;
   for (std::size_t c = 0; c < C; ++c) {

@@ -177,8 +177,9 @@ TEST(GpuParity, ResamplingIsIdenticalOnBothBackends) {
       auto fd = to_backend(ctx, std::span<const std::uint8_t>(flags));
       buffer<double> cum(ctx, w.size());
       buffer<std::uint32_t> anc(ctx, w.size());
-      detail::segmented_inclusive_sum(ctx, wd.data(), cum.data(), w.size(), K);
-      detail::systematic_ancestors(ctx, wd.data(), fd.data(), R, K, rng_stream{5, 128, 0}, 17, anc.data());
+      detail::resampling_workspace scratch;
+      detail::segmented_inclusive_sum(ctx, wd.data(), cum.data(), w.size(), K, scratch);
+      detail::systematic_ancestors(ctx, wd.data(), fd.data(), R, K, rng_stream{5, 128, 0}, 17, anc.data(), scratch);
       sums.push_back(to_host(ctx, cum));
       ancestors.push_back(to_host(ctx, anc));
     }

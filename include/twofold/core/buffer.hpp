@@ -21,6 +21,9 @@ void free_bytes(backend_kind kind, void* p) noexcept;
 void copy_bytes(const context& ctx, void* dst, const void* src, std::size_t bytes);
 void zero_bytes(const context& ctx, void* dst, std::size_t bytes);
 void check_same_size(std::size_t from, std::size_t to);
+/// Backend allocations made by this process so far (every buffer, both backends):
+/// tests use it to check that sampler steps allocate nothing.
+std::size_t allocation_count() noexcept;
 }  // namespace detail
 
 template <class T>
@@ -110,6 +113,13 @@ void zero(const context& ctx, buffer<T>& b) {
 }
 
 namespace detail {
+/// Scratch that is reused across calls: `b` holds at least `n` elements afterwards,
+/// reallocated (contents lost) only when it held fewer.
+template <class T>
+void grow_to(const context& ctx, buffer<T>& b, std::size_t n) {
+  if (b.size() < n) b = buffer<T>(ctx, n);
+}
+
 /// to ← from (same shape) unless they are the same memory.
 inline void copy_if_distinct(const context& ctx, const_chain_view from, chain_view to) {
   if (from.data != to.data) copy_bytes(ctx, to.data, from.data, from.size() * sizeof(cfloat));

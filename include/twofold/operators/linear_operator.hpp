@@ -11,12 +11,18 @@
 #include <twofold/core/context.hpp>
 #include <twofold/core/types.hpp>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace twofold {
 
 class spectral_form;
+namespace detail {
+struct operator_scratch;
+std::shared_ptr<operator_scratch> make_operator_scratch();
+}  // namespace detail
 
 class linear_operator {
  public:
@@ -29,11 +35,13 @@ class linear_operator {
   virtual void apply(const context& ctx, const_chain_view x, chain_view y) const = 0;
   /// x = Aᴴ y for every chain.
   virtual void adjoint(const context& ctx, const_chain_view y, chain_view x) const = 0;
-  /// out = AᴴA x for every chain; `out` may alias `x`. Default: adjoint(apply(x)).
+  /// out = AᴴA x for every chain; `out` may alias `x`. Default: adjoint(apply(x)),
+  /// through a measurement batch kept by the operator (allocated once, reused).
   virtual void normal(const context& ctx, const_chain_view x, chain_view out) const;
   /// x ← P_R x in place (projector onto the row space of A).
   virtual void range_project(const context& ctx, chain_view x) const = 0;
-  /// x ← P_N x = x − P_R x in place. Default: x − P_R x with one scratch batch.
+  /// x ← P_N x = x − P_R x in place. Default: x − P_R x with one image batch kept by
+  /// the operator (allocated once, reused).
   virtual void null_project(const context& ctx, chain_view x) const;
   /// The SVD A = U diag(a) Vᴴ as fast transforms, or nullptr when none is known.
   virtual const spectral_form* spectral() const { return nullptr; }
@@ -43,6 +51,22 @@ class linear_operator {
  protected:
   /// Throws bad_input unless `v` is a batch of `expected` (messages name `what`).
   static void expect_batch(const_chain_view v, image_shape expected, const char* what);
+
+  /// A scratch batch of `chains` × `shape` kept by the operator, grown on first use
+  /// and reused, so that steps allocate nothing; locked while the lease lives. Derived
+  /// operators own slots 0 … 3 (a method must not take a slot that a method it calls
+  /// holds).
+  struct scratch_lease {
+    std::unique_lock<std::mutex> lock;
+    chain_view view;
+  };
+  scratch_lease scratch(const context& ctx, std::size_t slot, std::size_t chains, image_shape shape) const;
+
+ private:
+  /// The default normal()'s and null_project()'s scratch batches, grown to the
+  /// largest batch seen: sampler steps allocate nothing. Shared by copies; each of
+  /// the two is locked while in use.
+  std::shared_ptr<detail::operator_scratch> scratch_ = detail::make_operator_scratch();
 };
 
 /// Which unitary basis the right singular vectors V are, so that priors diagonal in

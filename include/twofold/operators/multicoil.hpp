@@ -7,10 +7,14 @@
 #include <twofold/sampling/sampler_params.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 namespace twofold {
+namespace detail {
+struct cg_workspace;
+}  // namespace detail
 
 /// A = M F S: S the coil sensitivity maps (C order [coil, H, W]), F the centred
 /// orthonormal 2-D DFT of each coil image, M a 0/1 k-space mask shared by all
@@ -74,6 +78,7 @@ class multicoil_operator final : public linear_operator, public spectral_form {
   fourier_mask_operator mask_;
   cg_params projection_;
   mutable std::size_t last_iterations_ = 0;
+  std::shared_ptr<detail::cg_workspace> projection_workspace_;  ///< P_R's CG scratch, reused
   // Row-wise SVD (line masks): V_h as W × rank_ column-major blocks, row after row.
   std::size_t rank_ = 0;
   std::vector<float> singular_host_;     // [H, rank_], 0 for padding

@@ -17,6 +17,7 @@
 #include <twofold/priors/gaussian.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -69,11 +70,13 @@ class gaussian_mixture_prior final : public prior {
   gaussian_mixture_prior(const context& ctx, gaussian_basis basis, image_shape shape, std::span<const double> weights,
                          std::span<const cfloat> means, std::span<const float> variances, field values,
                          bool allow_zero);
-  /// Moves z to the basis (a copy), fills r [K × chains] on the backend; returns the copy.
-  /// With `log_total` (backend, one double per chain): also log Σ_k w_k N(z; μ_k, Σ_k + s²I)
-  /// without the π (or 2π) factors.
-  chain_buffer responsibilities_in_basis(const context& ctx, const_chain_view z, double s, buffer<double>& r,
-                                         double* log_total = nullptr) const;
+  /// Scratch of denoise, vjp and the responsibilities (defined in the .cpp).
+  struct workspace;
+  /// Moves z to the basis (ws.basis_input), fills ws.responsibilities [K × chains] on
+  /// the backend. With `log_total` (backend, one double per chain): also
+  /// log Σ_k w_k N(z; μ_k, Σ_k + s²I) without the π (or 2π) factors.
+  void responsibilities_in_basis(const context& ctx, const_chain_view z, double s, workspace& ws,
+                                 double* log_total = nullptr) const;
   double kappa() const { return field_ == field::real ? 0.5 : 1.0; }
   /// Component k's means in the basis, shared by every chain.
   math::run_data shared(std::size_t k) const { return {means_.data() + k * shape_.pixels(), shape_.pixels()}; }
@@ -86,6 +89,9 @@ class gaussian_mixture_prior final : public prior {
   std::vector<float> variances_host_;
   std::vector<bool> constant_variance_;  ///< per component: all its variances equal (cheap log-determinant)
   buffer<cfloat> means_;                 ///< [K, N] in the basis
+  /// Grown to the largest batch seen and reused, so that denoise and vjp allocate
+  /// nothing in a sampler's step loop; shared by copies, calls serialised by its lock.
+  std::shared_ptr<workspace> workspace_;
   buffer<float> variances_;              ///< [K, N]
 };
 
