@@ -110,12 +110,33 @@ TEST(GpuParity, SamplersAgreeAcrossBackends) {
       sp.kind = kind;
       sp.schedule.levels = 50;
       design_params d;
-      d.runs = 4;
-      d.chains_per_run = 8;
+      d.runs = kind == sampler_kind::smc ? 16 : 4;
+      d.chains_per_run = kind == sampler_kind::smc ? 32 : 8;
       maps.push_back(sample(ctx, problem, prior, sp, d).maps);
     }
+    const std::size_t n = maps[0].mean.size();
+    if (kind == sampler_kind::smc) {
+      // SMC resamples when a run's ESS crosses a threshold: one ancestor chosen
+      // differently (log-weights differ in their last bits between cuFFT and FFTW)
+      // moves a whole run, so the backends agree in distribution, not draw by draw.
+      // Each map averages at least R = 16 independent particle systems: the per-pixel
+      // Monte Carlo std of a mean is at most √(v/16) = 0.25 posterior std, of the
+      // difference of two 0.35; the RMS over pixels must stay below 0.5. The spatially
+      // averaged total variance, from the same 16 systems per pixel over 192 pixels,
+      // must agree within a factor 1.33.
+      double z2 = 0, v0 = 0, v1 = 0;
+      for (std::size_t p = 0; p < n; ++p) {
+        z2 += norm2(cdouble(maps[0].mean[p]) - cdouble(maps[1].mean[p])) / maps[0].total_variance[p];
+        v0 += maps[0].total_variance[p];
+        v1 += maps[1].total_variance[p];
+      }
+      EXPECT_LT(std::sqrt(z2 / double(n)), 0.5) << "smc: mean maps differ beyond Monte Carlo error";
+      EXPECT_GT(v1 / v0, 0.75) << "smc: total variance";
+      EXPECT_LT(v1 / v0, 1.33) << "smc: total variance";
+      continue;
+    }
     // Same random numbers, same math, float rounding differences only.
-    for (std::size_t p = 0; p < maps[0].mean.size(); ++p) {
+    for (std::size_t p = 0; p < n; ++p) {
       EXPECT_NEAR(maps[0].mean[p].re, maps[1].mean[p].re, 1e-3) << to_string(kind);
       EXPECT_NEAR(maps[0].ambiguity[p], maps[1].ambiguity[p], 1e-3 * (1 + maps[0].ambiguity[p])) << to_string(kind);
     }
@@ -123,11 +144,12 @@ TEST(GpuParity, SamplersAgreeAcrossBackends) {
 }
 
 // A batch of three measurement sets: every sampler reads its run's y through
-// math::run_data on both backends.
+// math::run_data on both backends, draw by draw (smc, whose resampling makes the
+// backends agree only in distribution, is compared statistically above).
 TEST(GpuParity, MeasurementSetsAgreeAcrossBackends) {
   TWOFOLD_NEED_GPU();
   for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto, sampler_kind::dps,
-                          sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::smc}) {
+                          sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm}) {
     std::vector<std::vector<cfloat>> draws;
     for (const auto req : {backend_request::cpu, backend_request::cuda}) {
       context ctx(req);
