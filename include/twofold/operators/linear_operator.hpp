@@ -63,9 +63,9 @@ class linear_operator {
   scratch_lease scratch(const context& ctx, std::size_t slot, std::size_t chains, image_shape shape) const;
 
  private:
-  /// The default normal()'s and null_project()'s scratch batches, grown to the
-  /// largest batch seen: sampler steps allocate nothing. Shared by copies; each of
-  /// the two is locked while in use.
+  /// The batches behind scratch() and the default normal() and null_project(),
+  /// grown to the largest batch seen: sampler steps allocate nothing. Shared by
+  /// copies; each is locked while in use.
   std::shared_ptr<detail::operator_scratch> scratch_ = detail::make_operator_scratch();
 };
 
