@@ -20,5 +20,11 @@ void* allocate(std::size_t bytes);
 void deallocate(void* p) noexcept;
 void copy(void* dst, const void* src, std::size_t bytes, void* stream);
 void zero(void* dst, std::size_t bytes, void* stream);
+/// TWOFOLD_SYNC_LAUNCHES=1 in the environment (read once): every element-wise launch
+/// is followed by a stream synchronisation, so a kernel fault is reported by the
+/// kernel that caused it instead of by the next copy. A debugging aid; slow.
+bool synchronous_launches() noexcept;
+/// Waits for `stream` and returns its status (a cudaError_t as int) instead of throwing.
+int stream_status(void* stream) noexcept;
 
 }  // namespace twofold::detail::cuda

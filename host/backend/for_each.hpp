@@ -7,11 +7,14 @@
 #include <twofold/core/context.hpp>
 
 #include "host/backend/cuda/check.hpp"
+#include "host/backend/cuda_runtime.hpp"
 #include "host/math/normal_pairs.hpp"
 #include "kernels/launch.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <typeinfo>
 
 namespace twofold::detail {
 
@@ -20,6 +23,14 @@ namespace twofold::detail {
 /// (CI runs tests in parallel). Results do not depend on it (each element is
 /// computed alone).
 inline constexpr std::size_t min_parallel_elements = std::size_t{1} << 14;
+
+/// "element-wise kernel twofold::math::langevin_step_with<…>": names the functor in
+/// launch errors.
+std::string demangled(const char* name);
+template <class F>
+std::string functor_name() {
+  return "element-wise kernel " + demangled(typeid(F).name());
+}
 
 template <class F>
 void for_each(const context& ctx, std::size_t n, const F& f) {
@@ -31,7 +42,8 @@ void for_each(const context& ctx, std::size_t n, const F& f) {
   } else {
     if (ctx.is_cuda()) {
 #if TWOFOLD_HAS_CUDA
-      check_cuda(kernels::launch_for_each(ctx.stream(), n, f), "element-wise kernel");
+      check_cuda(kernels::launch_for_each(ctx.stream(), n, f), functor_name<F>().c_str());
+      if (cuda::synchronous_launches()) check_cuda(cuda::stream_status(ctx.stream()), functor_name<F>().c_str());
       return;
 #endif
     }

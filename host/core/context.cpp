@@ -9,6 +9,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <atomic>
 #include <cstring>
@@ -55,7 +56,15 @@ context::context(backend_request request, int device) : impl_(std::make_unique<i
   if (!want_cuda) return;
   const std::string reason = detail::cuda::unavailable_reason();
   if (!reason.empty()) detail::throw_device_failure(__FILE__, __LINE__, "backend 'cuda' requested but " + reason);
-  impl_->stream = detail::cuda::create_stream(device);
+  try {
+    impl_->stream = detail::cuda::create_stream(device);
+  } catch (const device_failure& e) {
+    // `auto` means the GPU when it can be used: a device that is present but cannot
+    // take a stream (another process holds it exclusively, a bad index, …) is the CPU.
+    if (request != backend_request::automatic) throw;
+    std::fprintf(stderr, "twofold: a CUDA device is present but not usable (%s); running on the CPU\n", e.what());
+    return;
+  }
   impl_->kind = backend_kind::cuda;
 }
 
@@ -153,6 +162,8 @@ void* allocate(std::size_t) { missing(); }
 void deallocate(void*) noexcept {}
 void copy(void*, const void*, std::size_t, void*) { missing(); }
 void zero(void*, std::size_t, void*) { missing(); }
+bool synchronous_launches() noexcept { return false; }
+int stream_status(void*) noexcept { return 0; }
 }  // namespace detail::cuda
 namespace detail {
 std::unique_ptr<fft_engine> make_cufft_engine(void*) {

@@ -6,6 +6,7 @@
 #include <cufft.h>
 #include <cublas_v2.h>
 
+#include <cstdlib>
 #include <string>
 
 namespace twofold::detail {
@@ -16,9 +17,36 @@ void check_cuda(int status, const char* what, const char* file, int line) {
   throw_device_failure(file, line, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 
+namespace {
+/// cufftResult's names by value (cuFFT has no name function; values as documented,
+/// some retired in later toolkits, so matched by number).
+const char* cufft_status_name(int status) {
+  switch (status) {
+    case 1: return "CUFFT_INVALID_PLAN";
+    case 2: return "CUFFT_ALLOC_FAILED";
+    case 3: return "CUFFT_INVALID_TYPE";
+    case 4: return "CUFFT_INVALID_VALUE";
+    case 5: return "CUFFT_INTERNAL_ERROR";
+    case 6: return "CUFFT_EXEC_FAILED";
+    case 7: return "CUFFT_SETUP_FAILED";
+    case 8: return "CUFFT_INVALID_SIZE";
+    case 9: return "CUFFT_UNALIGNED_DATA";
+    case 10: return "CUFFT_INCOMPLETE_PARAMETER_LIST";
+    case 11: return "CUFFT_INVALID_DEVICE";
+    case 12: return "CUFFT_PARSE_ERROR";
+    case 13: return "CUFFT_NO_WORKSPACE";
+    case 14: return "CUFFT_NOT_IMPLEMENTED";
+    case 15: return "CUFFT_LICENSE_ERROR";
+    case 16: return "CUFFT_NOT_SUPPORTED";
+    default: return "unknown cuFFT status";
+  }
+}
+}  // namespace
+
 void check_cufft(int status, const char* what, const char* file, int line) {
   if (status == CUFFT_SUCCESS) return;
-  throw_device_failure(file, line, std::string(what) + ": cuFFT error " + std::to_string(status));
+  throw_device_failure(file, line, std::string(what) + ": " + cufft_status_name(status) + " (cuFFT status " +
+                                       std::to_string(status) + ")");
 }
 
 void check_cublas(int status, const char* what, const char* file, int line) {
@@ -28,6 +56,18 @@ void check_cublas(int status, const char* what, const char* file, int line) {
 }
 
 namespace cuda {
+
+int stream_status(void* stream) noexcept {
+  return static_cast<int>(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
+}
+
+bool synchronous_launches() noexcept {
+  static const bool on = [] {
+    const char* v = std::getenv("TWOFOLD_SYNC_LAUNCHES");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
 
 std::string unavailable_reason() noexcept {
   int count = 0;

@@ -9,8 +9,11 @@
 
 namespace twofold {
 
+/// Aligned to its whole size (8 bytes for cfloat, 16 for cdouble), so that the
+/// compilers load and store a value in one instruction (a pair of floats would
+/// otherwise be 4-byte aligned and moved as two scalars).
 template <class T>
-struct complex {
+struct alignas(2 * sizeof(T)) complex {
   T re{};
   T im{};
 
