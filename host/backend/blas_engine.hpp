@@ -20,6 +20,15 @@ class blas_engine {
   /// C = op(A) B, column-major: op(A) is m×k, B is k×n, C is m×n (overwritten).
   virtual void gemm(blas_op op_a, std::size_t m, std::size_t n, std::size_t k, const cfloat* a, std::size_t lda,
                     const cfloat* b, std::size_t ldb, cfloat* c, std::size_t ldc) = 0;
+  /// `batch` such products, product i on a + i·stride_a, b + i·stride_b and
+  /// c + i·stride_c (one strided-batched call on cuBLAS; one gemm each on the CPU).
+  virtual void gemm_batched(blas_op op_a, std::size_t m, std::size_t n, std::size_t k, const cfloat* a,
+                            std::size_t lda, std::size_t stride_a, const cfloat* b, std::size_t ldb,
+                            std::size_t stride_b, cfloat* c, std::size_t ldc, std::size_t stride_c,
+                            std::size_t batch) {
+    for (std::size_t i = 0; i < batch; ++i)
+      gemm(op_a, m, n, k, a + i * stride_a, lda, b + i * stride_b, ldb, c + i * stride_c, ldc);
+  }
 };
 
 std::unique_ptr<blas_engine> make_cpu_blas_engine();

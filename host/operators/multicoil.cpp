@@ -131,18 +131,18 @@ void multicoil_operator::analyse(const context& ctx, const_chain_view x, chain_v
   expect_batch(x, shape_, "image batch");
   expect_batch(c, coefficient_shape(), "coefficient batch");
   const std::size_t H = shape_.height, W = shape_.width, N = shape_.pixels();
-  for (std::size_t h = 0; h < H; ++h)  // c_h = V_hᴴ x_h for every chain
-    ctx.blas().gemm(detail::blas_op::conj_transpose, rank_, x.chains, W, row_bases_.data() + h * W * rank_, W,
-                    x.data + h * W, N, c.data + h * rank_, H * rank_);
+  // c_h = V_hᴴ x_h for every row h and every chain: one strided batch over the rows.
+  ctx.blas().gemm_batched(detail::blas_op::conj_transpose, rank_, x.chains, W, row_bases_.data(), W, W * rank_,
+                          x.data, N, W, c.data, H * rank_, rank_, H);
 }
 
 void multicoil_operator::synthesise(const context& ctx, const_chain_view c, chain_view x) const {
   expect_batch(c, coefficient_shape(), "coefficient batch");
   expect_batch(x, shape_, "image batch");
   const std::size_t H = shape_.height, W = shape_.width, N = shape_.pixels();
-  for (std::size_t h = 0; h < H; ++h)  // x_h = V_h c_h for every chain
-    ctx.blas().gemm(detail::blas_op::none, W, c.chains, rank_, row_bases_.data() + h * W * rank_, W,
-                    c.data + h * rank_, H * rank_, x.data + h * W, N);
+  // x_h = V_h c_h for every row h and every chain: one strided batch over the rows.
+  ctx.blas().gemm_batched(detail::blas_op::none, W, c.chains, rank_, row_bases_.data(), W, W * rank_, c.data,
+                          H * rank_, rank_, x.data, N, W, H);
 }
 
 void multicoil_operator::measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const {

@@ -111,10 +111,25 @@ void* allocate(std::size_t bytes) {
 
 void deallocate(void* p) noexcept { cudaFree(p); }
 
+namespace {
+/// Whether `p` is device memory (cudaMalloc); host memory, registered or not, and
+/// managed memory are not.
+bool device_memory(const void* p) {
+  cudaPointerAttributes a{};
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    cudaGetLastError();  // an unknown pointer is host memory; clear the error
+    return false;
+  }
+  return a.type == cudaMemoryTypeDevice;
+}
+}  // namespace
+
 void copy(void* dst, const void* src, std::size_t bytes, void* stream) {
   const auto s = static_cast<cudaStream_t>(stream);
   TWOFOLD_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
-  TWOFOLD_CUDA_TRY(cudaStreamSynchronize(s));
+  // Device to device stays queued on the stream; a copy touching host memory returns
+  // only once it is done (the caller reads or frees that memory next).
+  if (!(device_memory(dst) && device_memory(src))) TWOFOLD_CUDA_TRY(cudaStreamSynchronize(s));
 }
 
 void zero(void* dst, std::size_t bytes, void* stream) {
