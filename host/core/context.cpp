@@ -89,6 +89,7 @@ std::string context::device_name() const {
 }
 
 void context::synchronize() const {
+  detail::count_host_wait();
   if (is_cuda()) detail::cuda::synchronize(impl_->stream);
 }
 
@@ -117,6 +118,13 @@ std::atomic<std::size_t> allocations{0};
 }  // namespace
 
 std::size_t allocation_count() noexcept { return allocations.load(std::memory_order_relaxed); }
+
+namespace {
+std::atomic<std::size_t> host_waits{0};
+}  // namespace
+
+void count_host_wait() noexcept { host_waits.fetch_add(1, std::memory_order_relaxed); }
+std::size_t host_wait_count() noexcept { return host_waits.load(std::memory_order_relaxed); }
 
 void* allocate_bytes(const context& ctx, std::size_t bytes) {
   if (bytes == 0) return nullptr;

@@ -59,6 +59,31 @@ TEST(Allocations, NoSamplerAllocatesPerStep) {
     }
 }
 
+/// The extra host waits (to_host reads, synchronisations) of 20 more levels.
+std::size_t per_step_host_waits(const context& ctx, const inverse_problem& problem, const prior& p, sampler_kind kind) {
+  sampler_params sp;
+  sp.kind = kind;
+  const auto waits = [&](std::size_t levels) {
+    const std::size_t before = detail::host_wait_count();
+    (void)allocations(ctx, problem, p, sp, levels, run_design::replicate);
+    return detail::host_wait_count() - before;
+  };
+  const std::size_t few = waits(10), more = waits(30);
+  return more > few ? more - few : 0;
+}
+
+TEST(HostWaits, StepsOfTheSpectralPathNeverWaitForTheBackend) {
+  // On a GPU every wait is a synchronisation of the stream. The samplers' steps on
+  // an operator with a spectral form queue their work and read nothing back; smc
+  // reads each system's log-weights once per step to decide on resampling.
+  testing::fourier_case fc;
+  const auto problem = fc.problem();
+  for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::dps, sampler_kind::pigdm,
+                          sampler_kind::ddrm, sampler_kind::ddnm})
+    EXPECT_EQ(per_step_host_waits(fc.ctx, problem, fc.prior, kind), 0u) << to_string(kind);
+  EXPECT_EQ(per_step_host_waits(fc.ctx, problem, fc.prior, sampler_kind::smc), 20u) << "smc: one read per step";
+}
+
 TEST(Allocations, NoOperatorAllocatesPerLangevinStep) {
   const context ctx(backend_request::cpu);
   for (const auto& c : testing::operator_cases()) {

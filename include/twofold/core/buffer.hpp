@@ -24,6 +24,11 @@ void check_same_size(std::size_t from, std::size_t to);
 /// Backend allocations made by this process so far (every buffer, both backends):
 /// tests use it to check that sampler steps allocate nothing.
 std::size_t allocation_count() noexcept;
+/// Points where the host waits for the backend, counted on both backends (on the CPU
+/// they cost nothing, but they are where a GPU run would synchronise): every
+/// to_host() read and every context::synchronize().
+void count_host_wait() noexcept;
+std::size_t host_wait_count() noexcept;
 }  // namespace detail
 
 template <class T>
@@ -82,6 +87,7 @@ buffer<T> to_backend(const context& ctx, std::span<const T> host) {
 
 template <class T>
 std::vector<T> to_host(const context& ctx, const T* data, std::size_t n) {
+  detail::count_host_wait();
   std::vector<T> out(n);
   detail::copy_bytes(ctx, out.data(), data, n * sizeof(T));
   return out;
