@@ -114,26 +114,37 @@ class mixture_target final : public diffusion_target {
     }
     const auto coefficients_of = [&](std::size_t k) { return coefficients.data() + (basis_ ? 0 : k * C * N); };
     grow_to(ctx, scratch_->residual, C * N);
-    grow_to(ctx, scratch_->quadratic, K * C);
     const chain_view scratch{scratch_->residual.data(), C, shape_};
-    cdouble* quadratic = scratch_->quadratic.data();
-    std::vector<double> offset(S * K);
-    for (std::size_t k = 0; k < K; ++k) {
-      cfloat* c = coefficients_of(k);
-      if (!basis_) ctx.blas().gemm(blas_op::conj_transpose, N, C, N, q_.data() + k * N * N, N, z.data, N, c, N);
-      for_each(ctx, C * N, math::mixture_scaled_residual{scratch.data, c, means(k, runs),
-                                                         lambda_.data() + k * N, N, s2});
-      batched_dot(ctx, scratch.data, scratch.data, C, N, quadratic + k * C);
-      double log_det = 0;
-      for (std::size_t j = 0; j < N; ++j) log_det += std::log(double(lambda_host_[k * N + j]) + s2);
-      for (std::size_t r = 0; r < S; ++r) offset[r * K + k] = log_weights_[r * K + k] - kappa_ * log_det;
-    }
-    grow_to(ctx, scratch_->offsets, S * K);
-    copy_bytes(ctx, scratch_->offsets.data(), offset.data(), S * K * sizeof(double));
     buffer<double>& r = scratch_->responsibilities;
-    grow_to(ctx, r, K * C);
-    for_each(ctx, C, math::mixture_responsibilities{r.data(), quadratic, per_set(scratch_->offsets.data(), K, runs), K,
-                                                    C, kappa_});
+    if (K == 1) {
+      // One component (a Gaussian prior): every responsibility is exactly 1, as the
+      // normalised exponentials below would give; no residual, dot or reduction pass.
+      if (r.size() < C) {
+        r = buffer<double>(ctx, C);
+        const std::vector<double> ones(C, 1.0);
+        copy_bytes(ctx, r.data(), ones.data(), C * sizeof(double));
+      }
+      if (!basis_) ctx.blas().gemm(blas_op::conj_transpose, N, C, N, q_.data(), N, z.data, N, coefficients.data(), N);
+    } else {
+      grow_to(ctx, scratch_->quadratic, K * C);
+      cdouble* quadratic = scratch_->quadratic.data();
+      std::vector<double> offset(S * K);
+      for (std::size_t k = 0; k < K; ++k) {
+        cfloat* c = coefficients_of(k);
+        if (!basis_) ctx.blas().gemm(blas_op::conj_transpose, N, C, N, q_.data() + k * N * N, N, z.data, N, c, N);
+        for_each(ctx, C * N, math::mixture_scaled_residual{scratch.data, c, means(k, runs),
+                                                           lambda_.data() + k * N, N, s2});
+        batched_dot(ctx, scratch.data, scratch.data, C, N, quadratic + k * C);
+        double log_det = 0;
+        for (std::size_t j = 0; j < N; ++j) log_det += std::log(double(lambda_host_[k * N + j]) + s2);
+        for (std::size_t q = 0; q < S; ++q) offset[q * K + k] = log_weights_[q * K + k] - kappa_ * log_det;
+      }
+      grow_to(ctx, scratch_->offsets, S * K);
+      copy_bytes(ctx, scratch_->offsets.data(), offset.data(), S * K * sizeof(double));
+      grow_to(ctx, r, K * C);
+      for_each(ctx, C, math::mixture_responsibilities{r.data(), quadratic, per_set(scratch_->offsets.data(), K, runs),
+                                                      K, C, kappa_});
+    }
     if (basis_) {
       for (std::size_t k = 0; k < K; ++k)
         for_each(ctx, C * N, math::mixture_accumulate{out.data, coefficients.data(), means(k, runs),
