@@ -111,11 +111,13 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
     return p;
   }
   if (c.sampler == sampler_kind::exact) {
-    // exact_sampler::ancestral: Fourier-basis denoise (copy, fft2c, shrink, fft2c), ancestral_step.
-    p.push_back({"denoise: copy u -> d", 1, 1, N});
-    add_fft2c(p, "forward", 1, N);
-    p.push_back({"denoise: gaussian_shrink in k-space, in place", 1, 1, N});
-    add_fft2c(p, "inverse", 1, N);
+    // exact_sampler::ancestral: the one-component Fourier-basis posterior's denoiser
+    // (host/priors/gaussian_mixture.cpp: the plain DFT pair around the raw-order shrink,
+    // the mean term added; no centring passes), ancestral_step.
+    p.push_back({"denoise: DFT d <- F u, out of place (library FFT, assumed one pass)", 1, 1, N});
+    p.push_back({"denoise: raw_order_shrink d *= v/(v + s^2)/N", 1, 1, N});
+    p.push_back({"denoise: inverse DFT of d, in place (library FFT)", 1, 1, N});
+    p.push_back({"denoise: add_run_data d += the mean term (one image for the batch)", 1, 1, N});
     p.push_back({"ancestral_step: reads u, d; writes u", 2, 1, N});
     return p;
   }

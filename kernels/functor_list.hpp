@@ -32,6 +32,8 @@
   X(::twofold::math::add_run_data)                 \
   X(::twofold::math::normal_pairs<::twofold::math::scaled_normal>)                \
   X(::twofold::math::gaussian_shrink)              \
+  X(::twofold::math::raw_order_shrink)             \
+  X(::twofold::math::shrunk_mean)                  \
   X(::twofold::math::normal_pairs<::twofold::math::gaussian_draw>)                \
   X(::twofold::math::regularised_covariance)       \
   X(::twofold::math::shrink_by_variance)           \

@@ -45,6 +45,35 @@ struct gaussian_shrink {
   }
 };
 
+/// The Fourier-basis Gaussian denoiser without the centring passes: with
+/// F_c = fftshift ∘ F ∘ ifftshift, F_cᴴ diag(w) F_c is circulant and equals
+/// Fᴴ diag(w_raw) F, so D(z) = Fᴴ[w_raw ⊙ F z]/N + F_cᴴ[(1 − w) ⊙ μ̃] with
+/// w = v/(v + s²). This pass is the middle factor: x[i] ← w_raw · x[i] / N, the
+/// centred variance of raw coefficient (h, w) read at ((h + ⌊H/2⌋) mod H,
+/// (w + ⌊W/2⌋) mod W).
+struct raw_order_shrink {
+  cfloat* x;
+  const float* variance;  ///< centred k-space order, one image
+  std::size_t height, width;
+  double s2;
+  double scale;  ///< 1/N of the unnormalised transform pair
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t p = i % (height * width), h = p / width, w = p % width;
+    const float v = variance[((h + height / 2) % height) * width + (w + width / 2) % width];
+    const double shrink = v > 0 ? double(v) / (double(v) + s2) : 0.0;
+    x[i] = static_cast<float>(shrink * scale) * x[i];
+  }
+};
+
+/// The mean term of that denoiser in k-space, one image: (1 − w) ⊙ μ̃ = D(0, s).
+struct shrunk_mean {
+  cfloat* out;
+  const cfloat* mean;
+  const float* variance;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t p) const { out[p] = gaussian_denoise(cfloat{}, mean[p], variance[p], s2); }
+};
+
 /// u[i] = μ[p] + sqrt(v[p] + s²) ζ: a draw from CN(μ, v + s²) per coefficient
 /// (s = 0: a prior draw; s = s_max: the exact diffusion marginal).
 struct gaussian_draw {

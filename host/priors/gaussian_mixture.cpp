@@ -1,8 +1,10 @@
 #include <twofold/core/error.hpp>
 #include <twofold/core/fft.hpp>
+#include "host/math/elementwise.hpp"
 #include "host/math/mixture.hpp"
 #include <twofold/priors/gaussian_mixture.hpp>
 
+#include "host/backend/fft_engine.hpp"
 #include "host/backend/for_each.hpp"
 #include "host/backend/reductions.hpp"
 
@@ -139,10 +141,23 @@ void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, dou
   TWOFOLD_EXPECTS(z.chains == out.chains && s > 0, "mixture denoiser: chain counts differ or s <= 0");
   const std::size_t N = shape_.pixels(), C = z.chains;
   if (components() == 1) {  // a Gaussian: one shrink, no responsibilities
-    detail::copy_if_distinct(ctx, z, out);
-    if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::forward);
-    detail::for_each(ctx, out.size(), math::gaussian_shrink{out.data, out.data, means_.data(), variances_.data(), N, s * s});
-    if (basis_ == gaussian_basis::fourier) fft2c(ctx, out, fft_direction::inverse);
+    if (basis_ == gaussian_basis::pixel) {
+      detail::for_each(ctx, out.size(), math::gaussian_shrink{out.data, z.data, means_.data(), variances_.data(), N, s * s});
+      return;
+    }
+    // Fourier basis: the plain DFT pair around the shrink in raw order (no centring
+    // passes, no copy), plus the mean term computed once for the batch.
+    workspace& ws = *workspace_;
+    const std::lock_guard hold(ws.lock);
+    detail::grow_to(ctx, ws.scaled, N);
+    const chain_view mean_term{ws.scaled.data(), 1, shape_};
+    detail::for_each(ctx, N, math::shrunk_mean{mean_term.data, means_.data(), variances_.data(), s * s});
+    fft2c(ctx, mean_term, fft_direction::inverse);
+    ctx.fft().transform(z.data, out.data, C, shape_, fft_direction::forward);
+    detail::for_each(ctx, out.size(), math::raw_order_shrink{out.data, variances_.data(), shape_.height, shape_.width,
+                                                             s * s, 1.0 / double(N)});
+    ctx.fft().transform(out.data, C, shape_, fft_direction::inverse);
+    detail::for_each(ctx, out.size(), math::add_run_data{out.data, {mean_term.data, N}, 1.0f});
     return;
   }
   workspace& ws = *workspace_;
