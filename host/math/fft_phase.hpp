@@ -19,6 +19,9 @@ TWOFOLD_HD double centring_turns(std::size_t n, std::size_t N) {
   return static_cast<double>(((N / 2) * n) % N) / static_cast<double>(N);
 }
 
+/// The centred (DC at ⌊N/2⌋) index of raw DFT index j (DC at 0) on an axis of length N.
+TWOFOLD_HD std::size_t centred_index(std::size_t j, std::size_t N) { return (j + N / 2) % N; }
+
 /// Whether an axis of length N has centring phases ±1 only (N even, or N = 1).
 TWOFOLD_HD bool sign_only(std::size_t N) { return N % 2 == 0 || N == 1; }
 

@@ -7,6 +7,8 @@
 #include <twofold/core/hd.hpp>
 #include <twofold/core/philox.hpp>
 
+#include "host/math/fft_phase.hpp"
+
 #include <cmath>
 #include <cstddef>
 
@@ -59,7 +61,7 @@ struct raw_order_shrink {
   double scale;  ///< 1/N of the unnormalised transform pair
   TWOFOLD_HD void operator()(std::size_t i) const {
     const std::size_t p = i % (height * width), h = p / width, w = p % width;
-    const float v = variance[((h + height / 2) % height) * width + (w + width / 2) % width];
+    const float v = variance[centred_index(h, height) * width + centred_index(w, width)];
     const double shrink = v > 0 ? double(v) / (double(v) + s2) : 0.0;
     x[i] = static_cast<float>(shrink * scale) * x[i];
   }

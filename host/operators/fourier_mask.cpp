@@ -1,6 +1,7 @@
 #include <twofold/core/error.hpp>
 #include <twofold/core/fft.hpp>
 #include "host/math/elementwise.hpp"
+#include "host/math/fft_phase.hpp"
 #include <twofold/operators/fourier_mask.hpp>
 
 #include "host/backend/fft_engine.hpp"
@@ -34,14 +35,13 @@ fourier_mask_operator::fourier_mask_operator(const context& ctx, image_shape sha
     for (std::size_t w = 0; w < shape.width; ++w) flags[w] = mask[w] == 1.0f;
     lines_ = std::move(flags);
   }
-  // The projection's weights in raw DFT order: raw index j of an n-point axis is
-  // centred index (j + ⌊n/2⌋) mod n.
+  // The projection's weights in raw DFT order (math::centred_index).
   const std::size_t H = lines_ ? 1 : shape.height, W = shape.width;
   const float n = float(H * W);
   std::vector<float> keep(H * W), drop(H * W);
   for (std::size_t h = 0; h < H; ++h)
     for (std::size_t w = 0; w < W; ++w) {
-      const float m = mask[((h + H / 2) % H) * W + (w + W / 2) % W];
+      const float m = mask[math::centred_index(h, H) * W + math::centred_index(w, W)];
       keep[h * W + w] = m / n;
       drop[h * W + w] = (1.0f - m) / n;
     }

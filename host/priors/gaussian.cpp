@@ -5,6 +5,7 @@
 #include <twofold/priors/gaussian.hpp>
 
 #include "host/backend/for_each.hpp"
+#include "host/priors/fourier_gaussian_denoiser.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -63,10 +64,8 @@ void gaussian_prior::denoise(const context& ctx, const_chain_view z, double s, c
     detail::for_each(ctx, z.size(), math::gaussian_shrink{out.data, z.data, mean_.data(), variance_.data(), N, s * s});
     return;
   }
-  detail::copy_if_distinct(ctx, z, out);
-  fft2c(ctx, out, fft_direction::forward);
-  detail::for_each(ctx, out.size(), math::gaussian_shrink{out.data, out.data, mean_.data(), variance_.data(), N, s * s});
-  fft2c(ctx, out, fft_direction::inverse);
+  const std::lock_guard hold(scratch_->lock);
+  detail::fourier_gaussian_denoise(ctx, z, out, mean_.data(), variance_.data(), s, scratch_->mean_image);
 }
 
 void gaussian_prior::vjp(const context& ctx, const_chain_view z, double s, const_chain_view w, chain_view out) const {

@@ -4,9 +4,9 @@
 #include "host/math/mixture.hpp"
 #include <twofold/priors/gaussian_mixture.hpp>
 
-#include "host/backend/fft_engine.hpp"
 #include "host/backend/for_each.hpp"
 #include "host/backend/reductions.hpp"
+#include "host/priors/fourier_gaussian_denoiser.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -145,19 +145,9 @@ void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, dou
       detail::for_each(ctx, out.size(), math::gaussian_shrink{out.data, z.data, means_.data(), variances_.data(), N, s * s});
       return;
     }
-    // Fourier basis: the plain DFT pair around the shrink in raw order (no centring
-    // passes, no copy), plus the mean term computed once for the batch.
     workspace& ws = *workspace_;
     const std::lock_guard hold(ws.lock);
-    detail::grow_to(ctx, ws.scaled, N);
-    const chain_view mean_term{ws.scaled.data(), 1, shape_};
-    detail::for_each(ctx, N, math::shrunk_mean{mean_term.data, means_.data(), variances_.data(), s * s});
-    fft2c(ctx, mean_term, fft_direction::inverse);
-    ctx.fft().transform(z.data, out.data, C, shape_, fft_direction::forward);
-    detail::for_each(ctx, out.size(), math::raw_order_shrink{out.data, variances_.data(), shape_.height, shape_.width,
-                                                             s * s, 1.0 / double(N)});
-    ctx.fft().transform(out.data, C, shape_, fft_direction::inverse);
-    detail::for_each(ctx, out.size(), math::add_run_data{out.data, {mean_term.data, N}, 1.0f});
+    detail::fourier_gaussian_denoise(ctx, z, out, means_.data(), variances_.data(), s, ws.scaled);
     return;
   }
   workspace& ws = *workspace_;

@@ -215,27 +215,27 @@ struct rng_stream {
   bool real = false;
 
   TWOFOLD_HD cfloat normal(std::size_t chain, std::size_t element) const {
-    const cfloat z = complex_normal(seed, first_chain + chain, step, purpose, element, substream);
-    return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z;
+    return field_of(complex_normal(seed, first_chain + chain, step, purpose, element, substream));
   }
   /// normal(chain, e) and normal(chain, e + 1) for an even e, from one Philox block
   /// (the two halves of the block complex_normal draws them from).
   TWOFOLD_HD void normal_pair(std::size_t chain, std::size_t even_element, cfloat& z0, cfloat& z1) const {
-    complex_normal_pair(make_counter(even_element / 2, first_chain + chain, step, purpose, substream), make_key(seed),
-                        z0, z1);
-    if (real) {
-      z0 = {1.41421356237309504880f * z0.re, 0.0f};
-      z1 = {1.41421356237309504880f * z1.re, 0.0f};
-    }
+    const philox_counter r = block(chain, even_element);
+    z0 = field_of(box_muller(r.c0, r.c1));
+    z1 = field_of(box_muller(r.c2, r.c3));
   }
   /// normal(chain, e) alone for an even e: the first half of the block, without the
   /// Box–Muller transform of the second (the last element of an odd-sized chain).
   TWOFOLD_HD cfloat normal_first(std::size_t chain, std::size_t even_element) const {
-    const philox_counter r =
-        philox4x32_10(make_counter(even_element / 2, first_chain + chain, step, purpose, substream), make_key(seed));
-    const cfloat z = box_muller(r.c0, r.c1);
-    return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z;
+    const philox_counter r = block(chain, even_element);
+    return field_of(box_muller(r.c0, r.c1));
   }
+  /// The Philox block of element e of `chain` (block e/2).
+  TWOFOLD_HD philox_counter block(std::size_t chain, std::size_t element) const {
+    return philox4x32_10(make_counter(element / 2, first_chain + chain, step, purpose, substream), make_key(seed));
+  }
+  /// A CN(0, 1) draw as this stream's field has it: N(0, 1) = √2 Re z for a real one.
+  TWOFOLD_HD cfloat field_of(cfloat z) const { return real ? cfloat{1.41421356237309504880f * z.re, 0.0f} : z; }
   TWOFOLD_HD rng_stream at_step(std::uint64_t s) const { return {seed, first_chain, s, purpose, substream, real}; }
   TWOFOLD_HD rng_stream with(rng_purpose p) const { return {seed, first_chain, step, p, substream, real}; }
 };

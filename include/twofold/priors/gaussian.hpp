@@ -7,11 +7,17 @@
 #include <twofold/core/types.hpp>
 #include <twofold/priors/prior.hpp>
 
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace twofold {
+
+namespace detail {
+struct denoiser_scratch;
+std::shared_ptr<denoiser_scratch> make_denoiser_scratch();
+}  // namespace detail
 
 /// The unitary basis in which a Gaussian prior's covariance is diagonal.
 enum class gaussian_basis {
@@ -71,6 +77,8 @@ class gaussian_prior final : public prior {
   buffer<cfloat> mean_;         // in the prior's basis (k-space mean for fourier)
   buffer<float> variance_;
   buffer<float> precision_;     // 1/variance (0 where the variance is 0)
+  /// The Fourier-basis denoiser's per-call mean image, kept (shared by copies).
+  std::shared_ptr<detail::denoiser_scratch> scratch_ = detail::make_denoiser_scratch();
 };
 
 /// Estimates a Gaussian prior from `count` images (C order [count, H, W]):
