@@ -1,6 +1,5 @@
 #include <twofold/core/error.hpp>
 #include <twofold/core/fft.hpp>
-#include "host/math/elementwise.hpp"
 #include "host/math/mixture.hpp"
 #include <twofold/priors/gaussian_mixture.hpp>
 
