@@ -115,7 +115,7 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
     // (host/priors/gaussian_mixture.cpp: the plain DFT pair around the raw-order shrink,
     // the mean term added; no centring passes), ancestral_step.
     p.push_back({"denoise: DFT d <- F u, out of place (library FFT, assumed one pass)", 1, 1, N});
-    p.push_back({"denoise: raw_order_shrink d *= v/(v + s^2)/N", 1, 1, N});
+    p.push_back({"denoise: multiply_by_map d *= w_raw/N (the raw-order shrink map, one image per call)", 1, 1, N});
     p.push_back({"denoise: inverse DFT of d, in place (library FFT)", 1, 1, N});
     p.push_back({"denoise: add_run_data d += the mean term (one image for the batch)", 1, 1, N});
     p.push_back({"ancestral_step: reads u, d; writes u", 2, 1, N});

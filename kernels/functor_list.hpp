@@ -1,12 +1,13 @@
 #pragma once
 /// \file
 /// Every element-wise functor the host code dispatches through
-/// detail::for_each (functors that draw normals as normal_pairs<F>, the form
-/// for_each runs them in). kernels/for_each.cu instantiates the CUDA launcher for each
+/// detail::for_each, in the form for_each launches them: functors that draw normals
+/// as normal_pairs<F>, functors indexed by element as by_element<F>. kernels/for_each.cu instantiates the CUDA launcher for each
 /// entry; a functor missing here is a link error in CUDA builds, never a silent
 /// CPU fallback.
 
 #include "host/math/dps_steps.hpp"
+#include "host/math/element.hpp"
 #include "host/math/elementwise.hpp"
 #include "host/math/fft_phase.hpp"
 #include "host/math/gaussian.hpp"
@@ -20,35 +21,37 @@
 
 #define TWOFOLD_FOR_EACH_FUNCTOR(X)                \
   X(::twofold::math::centred_fft_phase)            \
-  X(::twofold::math::multiply_by_map)              \
-  X(::twofold::math::multiply_by_complement)       \
+  X(::twofold::math::by_element<::twofold::math::multiply_by_map>) \
+  X(::twofold::math::by_element<::twofold::math::multiply_by_complement>) \
   X(::twofold::math::axpby)                        \
-  X(::twofold::math::multiply_by_complex_map)      \
+  X(::twofold::math::by_element<::twofold::math::multiply_by_complex_map>) \
   X(::twofold::math::coil_expand)                  \
   X(::twofold::math::coil_combine)                 \
   X(::twofold::math::block_sum)                    \
   X(::twofold::math::block_spread)                 \
   X(::twofold::math::block_resum)                  \
-  X(::twofold::math::add_run_data)                 \
+  X(::twofold::math::by_element<::twofold::math::add_run_data>) \
   X(::twofold::math::normal_pairs<::twofold::math::scaled_normal>)                \
-  X(::twofold::math::gaussian_shrink)              \
-  X(::twofold::math::raw_order_shrink)             \
+  X(::twofold::math::by_element<::twofold::math::gaussian_shrink>) \
+  X(::twofold::math::raw_order_shrink_map)         \
   X(::twofold::math::shrunk_mean)                  \
   X(::twofold::math::normal_pairs<::twofold::math::gaussian_draw>)                \
-  X(::twofold::math::regularised_covariance)       \
-  X(::twofold::math::shrink_by_variance)           \
-  X(::twofold::math::mixture_scaled_residual)      \
+  X(::twofold::math::by_element<::twofold::math::regularised_covariance>) \
+  X(::twofold::math::by_element<::twofold::math::shrink_by_variance>) \
+  X(::twofold::math::by_element<::twofold::math::mixture_scaled_residual>) \
   X(::twofold::math::mixture_responsibilities)     \
-  X(::twofold::math::mixture_accumulate)           \
-  X(::twofold::math::mixture_deviation)            \
-  X(::twofold::math::mixture_vjp_accumulate)       \
-  X(::twofold::math::mixture_draw)                 \
-  X(::twofold::math::normal_pairs<::twofold::math::langevin_step>) \
-  X(::twofold::math::normal_pairs<::twofold::math::fused_langevin_step>)                \
+  X(::twofold::math::by_element<::twofold::math::mixture_accumulate>) \
+  X(::twofold::math::by_element<::twofold::math::mixture_deviation>) \
+  X(::twofold::math::by_element<::twofold::math::mixture_vjp_accumulate>) \
+  X(::twofold::math::by_element<::twofold::math::mixture_draw>) \
+  X(::twofold::math::normal_pairs<::twofold::math::langevin_step<::twofold::math::annealed_likelihood>>) \
+  X(::twofold::math::normal_pairs<::twofold::math::langevin_step<::twofold::math::no_likelihood>>) \
+  X(::twofold::math::normal_pairs<::twofold::math::fused_langevin_step<::twofold::math::annealed_likelihood>>) \
+  X(::twofold::math::normal_pairs<::twofold::math::fused_langevin_step<::twofold::math::no_likelihood>>) \
   X(::twofold::math::normal_pairs<::twofold::math::ancestral_step>)               \
-  X(::twofold::math::cg_advance)                   \
-  X(::twofold::math::cg_direction)                 \
-  X(::twofold::math::normalised_descent)           \
+  X(::twofold::math::by_element<::twofold::math::cg_advance>) \
+  X(::twofold::math::by_element<::twofold::math::cg_direction>) \
+  X(::twofold::math::by_element<::twofold::math::normalised_descent>) \
   X(::twofold::math::ddim_with_noise)              \
   X(::twofold::math::ddrm_correction)              \
   X(::twofold::math::ddnm_correction)              \
@@ -61,7 +64,7 @@
   X(::twofold::math::combine_quadratic)            \
   X(::twofold::math::particle_weight)              \
   X(::twofold::math::systematic_ancestor)          \
-  X(::twofold::math::gather_chains)                \
+  X(::twofold::math::by_element<::twofold::math::gather_chains>) \
   X(::twofold::math::gather_particle_scalars)      \
   X(::twofold::math::welford_tile_reduce)          \
   X(::twofold::math::nested_welford_fold)

@@ -2,12 +2,16 @@
 /// \file
 /// Backend dispatch of element-wise work: the same TWOFOLD_HD functor runs in an
 /// OpenMP loop on the CPU or in kernels/for_each.cu on the GPU. This is how the
-/// per-element math exists once for both backends.
+/// per-element math exists once for both backends. Functors that draw a normal per
+/// element get their draws in pairs per thread on the GPU and in SIMD-computed tiles
+/// on the CPU (the same bits either way).
 
 #include <twofold/core/context.hpp>
 
+#include "host/backend/cpu/normal_tiles.hpp"
 #include "host/backend/cuda/check.hpp"
 #include "host/backend/cuda_runtime.hpp"
+#include "host/math/element.hpp"
 #include "host/math/normal_pairs.hpp"
 #include "kernels/launch.hpp"
 
@@ -32,13 +36,52 @@ std::string functor_name() {
   return "element-wise kernel " + demangled(typeid(F).name());
 }
 
+/// Elements per task of the CPU's element loops: each task walks its range chain by
+/// chain (the chain and the position advance, nothing is divided per element).
+inline constexpr std::size_t element_block = 2048;
+
 template <class F>
 void for_each(const context& ctx, std::size_t n, const F& f) {
   if (n == 0) return;
   if constexpr (math::draws_normals<F>) {
-    // One index per pair of elements: each Philox block is drawn once (normal_pairs.hpp).
-    const math::normal_pairs<F> pairs{f};
-    for_each(ctx, pairs.count(n, f.pixels), pairs);
+    if (ctx.is_cuda()) {
+      // One thread per pair of elements: each Philox block is drawn once (normal_pairs.hpp).
+      const math::normal_pairs<F> pairs{f};
+      for_each(ctx, pairs.count(n, f.pixels), pairs);
+      return;
+    }
+    // One task per tile of a chain: the tile's normals in SIMD loops, then the functor
+    // (normal_tiles.hpp).
+    const std::size_t pixels = f.pixels, tiles = (pixels + normal_tile - 1) / normal_tile;
+    const auto count = static_cast<std::int64_t>(n / pixels * tiles);
+#pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
+    for (std::int64_t q = 0; q < count; ++q) {
+      const std::size_t chain = static_cast<std::size_t>(q) / tiles;
+      const std::size_t first = static_cast<std::size_t>(q) % tiles * normal_tile;
+      const std::size_t size = pixels - first < normal_tile ? pixels - first : normal_tile;
+      alignas(64) cfloat z[normal_tile];
+      fill_normals(f.rng, chain, first, size, z);
+      const std::size_t origin = chain * pixels + first;
+      for (std::size_t k = 0; k < size; ++k) f.at(math::element{origin + k, chain, first + k}, z[k]);
+    }
+  } else if constexpr (math::indexed_by_element<F>) {
+    if (ctx.is_cuda()) {
+      for_each(ctx, n, math::by_element<F>{f});
+      return;
+    }
+    const std::size_t pixels = f.pixels;
+    const auto blocks = static_cast<std::int64_t>((n + element_block - 1) / element_block);
+#pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::size_t begin = static_cast<std::size_t>(b) * element_block;
+      const std::size_t end = n - begin < element_block ? n : begin + element_block;
+      std::size_t chain = begin / pixels, pixel = begin - chain * pixels;
+      for (std::size_t i = begin; i < end; ++chain, pixel = 0) {
+        const std::size_t run = pixels - pixel < end - i ? pixels - pixel : end - i;
+        for (std::size_t k = 0; k < run; ++k) f.at(math::element{i + k, chain, pixel + k});
+        i += run;
+      }
+    }
   } else {
     if (ctx.is_cuda()) {
 #if TWOFOLD_HAS_CUDA

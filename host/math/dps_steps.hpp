@@ -7,6 +7,8 @@
 #include <twofold/core/complex.hpp>
 #include <twofold/core/hd.hpp>
 
+#include "host/math/element.hpp"
+
 #include <cmath>
 #include <cstddef>
 
@@ -21,9 +23,9 @@ struct normalised_descent {
   const cdouble* squared_norms;
   std::size_t pixels;
   double scale;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const double n2 = squared_norms[i / pixels].re;
-    if (n2 > 0) u[i] -= static_cast<float>(scale / std::sqrt(n2)) * g[i];
+  TWOFOLD_HD void at(element e) const {
+    const double n2 = squared_norms[e.chain].re;
+    if (n2 > 0) u[e.i] -= static_cast<float>(scale / std::sqrt(n2)) * g[e.i];
   }
 };
 

@@ -1,33 +1,36 @@
 #pragma once
 /// \file
 /// Small element-wise functors shared by the operators, priors and samplers.
-/// Index i runs over a batch of images; `pixels` maps it to the per-image arrays
-/// (masks, means, variances) that every chain shares. One read and one write of
-/// the chain arrays they touch.
+/// Index i runs over a batch of images; functors with `pixels` are indexed by
+/// element (element.hpp), whose position e.pixel reads the per-image arrays (masks,
+/// means, variances) that every chain shares. One read and one write of the chain
+/// arrays they touch.
 
 #include <twofold/core/complex.hpp>
 #include <twofold/core/hd.hpp>
 #include <twofold/core/philox.hpp>
 #include <twofold/core/run_data.hpp>
 
+#include "host/math/element.hpp"
+
 #include <cstddef>
 
 namespace twofold::math {
 
-/// x[i] *= w[i % pixels]  (k-space masks, spectral weights).
+/// x[i] *= w[pixel]  (k-space masks, spectral weights).
 struct multiply_by_map {
   cfloat* x;
   const float* w;
   std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const { x[i] *= w[i % pixels]; }
+  TWOFOLD_HD void at(element e) const { x[e.i] *= w[e.pixel]; }
 };
 
-/// x[i] *= (1 − w[i % pixels])  (complement of a 0/1 mask: the null-space part).
+/// x[i] *= (1 − w[pixel])  (complement of a 0/1 mask: the null-space part).
 struct multiply_by_complement {
   cfloat* x;
   const float* w;
   std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const { x[i] *= 1.0f - w[i % pixels]; }
+  TWOFOLD_HD void at(element e) const { x[e.i] *= 1.0f - w[e.pixel]; }
 };
 
 /// out[i] = a[i] + beta · b[i]   (out may alias a or b).
@@ -58,22 +61,23 @@ struct scale_by {
 /// shifts each run by its own mean (the exact sampler over measurement sets).
 struct add_run_data {
   cfloat* x;
-  run_data data;
+  run_data data;  ///< `pixels` entries per run
   float beta;
-  TWOFOLD_HD void operator()(std::size_t i) const { x[i] += beta * data[i]; }
+  std::size_t pixels;
+  TWOFOLD_HD void at(element e) const { x[e.i] += beta * data.at(e.chain, e.pixel); }
 };
 
-/// x[i] = mean[i] + scale · ζ: white complex noise around each chain's image (mean
-/// may be empty: noise around 0).
+/// x[i] = mean[i] + scale · ζ: white complex noise around each chain's image (mean,
+/// `pixels` entries per run, may be empty: noise around 0).
 struct scaled_normal {
   cfloat* x;
   run_data mean;
   std::size_t pixels;
   float scale;
   rng_stream rng;
-  TWOFOLD_HD void at(std::size_t i, cfloat zeta) const {
+  TWOFOLD_HD void at(element e, cfloat zeta) const {
     const cfloat z = scale * zeta;
-    x[i] = mean ? mean[i] + z : z;
+    x[e.i] = mean ? mean.at(e.chain, e.pixel) + z : z;
   }
 };
 

@@ -7,6 +7,7 @@
 #include <twofold/core/hd.hpp>
 #include <twofold/core/philox.hpp>
 
+#include "host/math/element.hpp"
 #include "host/math/fft_phase.hpp"
 
 #include <cmath>
@@ -41,29 +42,27 @@ struct gaussian_shrink {
   const float* variance;
   std::size_t pixels;
   double s2;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t p = i % pixels;
-    out[i] = gaussian_denoise(z[i], mean[p], variance[p], s2);
-  }
+  TWOFOLD_HD void at(element e) const { out[e.i] = gaussian_denoise(z[e.i], mean[e.pixel], variance[e.pixel], s2); }
 };
 
 /// The Fourier-basis Gaussian denoiser without the centring passes: with
 /// F_c = fftshift ∘ F ∘ ifftshift, F_cᴴ diag(w) F_c is circulant and equals
 /// Fᴴ diag(w_raw) F, so D(z) = Fᴴ[w_raw ⊙ F z]/N + F_cᴴ[(1 − w) ⊙ μ̃] with
-/// w = v/(v + s²). This pass is the middle factor: x[i] ← w_raw · x[i] / N, the
-/// centred variance of raw coefficient (h, w) read at ((h + ⌊H/2⌋) mod H,
-/// (w + ⌊W/2⌋) mod W).
-struct raw_order_shrink {
-  cfloat* x;
+/// w = v/(v + s²). Its middle factor w_raw / N is one image, computed here once per
+/// call (and applied to the batch by multiply_by_map): entry p = (h, w) in raw DFT
+/// order holds the shrink of the centred variance at ((h + ⌊H/2⌋) mod H,
+/// (w + ⌊W/2⌋) mod W), times `scale`.
+struct raw_order_shrink_map {
+  float* map;
   const float* variance;  ///< centred k-space order, one image
   std::size_t height, width;
   double s2;
   double scale;  ///< 1/N of the unnormalised transform pair
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t p = i % (height * width), h = p / width, w = p % width;
+  TWOFOLD_HD void operator()(std::size_t p) const {
+    const std::size_t h = p / width, w = p % width;
     const float v = variance[centred_index(h, height) * width + centred_index(w, width)];
     const double shrink = v > 0 ? double(v) / (double(v) + s2) : 0.0;
-    x[i] = static_cast<float>(shrink * scale) * x[i];
+    map[p] = static_cast<float>(shrink * scale);
   }
 };
 
@@ -85,10 +84,9 @@ struct gaussian_draw {
   std::size_t pixels;
   double s2;
   rng_stream rng;
-  TWOFOLD_HD void at(std::size_t i, cfloat z) const {
-    const std::size_t p = i % pixels;
-    const float scale = static_cast<float>(std::sqrt(double(variance[p]) + s2));
-    u[i] = mean[p] + scale * z;
+  TWOFOLD_HD void at(element e, cfloat z) const {
+    const float scale = static_cast<float>(std::sqrt(double(variance[e.pixel]) + s2));
+    u[e.i] = mean[e.pixel] + scale * z;
   }
 };
 
@@ -100,9 +98,9 @@ struct regularised_covariance {
   const float* variance;
   std::size_t pixels;
   double shift;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const double v = variance[i % pixels];
-    x[i] *= static_cast<float>(v / (1.0 + shift * v));
+  TWOFOLD_HD void at(element e) const {
+    const double v = variance[e.pixel];
+    x[e.i] *= static_cast<float>(v / (1.0 + shift * v));
   }
 };
 
@@ -113,9 +111,9 @@ struct shrink_by_variance {
   const float* variance;
   std::size_t pixels;
   double s2;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const double v = variance[i % pixels];
-    x[i] *= static_cast<float>(v / (v + s2));
+  TWOFOLD_HD void at(element e) const {
+    const double v = variance[e.pixel];
+    x[e.i] *= static_cast<float>(v / (v + s2));
   }
 };
 

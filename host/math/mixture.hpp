@@ -5,10 +5,12 @@
 /// component covariance is diagonal. Component k's arrays are [N] slices.
 
 #include <twofold/core/complex.hpp>
-#include "host/math/gaussian.hpp"
 #include <twofold/core/hd.hpp>
 #include <twofold/core/philox.hpp>
 #include <twofold/core/run_data.hpp>
+
+#include "host/math/element.hpp"
+#include "host/math/gaussian.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -24,9 +26,9 @@ struct mixture_scaled_residual {
   const float* variance;
   std::size_t pixels;
   double s2;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t p = i % pixels;
-    out[i] = static_cast<float>(1.0 / std::sqrt(double(variance[p]) + s2)) * (z[i] - mean[i]);
+  TWOFOLD_HD void at(element e) const {
+    const std::size_t p = e.pixel;
+    out[e.i] = static_cast<float>(1.0 / std::sqrt(double(variance[p]) + s2)) * (z[e.i] - mean.at(e.chain, p));
   }
 };
 
@@ -70,10 +72,10 @@ struct mixture_accumulate {
   std::size_t pixels;
   double s2;
   bool first;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t p = i % pixels;
-    const cfloat term = static_cast<float>(responsibility[i / pixels]) *
-                        gaussian_denoise(z[i], mean[i], variance[p], s2);
+  TWOFOLD_HD void at(element e) const {
+    const std::size_t i = e.i, p = e.pixel;
+    const cfloat term = static_cast<float>(responsibility[e.chain]) *
+                        gaussian_denoise(z[i], mean.at(e.chain, p), variance[p], s2);
     out[i] = first ? term : out[i] + term;
   }
 };
@@ -87,9 +89,9 @@ struct mixture_deviation {
   const float* variance;
   std::size_t pixels;
   double s2;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t p = i % pixels;
-    out[i] = gaussian_denoise(z[i], mean[i], variance[p], s2) - d[i];
+  TWOFOLD_HD void at(element e) const {
+    const std::size_t i = e.i, p = e.pixel;
+    out[i] = gaussian_denoise(z[i], mean.at(e.chain, p), variance[p], s2) - d[i];
   }
 };
 
@@ -107,8 +109,8 @@ struct mixture_vjp_accumulate {
   double s2;
   double outer;  ///< 2κ/s²
   bool first;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t p = i % pixels, c = i / pixels;
+  TWOFOLD_HD void at(element e) const {
+    const std::size_t i = e.i, p = e.pixel, c = e.chain;
     const double v = variance[p];
     const cfloat term = static_cast<float>(responsibility[c]) *
                         (static_cast<float>(v / (v + s2)) * w[i] + static_cast<float>(outer * dot[c].re) * deviation[i]);
@@ -131,8 +133,8 @@ struct mixture_draw {
   double s2;
   rng_stream rng;
   std::size_t only;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t c = i / pixels, p = i % pixels;
+  TWOFOLD_HD void at(element e) const {
+    const std::size_t i = e.i, c = e.chain, p = e.pixel;
     const double pick = uniform(rng.seed, rng.first_chain + c, rng_purpose::mixture_component, rng.substream);
     std::size_t k = 0;
     while (k + 1 < components && pick >= cumulative.at(c, k)) ++k;

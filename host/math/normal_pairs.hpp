@@ -1,23 +1,26 @@
 #pragma once
 /// \file
 /// Element-wise functors that draw one CN(0, 1) per element declare
-///   TWOFOLD_HD void at(std::size_t i, cfloat z) const;   // element i with its draw z
-/// and members `pixels` (elements per chain) and `rng` (the stream). detail::for_each
-/// runs them through `normal_pairs`: one index per pair of elements (2j, 2j + 1) of a
-/// chain, so every Philox block and its two Box–Muller transforms are computed once
-/// instead of once per element. z is rng.normal(chain, element) bit for bit, so
-/// results do not change, only the cost of the draws (a quarter of before).
+///   TWOFOLD_HD void at(element e, cfloat z) const;   // element e with its draw z
+/// and members `pixels` (elements per chain) and `rng` (the stream). On the GPU,
+/// detail::for_each runs them through `normal_pairs`: one thread per pair of elements
+/// (2j, 2j + 1) of a chain, so every Philox block and its two Box–Muller transforms
+/// are computed once. The CPU draws a tile of a chain at a time instead
+/// (host/backend/cpu/normal_tiles.hpp). Either way z is rng.normal(chain, pixel) bit
+/// for bit.
 
 #include <twofold/core/complex.hpp>
 #include <twofold/core/hd.hpp>
+
+#include "host/math/element.hpp"
 
 #include <cstddef>
 
 namespace twofold::math {
 
 template <class F>
-concept draws_normals = requires(const F& f, std::size_t i, cfloat z) {
-  f.at(i, z);
+concept draws_normals = requires(const F& f, element e, std::size_t i, cfloat z) {
+  f.at(e, z);
   f.rng.normal_pair(i, i, z, z);
   f.rng.normal_first(i, i);
   { f.pixels } -> std::convertible_to<std::size_t>;
@@ -31,15 +34,15 @@ struct normal_pairs {
   /// Indices for `n` elements (a whole number of chains).
   static constexpr std::size_t count(std::size_t n, std::size_t pixels) { return n / pixels * ((pixels + 1) / 2); }
   TWOFOLD_HD void operator()(std::size_t q) const {
-    const std::size_t half = (f.pixels + 1) / 2, c = q / half, e = 2 * (q % half);
+    const std::size_t half = (f.pixels + 1) / 2, c = q / half, e = 2 * (q - c * half);
     const std::size_t i = c * f.pixels + e;
     if (e + 1 < f.pixels) {
       cfloat z0, z1;
       f.rng.normal_pair(c, e, z0, z1);
-      f.at(i, z0);
-      f.at(i + 1, z1);
+      f.at(element{i, c, e}, z0);
+      f.at(element{i + 1, c, e + 1}, z1);
     } else {
-      f.at(i, f.rng.normal_first(c, e));
+      f.at(element{i, c, e}, f.rng.normal_first(c, e));
     }
   }
 };

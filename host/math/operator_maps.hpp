@@ -6,20 +6,22 @@
 #include <twofold/core/complex.hpp>
 #include <twofold/core/hd.hpp>
 
+#include "host/math/element.hpp"
+
 #include <cstddef>
 
 namespace twofold::math {
 
-/// x[i] *= t[i % pixels] (conj(t) when `conjugate`): a complex transfer function
+/// x[i] *= t[pixel] (conj(t) when `conjugate`): a complex transfer function
 /// (FFT convolution) or its adjoint.
 struct multiply_by_complex_map {
   cfloat* x;
   const cfloat* t;
   std::size_t pixels;
   bool conjugate;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const cfloat w = t[i % pixels];
-    x[i] = x[i] * (conjugate ? conj(w) : w);
+  TWOFOLD_HD void at(element e) const {
+    const cfloat w = t[e.pixel];
+    x[e.i] = x[e.i] * (conjugate ? conj(w) : w);
   }
 };
 

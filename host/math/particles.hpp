@@ -9,6 +9,8 @@
 #include <twofold/core/hd.hpp>
 #include <twofold/core/philox.hpp>
 
+#include "host/math/element.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -99,7 +101,7 @@ struct gather_chains {
   const cfloat* src;
   const std::uint32_t* ancestor;
   std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const { dst[i] = src[std::size_t(ancestor[i / pixels]) * pixels + i % pixels]; }
+  TWOFOLD_HD void at(element e) const { dst[e.i] = src[std::size_t(ancestor[e.chain]) * pixels + e.pixel]; }
 };
 
 /// Per chain after resampling: dst_q[c] = src_q[ancestor[c]], and the log-weight of a

@@ -10,17 +10,19 @@
 #include <twofold/core/philox.hpp>
 #include <twofold/core/run_data.hpp>
 
+#include "host/math/element.hpp"
 #include "host/math/gaussian.hpp"
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 namespace twofold::math {
 
 /// D(u, s) as a Langevin step reads it: from the denoiser's output...
 struct denoised_input {
   const cfloat* d;
-  TWOFOLD_HD cfloat operator()(std::size_t i, cfloat) const { return d[i]; }
+  TWOFOLD_HD cfloat operator()(element e, cfloat) const { return d[e.i]; }
 };
 
 /// ...or computed in the step itself for a pixel-basis Gaussian prior (the same
@@ -30,38 +32,47 @@ struct pixel_gaussian_denoiser {
   const float* variance;
   std::size_t pixels;
   double s2;
-  TWOFOLD_HD cfloat operator()(std::size_t i, cfloat u) const {
-    const std::size_t p = i % pixels;
-    return gaussian_denoise(u, mean[p], variance[p], s2);
-  }
+  TWOFOLD_HD cfloat operator()(element e, cfloat u) const { return gaussian_denoise(u, mean[e.pixel], variance[e.pixel], s2); }
 };
+
+/// The likelihood term of a Langevin step, (Aᴴy − AᴴA u)/(σ_y² + γ s²), from g = AᴴA u
+/// and each chain's run's Aᴴy...
+struct annealed_likelihood {
+  run_data aty;  ///< Aᴴy of each chain's run
+  const cfloat* g;
+  float weight;  ///< 1/(σ_y² + γ s²)
+  TWOFOLD_HD cfloat operator()(element e) const { return weight * (aty.at(e.chain, e.pixel) - g[e.i]); }
+};
+/// ...or none (cascade stage 2: the chains' range part is pinned to their anchors).
+/// A type rather than a flag, so the CPU's element loop has no branch to vectorise around.
+struct no_likelihood {};
 
 /// Annealed Langevin step with the annealed likelihood (Jalal et al. 2021):
 ///   u ← u + δ [ (D(u,s) − u)/s² + (Aᴴy − AᴴA u)/(σ_y² + γ s²) ] + √(2δ) ζ.
 /// Reads u, D(u,s) (an array, or nothing when the denoiser is element-wise),
 /// g = AᴴA u, aty = Aᴴy (one image); writes u: one pass.
-template <class Denoised>
+template <class Denoised, class Likelihood>
 struct langevin_step_with {
   cfloat* u;
   Denoised denoised;
-  const cfloat* g;
-  run_data aty;  ///< Aᴴy of each chain's run; empty: no likelihood term (cascade stage 2)
+  Likelihood likelihood;
   std::size_t pixels;
   float inv_s2;
-  float likelihood_weight;  ///< 1/(σ_y² + γ s²)
   float delta;
   float noise;  ///< √(2δ)
   rng_stream rng;
-  TWOFOLD_HD void at(std::size_t i, cfloat z) const {
-    const cfloat ui = u[i];
-    cfloat score = inv_s2 * (denoised(i, ui) - ui);
-    if (aty) score += likelihood_weight * (aty[i] - g[i]);
-    u[i] += delta * score + noise * z;
+  TWOFOLD_HD void at(element e, cfloat z) const {
+    const cfloat ui = u[e.i];
+    cfloat score = inv_s2 * (denoised(e, ui) - ui);
+    if constexpr (!std::is_same_v<Likelihood, no_likelihood>) score += likelihood(e);
+    u[e.i] = ui + (delta * score + noise * z);
   }
 };
 
-using langevin_step = langevin_step_with<denoised_input>;
-using fused_langevin_step = langevin_step_with<pixel_gaussian_denoiser>;
+template <class Likelihood>
+using langevin_step = langevin_step_with<denoised_input, Likelihood>;
+template <class Likelihood>
+using fused_langevin_step = langevin_step_with<pixel_gaussian_denoiser, Likelihood>;
 
 /// Reverse step from level S = s_i² to T = s_{i+1}²: u ← D + keep (u − D) + noise ζ.
 /// Ancestral (DDPM) is the exact transition of u = x₀ + s ε for x₀ at the denoised
@@ -74,7 +85,8 @@ struct ancestral_step {
   float keep;   ///< T/S
   float noise;  ///< √(T(S − T)/S)
   rng_stream rng;
-  TWOFOLD_HD void at(std::size_t i, cfloat zeta) const {
+  TWOFOLD_HD void at(element e, cfloat zeta) const {
+    const std::size_t i = e.i;
     const cfloat z = noise > 0 ? noise * zeta : cfloat{};
     u[i] = d[i] + keep * (u[i] - d[i]) + z;
   }
@@ -120,7 +132,8 @@ struct twisted_proposal {
   float keep;
   float noise;  ///< ν
   rng_stream rng;
-  TWOFOLD_HD void at(std::size_t i, cfloat zeta) const {
+  TWOFOLD_HD void at(element e, cfloat zeta) const {
+    const std::size_t i = e.i;
     const cfloat z = noise > 0 ? zeta : cfloat{};
     const cfloat gi = g[i], di = d[i];
     u[i] = di + keep * (u[i] - di) + (noise * noise) * gi + noise * z;
@@ -137,8 +150,9 @@ struct cg_advance {
   const cfloat* ap;
   const double* alpha;
   std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const float a = static_cast<float>(alpha[i / pixels]);
+  TWOFOLD_HD void at(element e) const {
+    const std::size_t i = e.i;
+    const float a = static_cast<float>(alpha[e.chain]);
     x[i] += a * p[i];
     r[i] -= a * ap[i];
   }
@@ -150,9 +164,7 @@ struct cg_direction {
   const cfloat* z;
   const double* beta;
   std::size_t pixels;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    p[i] = z[i] + static_cast<float>(beta[i / pixels]) * p[i];
-  }
+  TWOFOLD_HD void at(element e) const { p[e.i] = z[e.i] + static_cast<float>(beta[e.chain]) * p[e.i]; }
 };
 
 }  // namespace twofold::math

@@ -5,7 +5,8 @@
 // Fᴴ diag(w_raw) F, so
 //   D(z) = F_cᴴ[μ̃ + w ⊙ (F_c z − μ̃)] = Fᴴ[w_raw ⊙ F z]/N + F_cᴴ[(1 − w) ⊙ μ̃]:
 // the plain DFT pair around one shrink pass (no centring passes, no copy) plus a mean
-// image computed once per call for the whole batch. Four passes over the batch.
+// image and a shrink map computed once per call for the whole batch. Four passes over
+// the batch.
 #include <twofold/core/buffer.hpp>
 #include <twofold/core/context.hpp>
 #include <twofold/core/types.hpp>
@@ -14,16 +15,22 @@
 
 namespace twofold::detail {
 
-/// The per-call mean image, kept by its prior (locked while in use).
+/// The per-call images: the mean term F_cᴴ[(1 − w) ⊙ μ̃] and the raw-order shrink map
+/// w_raw/N (grown on first use, kept by the caller).
+struct fourier_denoiser_images {
+  buffer<cfloat> mean_image;
+  buffer<float> shrink_map;
+};
+
+/// The per-call images of a prior, locked while in use.
 struct denoiser_scratch {
   std::mutex lock;
-  buffer<cfloat> mean_image;
+  fourier_denoiser_images images;
 };
 
 /// out = D(z, s) for CN(μ, diag v) with μ̃ (`mean_kspace`) and v given per centred
-/// k-space coefficient of z.shape; `out` may alias `z`. `mean_image` is scratch of at
-/// least one image (grown here).
+/// k-space coefficient of z.shape; `out` may alias `z`.
 void fourier_gaussian_denoise(const context& ctx, const_chain_view z, chain_view out, const cfloat* mean_kspace,
-                              const float* variance, double s, buffer<cfloat>& mean_image);
+                              const float* variance, double s, fourier_denoiser_images& images);
 
 }  // namespace twofold::detail

@@ -65,7 +65,7 @@ void gaussian_prior::denoise(const context& ctx, const_chain_view z, double s, c
     return;
   }
   const std::lock_guard hold(scratch_->lock);
-  detail::fourier_gaussian_denoise(ctx, z, out, mean_.data(), variance_.data(), s, scratch_->mean_image);
+  detail::fourier_gaussian_denoise(ctx, z, out, mean_.data(), variance_.data(), s, scratch_->images);
 }
 
 void gaussian_prior::vjp(const context& ctx, const_chain_view z, double s, const_chain_view w, chain_view out) const {

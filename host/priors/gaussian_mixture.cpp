@@ -86,6 +86,7 @@ struct gaussian_mixture_prior::workspace {
   buffer<cfloat> basis_input, scaled, denoised, basis_vector, deviation;
   buffer<cdouble> quadratic, dot;
   buffer<double> offsets, responsibilities;
+  detail::fourier_denoiser_images fourier;  ///< one component in the Fourier basis
 
   /// Room for `C` chains of N pixels and K components (grows, never shrinks); the
   /// vjp's batches only when a vjp asks.
@@ -146,7 +147,7 @@ void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, dou
     }
     workspace& ws = *workspace_;
     const std::lock_guard hold(ws.lock);
-    detail::fourier_gaussian_denoise(ctx, z, out, means_.data(), variances_.data(), s, ws.scaled);
+    detail::fourier_gaussian_denoise(ctx, z, out, means_.data(), variances_.data(), s, ws.fourier);
     return;
   }
   workspace& ws = *workspace_;

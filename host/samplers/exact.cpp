@@ -295,8 +295,9 @@ class exact_sampler final : public sampler {
     ancestral(ctx, *posterior_, x, rng, {rng.first_chain, chains_per_run}, observe);
     if (shifts_.size() > 0)
       for_each(ctx, x.size(),
-               math::add_run_data{
-                   x.data, problem_.per_set(shifts_.data(), x.shape.pixels(), {rng.first_chain, chains_per_run}), 1.0f});
+               math::add_run_data{x.data,
+                                  problem_.per_set(shifts_.data(), x.shape.pixels(), {rng.first_chain, chains_per_run}),
+                                  1.0f, x.shape.pixels()});
   }
 
   // p(x | P_R x = x_R) with the prior in the operator's basis. One component: P_N
@@ -313,7 +314,7 @@ class exact_sampler final : public sampler {
     if (prior_.components() == 1) {
       ancestral(ctx, diagonal_target(prior_), x, rng, {}, observe);
       problem_.op().null_project(ctx, x);
-      for_each(ctx, x.size(), math::add_run_data{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f});
+      for_each(ctx, x.size(), math::add_run_data{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f, N});
       return;
     }
     const std::size_t first_run = rng.first_chain / chains_per_run;

@@ -48,7 +48,7 @@ class langevin_sampler final : public sampler {
     const double sigma2 = problem_.sigma_y() * problem_.sigma_y();
     const auto pin = [&](chain_view v) {
       problem_.op().null_project(ctx, v);
-      for_each(ctx, n, math::add_run_data{v.data, {anchors, N, rng.first_chain, per_run}, 1.0f});
+      for_each(ctx, n, math::add_run_data{v.data, {anchors, N, rng.first_chain, per_run}, 1.0f, N});
     };
     for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(levels_.front()), rng.with(rng_purpose::initial_state)});
     if (anchors) pin(u);
@@ -69,18 +69,24 @@ class langevin_sampler final : public sampler {
       const double delta = params_.step / (1.0 / s2 + lik);
       for (std::size_t j = 0; j < params_.inner_steps; ++j, ++step) {
         if (!anchors) problem_.op().normal(ctx, u, g.view());
-        const cfloat* gu = anchors ? nullptr : g.view().data;
         const rng_stream noise = rng.with(rng_purpose::diffusion_noise).at_step(step);
-        const float inv_s2 = float(1.0 / s2), lik_weight = float(lik), step_size = float(delta),
-                    noise_scale = float(std::sqrt(2 * delta));
+        const float inv_s2 = float(1.0 / s2), step_size = float(delta), noise_scale = float(std::sqrt(2 * delta));
+        const auto step_with = [&](const auto& denoised) {
+          const auto run = [&](const auto& likelihood) {
+            for_each(ctx, n,
+                     math::langevin_step_with<std::decay_t<decltype(denoised)>, std::decay_t<decltype(likelihood)>>{
+                         u.data, denoised, likelihood, N, inv_s2, step_size, noise_scale, noise});
+          };
+          if (anchors)
+            run(math::no_likelihood{});
+          else
+            run(math::annealed_likelihood{aty, g.view().data, float(lik)});
+        };
         if (fused) {
-          const math::pixel_gaussian_denoiser denoiser{fused->mean_device(), fused->variance_device(), N, s2};
-          for_each(ctx, n, math::fused_langevin_step{u.data, denoiser, gu, aty, N, inv_s2, lik_weight, step_size,
-                                                     noise_scale, noise});
+          step_with(math::pixel_gaussian_denoiser{fused->mean_device(), fused->variance_device(), N, s2});
         } else {
           prior_.denoise(ctx, u, s, d.view());
-          for_each(ctx, n, math::langevin_step{u.data, {d.view().data}, gu, aty, N, inv_s2, lik_weight, step_size,
-                                               noise_scale, noise});
+          step_with(math::denoised_input{d.view().data});
         }
         if (anchors) pin(u);
         if (observe) observe(step + 1, steps());

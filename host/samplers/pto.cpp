@@ -127,9 +127,9 @@ class pto_sampler final : public sampler {
       // x ← x_R + P_N (x − x_R): removes the CG's round-off from the range, so that
       // P_R x = x_R holds to the projector's accuracy (exactly for 0/1 spectra).
       const std::size_t N = x.shape.pixels();
-      for_each(ctx, x.size(), math::add_run_data{x.data, {anchors, N, rng.first_chain, chains_per_run}, -1.0f});
+      for_each(ctx, x.size(), math::add_run_data{x.data, {anchors, N, rng.first_chain, chains_per_run}, -1.0f, N});
       A.null_project(ctx, x);
-      for_each(ctx, x.size(), math::add_run_data{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f});
+      for_each(ctx, x.size(), math::add_run_data{x.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f, N});
     } else {
       const batch_map apply = [&](const_chain_view in, chain_view out) { A.apply(ctx, in, out); };
       const batch_map adjoint = [&](const_chain_view in, chain_view out) { A.adjoint(ctx, in, out); };
@@ -147,7 +147,7 @@ class pto_sampler final : public sampler {
     const std::size_t N = x.shape.pixels(), n = x.size();
     chain_buffer t(ctx, x.chains, x.shape), rhs(ctx, x.chains, constraint_shape), lambda(ctx, x.chains, constraint_shape);
     copy_bytes(ctx, t.view().data, x.data, n * sizeof(cfloat));
-    for_each(ctx, n, math::add_run_data{t.view().data, {anchors, N, rng.first_chain, chains_per_run}, -1.0f});
+    for_each(ctx, n, math::add_run_data{t.view().data, {anchors, N, rng.first_chain, chains_per_run}, -1.0f, N});
     B(t.view(), rhs.view());
     zero_bytes(ctx, lambda.view().data, lambda.view().size() * sizeof(cfloat));
     const batch_map op = [&](const_chain_view in, chain_view out) {

@@ -98,7 +98,7 @@ class spectral_sampler final : public sampler {
     chain_buffer spread(ctx, u.chains, u.shape), data(ctx, u.chains, form_.coefficient_shape());
     zero_bytes(ctx, spread.storage.data(), spread.storage.size() * sizeof(cfloat));
     for_each(ctx, u.size(),
-             math::add_run_data{spread.view().data, {anchors, u.shape.pixels(), rng.first_chain, chains_per_run}, 1.0f});
+             math::add_run_data{spread.view().data, {anchors, u.shape.pixels(), rng.first_chain, chains_per_run}, 1.0f, u.shape.pixels()});
     form_.analyse(ctx, spread.view(), data.view());
     // One ȳ per chain: a run of one chain each.
     const math::run_data per_chain{data.view().data, data.view().shape.pixels(), 0, 1};

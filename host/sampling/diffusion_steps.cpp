@@ -22,7 +22,7 @@ void pinned_prior_diffusion(const context& ctx, const inverse_problem& problem, 
   const std::size_t N = u.shape.pixels(), n = u.size();
   const auto pin = [&] {
     problem.op().null_project(ctx, u);
-    for_each(ctx, n, math::add_run_data{u.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f});
+    for_each(ctx, n, math::add_run_data{u.data, {anchors, N, rng.first_chain, chains_per_run}, 1.0f, N});
   };
   for_each(ctx, n, math::scaled_normal{u.data, {}, N, float(levels.front()), rng.with(rng_purpose::initial_state)});
   pin();

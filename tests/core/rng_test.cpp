@@ -116,20 +116,25 @@ TEST(Philox, PairDrawsAreTheElementwiseDraws) {
   }
 }
 
-TEST(Philox, PairedElementwiseLoopsDrawEveryElementOnce) {
-  // for_each runs functors that draw normals two elements per index; with an odd
-  // chain size the last element of every chain is a pair of its own.
+TEST(Philox, ElementwiseLoopsDrawEveryElementOnce) {
+  // for_each runs functors that draw normals in pairs per index (GPU) or in SIMD tiles
+  // of detail::normal_tile elements of a chain (CPU): every element gets rng.normal's
+  // value bit for bit — odd chain sizes, chains of one tile, of a tile and a bit, of
+  // many tiles, serial and parallel loops, complex and real streams.
   const context ctx(backend_request::cpu);
-  for (const std::size_t pixels : {1u, 2u, 5u, 64u}) {
-    const std::size_t chains = 3, n = chains * pixels;
-    buffer<cfloat> x(ctx, n);
-    const rng_stream rng{9, 4, 1, rng_purpose::initial_state, 0, false};
-    detail::for_each(ctx, n, math::scaled_normal{x.data(), {}, pixels, 0.5f, rng});
-    const auto got = to_host(ctx, x);
-    for (std::size_t c = 0; c < chains; ++c)
-      for (std::size_t p = 0; p < pixels; ++p)
-        ASSERT_EQ(got[c * pixels + p], 0.5f * rng.normal(c, p)) << pixels << " " << c << " " << p;
-  }
+  const std::size_t tile = detail::normal_tile;
+  for (const bool real : {false, true})
+    for (const std::size_t pixels : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{64}, tile - 1, tile,
+                                     tile + 1, 8 * tile + 3}) {
+      const std::size_t chains = pixels > tile ? 5 : 3, n = chains * pixels;
+      buffer<cfloat> x(ctx, n);
+      const rng_stream rng{9, 4, 1, rng_purpose::initial_state, 3, real};
+      detail::for_each(ctx, n, math::scaled_normal{x.data(), {}, pixels, 0.5f, rng});
+      const auto got = to_host(ctx, x);
+      for (std::size_t c = 0; c < chains; ++c)
+        for (std::size_t p = 0; p < pixels; ++p)
+          ASSERT_EQ(got[c * pixels + p], 0.5f * rng.normal(c, p)) << real << " " << pixels << " " << c << " " << p;
+    }
 }
 
 }  // namespace

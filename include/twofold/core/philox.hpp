@@ -111,24 +111,24 @@ TWOFOLD_HD float add_rn(float a, float b) {
 /// Otherwise from the binary exponent e and mantissa m of x = a + 0.5 (m folded into
 /// [√½, √2)): −ln u = (32 − e) ln 2 − ln m with ln m = 2(s + s³/3 + s⁵/5 + s⁷/7 + s⁹/9),
 /// s = (m − 1)/(m + 1), |s| ≤ 0.172 (truncation < 1e-9). Only IEEE-rounded operations.
+/// Branch-free: both forms are computed and one is selected, so the CPU backend's
+/// compiler turns a loop over draws into SIMD code (host/backend/cpu/normal_tiles.cpp);
+/// the selected value has the same bits as a branching version.
 TWOFOLD_HD float neg_log_open01(std::uint32_t a) {
-  if (a >= 0xF0000000u) {
-    const float v = mul_rn(add_rn(static_cast<float>(~a), 0.5f), 0x1p-32f);
-    float series = add_rn(1.0f / 5.0f, mul_rn(v, 1.0f / 6.0f));
-    series = add_rn(0.25f, mul_rn(v, series));
-    series = add_rn(1.0f / 3.0f, mul_rn(v, series));
-    series = add_rn(0.5f, mul_rn(v, series));
-    series = add_rn(1.0f, mul_rn(v, series));
-    return mul_rn(v, series);
-  }
+  const float v = mul_rn(add_rn(static_cast<float>(~a), 0.5f), 0x1p-32f);
+  float near_series = add_rn(1.0f / 5.0f, mul_rn(v, 1.0f / 6.0f));
+  near_series = add_rn(0.25f, mul_rn(v, near_series));
+  near_series = add_rn(1.0f / 3.0f, mul_rn(v, near_series));
+  near_series = add_rn(0.5f, mul_rn(v, near_series));
+  near_series = add_rn(1.0f, mul_rn(v, near_series));
+  const float near_one = mul_rn(v, near_series);
+
   const float x = add_rn(static_cast<float>(a), 0.5f);
   const auto bits = std::bit_cast<std::uint32_t>(x);
-  int e = static_cast<int>(bits >> 23) - 127;
-  float m = std::bit_cast<float>((bits & 0x007FFFFFu) | 0x3F800000u);
-  if (m > 1.41421356f) {
-    m = mul_rn(m, 0.5f);
-    ++e;
-  }
+  const float mantissa = std::bit_cast<float>((bits & 0x007FFFFFu) | 0x3F800000u);
+  const bool fold = mantissa > 1.41421356f;
+  const float m = fold ? mul_rn(mantissa, 0.5f) : mantissa;
+  const int e = static_cast<int>(bits >> 23) - 127 + (fold ? 1 : 0);
   const float s = (m - 1.0f) / (m + 1.0f), s2 = mul_rn(s, s);
   float series = add_rn(1.0f / 7.0f, mul_rn(s2, 1.0f / 9.0f));
   series = add_rn(0.2f, mul_rn(s2, series));
@@ -136,12 +136,15 @@ TWOFOLD_HD float neg_log_open01(std::uint32_t a) {
   series = add_rn(1.0f, mul_rn(s2, series));
   const float ln_m = mul_rn(mul_rn(2.0f, s), series);
   constexpr float ln2 = 0.693147180559945309f;
-  return add_rn(mul_rn(static_cast<float>(32 - e), ln2), -ln_m);
+  const float general = add_rn(mul_rn(static_cast<float>(32 - e), ln2), -ln_m);
+  return a >= 0xF0000000u ? near_one : general;
 }
 
-/// (cos 2πu, sin 2πu) for u = (b + 0.5)·2⁻³², in float: the quadrant is the top two
+/// (cos 2πu, sin 2πu) for u = (b + 0.5)·2⁻³², in float: the quadrant q is the top two
 /// bits of b; within it θ = π/4 + φ, |φ| < π/4, with sin φ and cos φ by their Taylor
-/// series to φ⁹ and φ¹⁰ (truncation < 2e-9). Only IEEE-rounded operations.
+/// series to φ⁹ and φ¹⁰ (truncation < 2e-9). Only IEEE-rounded operations; the
+/// quadrant is applied by selects (odd q swaps the pair, q = 1, 2 negate the cosine,
+/// q = 2, 3 the sine), branch-free like neg_log_open01.
 TWOFOLD_HD void cos_sin_two_pi(std::uint32_t b, float& c, float& s) {
   const float f = mul_rn(add_rn(static_cast<float>(b & 0x3FFFFFFFu), 0.5f), 0x1p-30f);
   const float phi = mul_rn(add_rn(f, -0.5f), 1.57079632679489662f), p2 = mul_rn(phi, phi);
@@ -156,12 +159,10 @@ TWOFOLD_HD void cos_sin_two_pi(std::uint32_t b, float& c, float& s) {
   const float cos_phi = add_rn(1.0f, mul_rn(p2, cos_series));
   constexpr float h = 0.707106781186547524f;  // cos π/4 = sin π/4
   const float ct = mul_rn(h, add_rn(cos_phi, -sin_phi)), st = mul_rn(h, add_rn(cos_phi, sin_phi));
-  switch (b >> 30) {
-    case 0: c = ct, s = st; break;
-    case 1: c = -st, s = ct; break;
-    case 2: c = -ct, s = -st; break;
-    default: c = st, s = -ct; break;
-  }
+  const std::uint32_t q = b >> 30;
+  const float first = (q & 1u) ? st : ct, second = (q & 1u) ? ct : st;
+  c = ((q + 1u) & 2u) ? -first : first;
+  s = (q & 2u) ? -second : second;
 }
 
 }  // namespace detail

@@ -1,0 +1,27 @@
+#pragma once
+/// \file
+/// How the CPU backend draws the normals of element-wise functors (math::draws_normals):
+/// a tile of one chain's CN(0, 1) draws at a time, computed by SIMD loops over Philox
+/// blocks and Box–Muller transforms, then handed to the functor element by element.
+/// The draws are rng.normal(chain, element) bit for bit — the same Philox counters and
+/// the same IEEE-rounded float operations as the scalar functions in
+/// <twofold/core/philox.hpp>, which the GPU runs one pair per thread — so results do
+/// not depend on the backend, the tile or the instruction set.
+
+#include <twofold/core/complex.hpp>
+#include <twofold/core/philox.hpp>
+
+#include <cstddef>
+
+namespace twofold::detail {
+
+/// Elements per tile (even, so tiles start on a Philox block).
+inline constexpr std::size_t normal_tile = 512;
+
+/// out[k] = rng.normal(chain, first + k) for k < count, where `first` is even and
+/// 0 < count ≤ normal_tile; `out` holds count rounded up to even (the second half of
+/// the last block is written too). Vectorised for the widest instruction set the
+/// processor has (AVX-512, AVX2, else SSE2), chosen once at load time.
+void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t first, std::size_t count, cfloat* out);
+
+}  // namespace twofold::detail

@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// Where an element of a batch of chains sits: its flat index, its chain and its
+/// position within the chain. Functors that read per-image arrays (masks, means,
+/// variances, each run's data) declare
+///   TWOFOLD_HD void at(element e) const;              // or at(element e, cfloat z), normal_pairs.hpp
+/// and a member `pixels` (elements per chain), and detail::for_each hands them the
+/// chain and position it already knows: the CPU walks each chain's elements in order,
+/// with no division per element; the GPU divides once per element (`by_element`).
+/// Functors indexed by the flat index alone keep operator()(std::size_t).
+
+#include <twofold/core/hd.hpp>
+
+#include <concepts>
+#include <cstddef>
+
+namespace twofold::math {
+
+struct element {
+  std::size_t i;      ///< flat index in the batch, chain · pixels + pixel
+  std::size_t chain;  ///< the chain, local to the batch
+  std::size_t pixel;  ///< the position within the chain
+};
+
+template <class F>
+concept indexed_by_element = requires(const F& f, element e) {
+  f.at(e);
+  { f.pixels } -> std::convertible_to<std::size_t>;
+};
+
+/// One GPU thread per element: the chain and position from one division.
+template <class F>
+struct by_element {
+  F f;
+  TWOFOLD_HD void operator()(std::size_t i) const {
+    const std::size_t chain = i / f.pixels;
+    f.at(element{i, chain, i - chain * f.pixels});
+  }
+};
+
+}  // namespace twofold::math
