@@ -3,6 +3,7 @@
 #include <twofold/core/buffer.hpp>
 #include <twofold/core/philox.hpp>
 
+#include "host/backend/cpu/normal_tiles.hpp"
 #include "host/backend/for_each.hpp"
 #include "host/math/elementwise.hpp"
 
@@ -135,6 +136,23 @@ TEST(Philox, ElementwiseLoopsDrawEveryElementOnce) {
         for (std::size_t p = 0; p < pixels; ++p)
           ASSERT_EQ(got[c * pixels + p], 0.5f * rng.normal(c, p)) << real << " " << pixels << " " << c << " " << p;
     }
+}
+
+TEST(Philox, CpuNormalTilesAgreeAcrossCode) {
+  // The hand-written AVX-512 Philox (where the processor has it) and the portable loop
+  // give the same draws as rng.normal, full and partial tiles, complex and real.
+  for (const bool real : {false, true}) {
+    const rng_stream rng{0xFFFFFFFF00000001ull, 3, 11, rng_purpose::diffusion_noise, 5, real};
+    for (const std::size_t count : {std::size_t{1}, std::size_t{17}, std::size_t{33}, detail::normal_tile}) {
+      std::vector<cfloat> fastest(detail::normal_tile), portable(detail::normal_tile);
+      detail::fill_normals(rng, 2, 2 * detail::normal_tile, count, fastest.data(), detail::normal_code::fastest);
+      detail::fill_normals(rng, 2, 2 * detail::normal_tile, count, portable.data(), detail::normal_code::portable);
+      for (std::size_t k = 0; k < count; ++k) {
+        ASSERT_EQ(fastest[k], rng.normal(2, 2 * detail::normal_tile + k)) << real << " " << count << " " << k;
+        ASSERT_EQ(portable[k], fastest[k]) << real << " " << count << " " << k;
+      }
+    }
+  }
 }
 
 }  // namespace

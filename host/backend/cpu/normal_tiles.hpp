@@ -18,10 +18,16 @@ namespace twofold::detail {
 /// Elements per tile (even, so tiles start on a Philox block).
 inline constexpr std::size_t normal_tile = 512;
 
+/// Which code computes the Philox words: the fastest this processor runs (hand-written
+/// AVX-512 where available), or the portable loop compilers vectorise (for tests
+/// that compare the two).
+enum class normal_code { fastest, portable };
+
 /// out[k] = rng.normal(chain, first + k) for k < count, where `first` is even and
 /// 0 < count ≤ normal_tile; `out` holds count rounded up to even (the second half of
 /// the last block is written too). Vectorised for the widest instruction set the
 /// processor has (AVX-512, AVX2, else SSE2), chosen once at load time.
-void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t first, std::size_t count, cfloat* out);
+void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t first, std::size_t count, cfloat* out,
+                  normal_code code = normal_code::fastest);
 
 }  // namespace twofold::detail

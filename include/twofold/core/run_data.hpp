@@ -21,8 +21,10 @@ struct basic_run_data {
   std::size_t size = 0;
   std::size_t first_chain = 0;
   std::size_t chains_per_run = 0;
+  /// The shared copy divides by the largest size_t (quotient 0) rather than branching:
+  /// the division is then unconditional and leaves a CPU element loop over one chain.
   TWOFOLD_HD std::size_t run(std::size_t chain) const {
-    return chains_per_run ? (first_chain + chain) / chains_per_run : 0;
+    return (first_chain + chain) / (chains_per_run ? chains_per_run : ~std::size_t{0});
   }
   TWOFOLD_HD T at(std::size_t chain, std::size_t entry) const { return data[run(chain) * size + entry]; }
   TWOFOLD_HD T operator[](std::size_t i) const { return at(i / size, i % size); }
