@@ -40,6 +40,8 @@
   X(::twofold::math::by_element<::twofold::math::shrink_by_variance>) \
   X(::twofold::math::by_element<::twofold::math::mixture_scaled_residual>) \
   X(::twofold::math::mixture_responsibilities)     \
+  X(::twofold::math::mixture_component_factors)    \
+  X(::twofold::math::small_mixture_denoise)        \
   X(::twofold::math::by_element<::twofold::math::mixture_accumulate>) \
   X(::twofold::math::by_element<::twofold::math::mixture_deviation>) \
   X(::twofold::math::by_element<::twofold::math::mixture_vjp_accumulate>) \

@@ -54,21 +54,33 @@ void for_each(const context& ctx, std::size_t n, const F& f) {
       for_each(ctx, pairs.count(n, f.pixels), pairs);
       return;
     }
-    // One task per tile of a chain: the tile's normals in SIMD loops, then the functor
-    // (normal_tiles.hpp).
-    const std::size_t pixels = f.pixels, tiles = (pixels + normal_tile - 1) / normal_tile;
-    const auto count = static_cast<std::int64_t>(n / pixels * tiles);
+    // One task per tile: a stretch of a long chain, or several short chains whole. The
+    // tile's normals in SIMD loops, then the functor (normal_tiles.hpp).
+    const std::size_t pixels = f.pixels, chains = n / pixels;
+    const std::size_t tiles_per_chain = (pixels + normal_tile - 1) / normal_tile;
+    const std::size_t chains_per_tile = pixels < normal_tile ? normal_tile / (pixels + pixels % 2) : 1;
+    const auto count = static_cast<std::int64_t>(tiles_per_chain > 1 ? chains * tiles_per_chain
+                                                                      : (chains + chains_per_tile - 1) / chains_per_tile);
 #pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
     for (std::int64_t q = 0; q < count; ++q) {
-      const std::size_t chain = static_cast<std::size_t>(q) / tiles;
-      const std::size_t first = static_cast<std::size_t>(q) % tiles * normal_tile;
-      const std::size_t size = pixels - first < normal_tile ? pixels - first : normal_tile;
+      std::size_t chain, group, first, size;
+      if (tiles_per_chain > 1) {
+        chain = static_cast<std::size_t>(q) / tiles_per_chain, group = 1;
+        first = static_cast<std::size_t>(q) % tiles_per_chain * normal_tile;
+        size = pixels - first < normal_tile ? pixels - first : normal_tile;
+      } else {
+        chain = static_cast<std::size_t>(q) * chains_per_tile, first = 0, size = pixels;
+        group = chains - chain < chains_per_tile ? chains - chain : chains_per_tile;
+      }
       alignas(64) cfloat z[normal_tile];
-      fill_normals(f.rng, chain, first, size, z);
-      const std::size_t origin = chain * pixels + first;
+      fill_normals(f.rng, chain, group, first, size, z);
       const F task = f;  // a local copy: its members stay in registers across the loop
+      for (std::size_t j = 0; j < group; ++j) {
+        const std::size_t origin = (chain + j) * pixels + first;
+        const cfloat* draws = z + j * size;
 #pragma GCC ivdep
-      for (std::size_t k = 0; k < size; ++k) task.at(math::element{origin + k, chain, first + k}, z[k]);
+        for (std::size_t k = 0; k < size; ++k) task.at(math::element{origin + k, chain + j, first + k}, draws[k]);
+      }
     }
   } else if constexpr (math::indexed_by_element<F>) {
     if (ctx.is_cuda()) {

@@ -15,12 +15,19 @@
 
 namespace twofold::math {
 
+/// The shrink factor v/(v + s²) of the Gaussian denoiser; 0 for a zero variance.
+TWOFOLD_HD double gaussian_shrink_factor(float v, double s2) { return v > 0 ? double(v) / (double(v) + s2) : 0.0; }
+
+/// μ + shrink · (z − μ), in double.
+TWOFOLD_HD cfloat shrink_toward(cfloat z, cfloat mu, double shrink) {
+  return {static_cast<float>(mu.re + shrink * (double(z.re) - mu.re)),
+          static_cast<float>(mu.im + shrink * (double(z.im) - mu.im))};
+}
+
 /// Tweedie denoiser of CN(μ, v) at data-unit noise s: μ + v/(v + s²) (z − μ).
 /// A zero variance (a coefficient fixed by conditioning) returns μ for any s.
 TWOFOLD_HD cfloat gaussian_denoise(cfloat z, cfloat mu, float v, double s2) {
-  const double shrink = v > 0 ? double(v) / (double(v) + s2) : 0.0;
-  return {static_cast<float>(mu.re + shrink * (double(z.re) - mu.re)),
-          static_cast<float>(mu.im + shrink * (double(z.im) - mu.im))};
+  return shrink_toward(z, mu, gaussian_shrink_factor(v, s2));
 }
 
 /// Posterior of one coefficient with prior CN(μ, λ) and observation ỹ = a x + CN(0, σ²):

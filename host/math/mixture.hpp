@@ -118,6 +118,68 @@ struct mixture_vjp_accumulate {
   }
 };
 
+/// The factors of each component and pixel that every chain shares, once per call:
+/// the residual scale 1/√(v + s²) and the shrink v/(v + s²) (index k·N + p).
+struct mixture_component_factors {
+  float* residual_scale;
+  double* shrink;
+  const float* variances;
+  double s2;
+  TWOFOLD_HD void operator()(std::size_t j) const {
+    residual_scale[j] = static_cast<float>(1.0 / std::sqrt(double(variances[j]) + s2));
+    shrink[j] = gaussian_shrink_factor(variances[j], s2);
+  }
+};
+
+/// The whole pixel-basis mixture denoiser of one chain, for images of a few pixels and
+/// few components (gaussian_mixture_prior::denoise): the operations of
+/// mixture_scaled_residual and the CPU's batched_dot (the quadratic forms, summed in
+/// pixel order in double), mixture_responsibilities and mixture_accumulate, in the same
+/// order and with the same factors (mixture_component_factors), so the same bits on
+/// the CPU in one pass instead of 3K + 2. One index per chain.
+inline constexpr std::size_t small_mixture_pixels = 16, small_mixture_components = 16;
+struct small_mixture_denoise {
+  cfloat* out;  ///< may alias z
+  const cfloat* z;
+  const cfloat* means;          ///< [K, N], shared by every chain
+  const float* residual_scale;  ///< [K, N]
+  const double* shrink;         ///< [K, N]
+  const double* offset;         ///< K values: log w_k − κ log det(Σ_k + s²I)
+  std::size_t components;       ///< ≤ small_mixture_components
+  std::size_t pixels;           ///< ≤ small_mixture_pixels
+  double kappa;
+  TWOFOLD_HD void operator()(std::size_t c) const {
+    const cfloat* zc = z + c * pixels;
+    double l[small_mixture_components];
+    double top = -HUGE_VAL;
+    for (std::size_t k = 0; k < components; ++k) {
+      double q = 0;
+      for (std::size_t p = 0; p < pixels; ++p) {
+        const cfloat r = residual_scale[k * pixels + p] * (zc[p] - means[k * pixels + p]);
+        q += double(r.re) * r.re + double(r.im) * r.im;
+      }
+      l[k] = offset[k] - kappa * q;
+      top = l[k] > top ? l[k] : top;
+    }
+    double total = 0;
+    for (std::size_t k = 0; k < components; ++k) {
+      l[k] = offset[k] == -HUGE_VAL ? 0.0 : std::exp(l[k] - top);
+      total += l[k];
+    }
+    for (std::size_t k = 0; k < components; ++k) l[k] /= total;
+    for (std::size_t p = 0; p < pixels; ++p) {
+      const cfloat zp = zc[p];
+      cfloat sum{};
+      for (std::size_t k = 0; k < components; ++k) {
+        const cfloat term =
+            static_cast<float>(l[k]) * shrink_toward(zp, means[k * pixels + p], shrink[k * pixels + p]);
+        sum = k == 0 ? term : sum + term;
+      }
+      out[c * pixels + p] = sum;
+    }
+  }
+};
+
 /// u[i] = μ_k[p] + √(v_k[p] + s²) ζ with k chosen per chain by one uniform
 /// against the cumulative weights (the last component takes the remainder).
 /// With only < components, chains whose component is not `only` get 0 (mixtures

@@ -87,6 +87,8 @@ struct gaussian_mixture_prior::workspace {
   buffer<cdouble> quadratic, dot;
   buffer<double> offsets, responsibilities;
   detail::fourier_denoiser_images fourier;  ///< one component in the Fourier basis
+  buffer<float> residual_scale;             ///< [K, N] of the few-pixel denoiser
+  buffer<double> shrink;                    ///< [K, N] of the few-pixel denoiser
 
   /// Room for `C` chains of N pixels and K components (grows, never shrinks); the
   /// vjp's batches only when a vjp asks.
@@ -114,11 +116,23 @@ void gaussian_mixture_prior::responsibilities_in_basis(const context& ctx, const
   if (basis_ == gaussian_basis::fourier) fft2c(ctx, zb, fft_direction::forward);
 
   const double s2 = s * s;
-  std::vector<double> offset(K);
   for (std::size_t k = 0; k < K; ++k) {
     const float* v = variances_.data() + k * N;
     detail::for_each(ctx, zb.size(), math::mixture_scaled_residual{scaled.data, zb.data, shared(k), v, N, s2});
     detail::batched_dot(ctx, scaled.data, scaled.data, C, N, ws.quadratic.data() + k * C);
+  }
+  const std::vector<double> offset = component_offsets(s);
+  detail::copy_bytes(ctx, ws.offsets.data(), offset.data(), K * sizeof(double));
+  detail::for_each(ctx, C,
+                   math::mixture_responsibilities{ws.responsibilities.data(), ws.quadratic.data(),
+                                                  {ws.offsets.data(), K}, K, C, kappa(), log_total});
+}
+
+std::vector<double> gaussian_mixture_prior::component_offsets(double s) const {
+  const std::size_t N = shape_.pixels(), K = components();
+  const double s2 = s * s;
+  std::vector<double> offset(K);
+  for (std::size_t k = 0; k < K; ++k) {
     double log_det = 0;
     if (constant_variance_[k]) {
       log_det = double(N) * std::log(double(variances_host_[k * N]) + s2);
@@ -129,10 +143,7 @@ void gaussian_mixture_prior::responsibilities_in_basis(const context& ctx, const
     TWOFOLD_EXPECTS(std::isfinite(log_det), "mixture responsibilities at s = " + std::to_string(s) +
                                                 " need every variance of component " + std::to_string(k) + " > 0");
   }
-  detail::copy_bytes(ctx, ws.offsets.data(), offset.data(), K * sizeof(double));
-  detail::for_each(ctx, C,
-                   math::mixture_responsibilities{ws.responsibilities.data(), ws.quadratic.data(),
-                                                  {ws.offsets.data(), K}, K, C, kappa(), log_total});
+  return offset;
 }
 
 void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, double s, chain_view out) const {
@@ -152,6 +163,22 @@ void gaussian_mixture_prior::denoise(const context& ctx, const_chain_view z, dou
   }
   workspace& ws = *workspace_;
   const std::lock_guard hold(ws.lock);
+  if (basis_ == gaussian_basis::pixel && N <= math::small_mixture_pixels &&
+      components() <= math::small_mixture_components) {
+    // Few pixels (1-D and toy problems with many chains): one pass, one chain per index.
+    const std::size_t K = components();
+    const std::vector<double> offset = component_offsets(s);
+    detail::grow_to(ctx, ws.offsets, K);
+    detail::grow_to(ctx, ws.residual_scale, K * N);
+    detail::grow_to(ctx, ws.shrink, K * N);
+    detail::copy_bytes(ctx, ws.offsets.data(), offset.data(), K * sizeof(double));
+    detail::for_each(ctx, K * N,
+                     math::mixture_component_factors{ws.residual_scale.data(), ws.shrink.data(), variances_.data(), s * s});
+    detail::for_each(ctx, C,
+                     math::small_mixture_denoise{out.data, z.data, means_.data(), ws.residual_scale.data(),
+                                                 ws.shrink.data(), ws.offsets.data(), K, N, kappa()});
+    return;
+  }
   responsibilities_in_basis(ctx, z, s, ws);
   const cfloat* zb = ws.basis_input.data();
   for (std::size_t k = 0; k < components(); ++k)

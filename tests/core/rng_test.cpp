@@ -125,9 +125,9 @@ TEST(Philox, ElementwiseLoopsDrawEveryElementOnce) {
   const context ctx(backend_request::cpu);
   const std::size_t tile = detail::normal_tile;
   for (const bool real : {false, true})
-    for (const std::size_t pixels : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{64}, tile - 1, tile,
-                                     tile + 1, 8 * tile + 3}) {
-      const std::size_t chains = pixels > tile ? 5 : 3, n = chains * pixels;
+    for (const std::size_t pixels : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{64}, tile / 2 + 1,
+                                     tile - 1, tile, tile + 1, 8 * tile + 3}) {
+      const std::size_t chains = pixels > tile ? 5 : pixels < 8 ? 40000 : 3, n = chains * pixels;
       buffer<cfloat> x(ctx, n);
       const rng_stream rng{9, 4, 1, rng_purpose::initial_state, 3, real};
       detail::for_each(ctx, n, math::scaled_normal{x.data(), {}, pixels, 0.5f, rng});
@@ -140,17 +140,25 @@ TEST(Philox, ElementwiseLoopsDrawEveryElementOnce) {
 
 TEST(Philox, CpuNormalTilesAgreeAcrossCode) {
   // The hand-written AVX-512 Philox (where the processor has it) and the portable loop
-  // give the same draws as rng.normal, full and partial tiles, complex and real.
+  // give rng.normal's draws: stretches of one chain (full, partial, odd) and groups of
+  // short chains (odd and even sizes), complex and real.
+  struct tile {
+    std::size_t chains, first, count;
+  };
+  const std::size_t T = detail::normal_tile;
   for (const bool real : {false, true}) {
     const rng_stream rng{0xFFFFFFFF00000001ull, 3, 11, rng_purpose::diffusion_noise, 5, real};
-    for (const std::size_t count : {std::size_t{1}, std::size_t{17}, std::size_t{33}, detail::normal_tile}) {
-      std::vector<cfloat> fastest(detail::normal_tile), portable(detail::normal_tile);
-      detail::fill_normals(rng, 2, 2 * detail::normal_tile, count, fastest.data(), detail::normal_code::fastest);
-      detail::fill_normals(rng, 2, 2 * detail::normal_tile, count, portable.data(), detail::normal_code::portable);
-      for (std::size_t k = 0; k < count; ++k) {
-        ASSERT_EQ(fastest[k], rng.normal(2, 2 * detail::normal_tile + k)) << real << " " << count << " " << k;
-        ASSERT_EQ(portable[k], fastest[k]) << real << " " << count << " " << k;
-      }
+    for (const tile t : {tile{1, 2 * T, 1}, tile{1, 2 * T, 17}, tile{1, 0, T}, tile{T / 2, 0, 1}, tile{T / 8, 0, 3},
+                         tile{T / 4, 0, 4}, tile{7, 0, 5}}) {
+      std::vector<cfloat> fastest(T), portable(T);
+      detail::fill_normals(rng, 2, t.chains, t.first, t.count, fastest.data(), detail::normal_code::fastest);
+      detail::fill_normals(rng, 2, t.chains, t.first, t.count, portable.data(), detail::normal_code::portable);
+      for (std::size_t j = 0; j < t.chains; ++j)
+        for (std::size_t k = 0; k < t.count; ++k) {
+          const std::size_t at = j * t.count + k;
+          ASSERT_EQ(fastest[at], rng.normal(2 + j, t.first + k)) << real << " " << t.chains << " " << t.count << " " << at;
+          ASSERT_EQ(portable[at], fastest[at]) << real << " " << t.chains << " " << t.count << " " << at;
+        }
     }
   }
 }

@@ -9,6 +9,9 @@
 #include <twofold/exact/mixture.hpp>
 #include <twofold/sampling/sample.hpp>
 
+#include "host/backend/for_each.hpp"
+#include "host/backend/reductions.hpp"
+#include "host/math/mixture.hpp"
 #include "tests/support/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -105,6 +108,42 @@ TEST_P(MixtureDenoiser, MatchesDirectEvaluationForSeparatedModesAndTinyVariances
       }
     }
   }
+}
+
+TEST_P(MixtureDenoiser, FewPixelsTakeOnePassWithTheBitsOfThePerComponentPasses) {
+  // Images of at most math::small_mixture_pixels are denoised by one functor per chain;
+  // it must give the bits of the general path (K residual passes and per-chain dots,
+  // the responsibilities, K accumulations), recomputed here from those functors.
+  const bool real = GetParam();
+  context ctx(backend_request::cpu);
+  const mixture_case m(real, 3.0f);
+  ASSERT_LE(m.shape.pixels(), math::small_mixture_pixels);
+  const gaussian_mixture_prior prior(ctx, gaussian_basis::pixel, m.shape, m.weights, m.means, m.variances,
+                                     real ? field::real : field::complex);
+  const std::size_t N = m.shape.pixels(), K = m.weights.size(), C = 9;
+  const double s = 0.7, s2 = s * s, kappa = real ? 0.5 : 1.0;
+  std::vector<cfloat> z = random_image(image_shape{C, N}, 77, 2.0f);
+  if (real)
+    for (auto& v : z) v.im = 0;
+  const auto got = run_denoise(ctx, prior, z, s, m.shape, C);
+
+  std::vector<cfloat> scaled(C * N), want(C * N);
+  std::vector<cdouble> quadratic(K * C);
+  std::vector<double> offset(K), responsibility(K * C);
+  for (std::size_t k = 0; k < K; ++k) {
+    const math::run_data mean{m.means.data() + k * N, N};
+    detail::for_each(ctx, C * N, math::mixture_scaled_residual{scaled.data(), z.data(), mean, &m.variances[k * N], N, s2});
+    detail::batched_dot(ctx, scaled.data(), scaled.data(), C, N, quadratic.data() + k * C);
+    double log_det = 0;
+    for (std::size_t p = 0; p < N; ++p) log_det += std::log(double(m.variances[k * N + p]) + s2);
+    offset[k] = std::log(m.weights[k]) - kappa * log_det;
+  }
+  detail::for_each(ctx, C, math::mixture_responsibilities{responsibility.data(), quadratic.data(), {offset.data(), K}, K, C, kappa});
+  for (std::size_t k = 0; k < K; ++k)
+    detail::for_each(ctx, C * N,
+                     math::mixture_accumulate{want.data(), z.data(), {m.means.data() + k * N, N}, &m.variances[k * N],
+                                              responsibility.data() + k * C, N, s2, k == 0});
+  for (std::size_t i = 0; i < C * N; ++i) ASSERT_EQ(got[i], want[i]) << i;
 }
 
 TEST_P(MixtureDenoiser, VjpIsTheTransposedJacobianOfTheDenoiser) {

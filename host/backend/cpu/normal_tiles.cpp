@@ -20,12 +20,19 @@ namespace {
 constexpr std::size_t max_blocks = normal_tile / 2;
 using block_words = std::uint32_t[4][max_blocks];
 
-/// Philox blocks base + k, k < blocks, as compilers vectorise it (any instruction set).
+/// The Philox counters of a tile: block k has words 0 and 1 from the arrays (element
+/// block and chain), words 2 and 3 shared (step, purpose and sub-stream).
+struct tile_counters {
+  alignas(64) std::uint32_t block[max_blocks];
+  alignas(64) std::uint32_t chain[max_blocks];
+  std::uint32_t step, purpose;
+};
+
+/// Philox blocks of the tile as compilers vectorise them (any instruction set).
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void philox_words_portable(philox_counter base, philox_key key, std::size_t blocks, block_words& words) {
+void philox_words_portable(const tile_counters& ctr, philox_key key, std::size_t blocks, block_words& words) {
   for (std::size_t k = 0; k < blocks; ++k) {
-    const philox_counter r =
-        philox4x32_10({base.c0 + static_cast<std::uint32_t>(k), base.c1, base.c2, base.c3}, key);
+    const philox_counter r = philox4x32_10({ctr.block[k], ctr.chain[k], ctr.step, ctr.purpose}, key);
     words[0][k] = r.c0;
     words[1][k] = r.c1;
     words[2][k] = r.c2;
@@ -46,15 +53,15 @@ __attribute__((target("avx512f"), always_inline)) inline void mulhilo_avx512(__m
 /// The same words, 16 blocks per AVX-512 register. Compilers widen each 32 × 32-bit
 /// product of philox4x32_10 to a full 64 × 64-bit multiply (three vpmuludq); here it
 /// is one vpmuludq for the even and one for the odd lanes, their halves merged by
-/// masked moves. Rounds, constants and word order are philox4x32_10's.
+/// masked moves. Rounds, constants and word order are philox4x32_10's. Computes whole
+/// registers: the counters past `blocks` are read (max_blocks is a multiple of 16) and
+/// their words are not used.
 __attribute__((target("avx512f")))
-void philox_words_avx512(philox_counter base, philox_key key, std::size_t blocks, block_words& words) {
+void philox_words_avx512(const tile_counters& ctr, philox_key key, std::size_t blocks, block_words& words) {
   const __m512i m0 = _mm512_set1_epi64(0xD2511F53), m1 = _mm512_set1_epi64(0xCD9E8D57);
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (std::size_t k = 0; k < blocks; k += 16) {
-    __m512i c0 = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(base.c0 + static_cast<std::uint32_t>(k))), lane);
-    __m512i c1 = _mm512_set1_epi32(static_cast<int>(base.c1)), c2 = _mm512_set1_epi32(static_cast<int>(base.c2)),
-            c3 = _mm512_set1_epi32(static_cast<int>(base.c3));
+    __m512i c0 = _mm512_load_si512(&ctr.block[k]), c1 = _mm512_load_si512(&ctr.chain[k]);
+    __m512i c2 = _mm512_set1_epi32(static_cast<int>(ctr.step)), c3 = _mm512_set1_epi32(static_cast<int>(ctr.purpose));
     std::uint32_t k0 = key.k0, k1 = key.k1;
     for (int round = 0; round < 10; ++round) {
       __m512i hi0, lo0, hi1, lo1;
@@ -75,20 +82,21 @@ void philox_words_avx512(philox_counter base, philox_key key, std::size_t blocks
 }
 #endif
 
-void philox_words(philox_counter base, philox_key key, std::size_t blocks, block_words& words, normal_code code) {
+void philox_words(const tile_counters& ctr, philox_key key, std::size_t blocks, block_words& words,
+                  normal_code code) {
 #if defined(__x86_64__)
   static const bool avx512 = __builtin_cpu_supports("avx512f");
   if (code == normal_code::fastest && avx512) {
-    philox_words_avx512(base, key, blocks, words);  // max_blocks is a multiple of 16
+    philox_words_avx512(ctr, key, blocks, words);
     return;
   }
 #endif
-  philox_words_portable(base, key, blocks, words);
+  philox_words_portable(ctr, key, blocks, words);
 }
 
-/// Box–Muller on the words, then the stream's field, into `out`.
+/// Box–Muller on the words, then the stream's field: block k's two draws.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void box_muller_words(const rng_stream& rng, std::size_t blocks, const block_words& words, cfloat* out) {
+void box_muller_words(const rng_stream& rng, std::size_t blocks, const block_words& words, cfloat (&draws)[2][max_blocks]) {
   alignas(64) float re[2][max_blocks], im[2][max_blocks];
   for (std::size_t k = 0; k < blocks; ++k) {
     const cfloat z0 = box_muller(words[0][k], words[1][k]), z1 = box_muller(words[2][k], words[3][k]);
@@ -98,20 +106,33 @@ void box_muller_words(const rng_stream& rng, std::size_t blocks, const block_wor
     im[1][k] = z1.im;
   }
   for (std::size_t k = 0; k < blocks; ++k) {
-    out[2 * k] = rng.field_of({re[0][k], im[0][k]});
-    out[2 * k + 1] = rng.field_of({re[1][k], im[1][k]});
+    draws[0][k] = rng.field_of({re[0][k], im[0][k]});
+    draws[1][k] = rng.field_of({re[1][k], im[1][k]});
   }
 }
 
 }  // namespace
 
-void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t first, std::size_t count, cfloat* out,
-                  normal_code code) {
-  const std::size_t blocks = (count + 1) / 2;
+void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t chains, std::size_t first, std::size_t count,
+                  cfloat* out, normal_code code) {
+  const std::size_t per_chain = (count + 1) / 2, blocks = chains * per_chain;
+  alignas(64) tile_counters ctr;
+  const philox_counter shared = make_counter(first / 2, rng.first_chain + chain, rng.step, rng.purpose, rng.substream);
+  ctr.step = shared.c2;
+  ctr.purpose = shared.c3;
+  for (std::size_t j = 0, k = 0; j < chains; ++j)
+    for (std::size_t b = 0; b < per_chain; ++b, ++k) {
+      ctr.block[k] = shared.c0 + static_cast<std::uint32_t>(b);
+      ctr.chain[k] = shared.c1 + static_cast<std::uint32_t>(j);
+    }
+  for (std::size_t k = blocks; k < (blocks + 15) / 16 * 16 && k < max_blocks; ++k) ctr.block[k] = ctr.chain[k] = 0;
   alignas(64) block_words words;
-  philox_words(make_counter(first / 2, rng.first_chain + chain, rng.step, rng.purpose, rng.substream),
-               make_key(rng.seed), blocks, words, code);
-  box_muller_words(rng, blocks, words, out);
+  philox_words(ctr, make_key(rng.seed), blocks, words, code);
+  alignas(64) cfloat draws[2][max_blocks];
+  box_muller_words(rng, blocks, words, draws);
+  // Element e of chain j is half e % 2 of block j·per_chain + e/2.
+  for (std::size_t j = 0; j < chains; ++j)
+    for (std::size_t e = 0; e < count; ++e) out[j * count + e] = draws[e % 2][j * per_chain + e / 2];
 }
 
 }  // namespace twofold::detail

@@ -23,11 +23,12 @@ inline constexpr std::size_t normal_tile = 512;
 /// that compare the two).
 enum class normal_code { fastest, portable };
 
-/// out[k] = rng.normal(chain, first + k) for k < count, where `first` is even and
-/// 0 < count ≤ normal_tile; `out` holds count rounded up to even (the second half of
-/// the last block is written too). Vectorised for the widest instruction set the
+/// out[j · count + k] = rng.normal(chain + j, first + k) for j < chains and k < count:
+/// a stretch of one long chain (chains = 1), or whole short chains side by side
+/// (first = 0, count = their size), with `first` even and chains · ⌈count/2⌉ ≤
+/// normal_tile/2 Philox blocks. Vectorised for the widest instruction set the
 /// processor has (AVX-512, AVX2, else SSE2), chosen once at load time.
-void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t first, std::size_t count, cfloat* out,
-                  normal_code code = normal_code::fastest);
+void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t chains, std::size_t first, std::size_t count,
+                  cfloat* out, normal_code code = normal_code::fastest);
 
 }  // namespace twofold::detail

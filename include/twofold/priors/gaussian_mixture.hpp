@@ -77,6 +77,8 @@ class gaussian_mixture_prior final : public prior {
   /// log Σ_k w_k N(z; μ_k, Σ_k + s²I) without the π (or 2π) factors.
   void responsibilities_in_basis(const context& ctx, const_chain_view z, double s, workspace& ws,
                                  double* log_total = nullptr) const;
+  /// log w_k − κ log det(Σ_k + s²I) per component k (the responsibilities' offsets).
+  std::vector<double> component_offsets(double s) const;
   double kappa() const { return field_ == field::real ? 0.5 : 1.0; }
   /// Component k's means in the basis, shared by every chain.
   math::run_data shared(std::size_t k) const { return {means_.data() + k * shape_.pixels(), shape_.pixels()}; }
