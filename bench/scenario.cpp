@@ -12,14 +12,6 @@
 namespace twofold::bench {
 namespace {
 
-/// fft2c as host/core/fft.cpp runs it: two centring-phase passes around the library FFT.
-/// `planes` images of N elements each (the C coil images of multi-coil MRI).
-void add_fft2c(std::vector<memory_pass>& p, const std::string& direction, int planes, double N) {
-  p.push_back({"fft2c " + direction + ": centring phase before", planes, planes, N});
-  p.push_back({"fft2c " + direction + ": library FFT (assumed one pass)", planes, planes, N});
-  p.push_back({"fft2c " + direction + ": centring phase after", planes, planes, N});
-}
-
 struct problem_data {
   std::shared_ptr<const linear_operator> op;
   std::shared_ptr<const multicoil_operator> multicoil;  ///< op again, for the multi-coil scenario
@@ -128,11 +120,13 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
     p.push_back({"normal: multiply_by_map g *= raw-order mask / W", 1, 1, N});
     p.push_back({"normal: row DFTs g <- F_W^H g (library FFT)", 1, 1, N});
   } else if (c.op == scenario_operator::multicoil) {
+    // coil_expand, the mask's normal in place on the C coil planes (the single-coil
+    // row DFT pair around the raw-order mask), coil_combine (host/operators/multicoil.cpp).
     const int C = int(c.coils);
     p.push_back({"normal: coil_expand z_c <- S_c u", 1, C, N});
-    add_fft2c(p, "forward", C, N);
-    p.push_back({"normal: multiply_by_map z_c *= mask", C, C, N});
-    add_fft2c(p, "inverse", C, N);
+    p.push_back({"normal: row DFTs of the coil planes, in place (library FFT)", C, C, N});
+    p.push_back({"normal: multiply_by_map z_c *= raw-order mask / W", C, C, N});
+    p.push_back({"normal: inverse row DFTs of the coil planes (library FFT)", C, C, N});
     p.push_back({"normal: coil_combine g <- sum_c conj(S_c) z_c", C, 1, N});
   } else {
     const double m = double(c.sensors);
