@@ -2,6 +2,7 @@
 // Every input is read and checked before the output folder is touched; nothing is
 // written unless all succeeds.
 #include "commands.hpp"
+#include "eeg.hpp"
 #include "inputs.hpp"
 #include "outputs.hpp"
 
@@ -109,7 +110,9 @@ void run_sample(const sample_options& o) {
   const loaded_problem p = load_problem(ctx, o.inputs);
   const image_shape shape = p.op->domain();
   const field values = choose_field(o.inputs, p);
-  const auto prior = read_prior(ctx, o.inputs, shape, values);
+  const auto prior = read_prior(ctx, o.inputs, shape, values, &p);
+  std::optional<eeg_forward> forward;
+  if (!o.inputs.forward.empty()) forward = read_forward(o.inputs.forward, false);
   if (sbc) return run_sbc(o, ctx, p, *prior, values, sp);
   std::optional<std::vector<cfloat>> truth;
   if (!o.inputs.truth.empty()) {
@@ -143,6 +146,15 @@ void run_sample(const sample_options& o) {
                        {"chains", result.report.chains},
                        {"chain_steps_per_second", result.report.chain_steps_per_second}};
   if (reference) summary["against_exact_reference"] = compare_with_reference(result.maps, *reference);
+  if (forward) {  // EEG: per-source maps and sensor-space data for the report (cli/eeg.cpp)
+    std::vector<double> sensor_y = p.sensor_y;
+    if (sensor_y.empty())
+      for (const cfloat z : p.y) sensor_y.push_back(z.re);
+    const gaussian_prior* g = prior->gaussian_form();
+    std::vector<double> variance;
+    if (g) variance.assign(g->variance().begin(), g->variance().end());
+    summary["eeg"] = stage_eeg_outputs(folder, *forward, result.maps, sensor_y, truth, g ? &variance : nullptr);
+  }
   quantile_maps quantiles;
   const auto calibration = calibration_figures(ctx, problem, result, truth, quantiles);
   write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl, quantiles,
