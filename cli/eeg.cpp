@@ -46,17 +46,20 @@ std::vector<double> read_matrix(const fs::path& path, std::size_t rows, std::siz
 }
 
 struct depth_band {
-  double lo, hi;  // mm from the head centre
+  double lo, hi;  // mm from the nearest electrode
 };
-constexpr depth_band bands[] = {{0, 25}, {25, 45}, {45, 65}, {65, 1000}};
+constexpr depth_band bands[] = {{0, 30}, {30, 45}, {45, 60}, {60, 80}, {80, 1000}};
 
-std::vector<double> eccentricity_mm(const eeg_forward& f) {
-  std::vector<double> e(f.sources());
-  for (std::size_t s = 0; s < e.size(); ++s) {
-    double d2 = 0;
-    for (int k = 0; k < 3; ++k) d2 += std::pow(f.source_positions[s * 3 + k] - f.centre[k], 2);
-    e[s] = 1000 * std::sqrt(d2);
-  }
+/// A source's depth: its distance to the nearest electrode, in mm (the electrodes
+/// cover the upper head only, so sources low in the sphere are deep too).
+std::vector<double> depth_mm(const eeg_forward& f) {
+  std::vector<double> e(f.sources(), 1e300);
+  for (std::size_t s = 0; s < e.size(); ++s)
+    for (std::size_t c = 0; c < f.channels; ++c) {
+      double d2 = 0;
+      for (int k = 0; k < 3; ++k) d2 += std::pow(f.source_positions[s * 3 + k] - f.channel_positions[c * 3 + k], 2);
+      e[s] = std::min(e[s], 1000 * std::sqrt(d2));
+    }
   return e;
 }
 
@@ -105,7 +108,7 @@ eeg_forward read_forward(const fs::path& dir, bool need_covariance) {
 
 nlohmann::json depth_table(const eeg_forward& f, const std::vector<double>& ambiguity,
                            const std::vector<double>& estimation, const std::vector<double>* prior_variance) {
-  const auto ecc = eccentricity_mm(f);
+  const auto ecc = depth_mm(f);
   const auto amb = sqrt_of(per_source_sum(ambiguity, f.per_source));
   const auto est = sqrt_of(per_source_sum(estimation, f.per_source));
   std::vector<double> pri;
@@ -124,7 +127,7 @@ nlohmann::json depth_table(const eeg_forward& f, const std::vector<double>& ambi
         }
       }
     if (n == 0) continue;
-    nlohmann::json row{{"from_centre_mm", {b.lo, b.hi < 1000 ? nlohmann::json(b.hi) : nlohmann::json()}},
+    nlohmann::json row{{"depth_mm", {b.lo, b.hi < 1000 ? nlohmann::json(b.hi) : nlohmann::json()}},
                        {"sources", n},
                        {"mean_ambiguity_std", a / n},
                        {"mean_estimation_std", e / n}};
@@ -241,7 +244,8 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
     double ecc = 0;
     for (int a = 0; a < 3; ++a) ecc += std::pow(f.source_positions[best * 3 + a] - f.centre[a], 2);
     patch_json.push_back({{"name", p.name}, {"centre_source", best}, {"sources", count},
-                          {"from_centre_mm", 1000 * std::sqrt(ecc)}, {"moment_nAm", o.amplitude}});
+                          {"from_centre_mm", 1000 * std::sqrt(ecc)}, {"depth_mm", depth_mm(f)[best]},
+                          {"moment_nAm", o.amplitude}});
   }
 
   // y = L x* + n, n ~ N(0, C): n = E_r Λ_r^{1/2} z = Wᵀ Λ_r z with z ~ N(0, I_r), so W y = G x* + z.
@@ -265,6 +269,18 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
   keep.keep_draws = true;
   const auto result = sample(ctx, problem, prior, sp, keep, stderr_progress());
   const auto reference = exact_posterior(ctx, problem, prior);
+  {  // each patch centre: recovered amplitude and its exact stds
+    const auto amb = per_source_sum(reference.ambiguity, k), est = per_source_sum(reference.estimation, k);
+    std::vector<double> mean(n);
+    for (std::size_t j = 0; j < n; ++j) mean[j] = reference.mean[j].re;
+    const auto amp = per_source_norm(mean, k);
+    for (auto& pj : patch_json) {
+      const std::size_t s = pj["centre_source"].get<std::size_t>();
+      pj["posterior_mean_amplitude_nAm"] = amp[s];
+      pj["exact_ambiguity_std_nAm"] = std::sqrt(amb[s]);
+      pj["exact_estimation_std_nAm"] = std::sqrt(std::max(est[s], 0.0));
+    }
+  }
 
   nlohmann::json summary;
   summary["command"] = "demo --problem eeg";
@@ -307,11 +323,11 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
               "estimation ratio %.3f\n",
               c["mean_error_rms_in_posterior_std"].get<double>(), c["ambiguity_ratio"].get<double>(),
               c["estimation_ratio"].get<double>());
-  std::printf("  per-source std (nA m, trace of the 3x3 block) by distance from the head centre:\n"
+  std::printf("  per-source std (nA m, trace of the 3x3 block) by depth (distance to the nearest electrode):\n"
               "  %-12s %8s %14s %15s %11s %19s\n", "band (mm)", "sources", "ambiguity std", "estimation std",
               "prior std", "ambiguity/prior var");
   for (const auto& row : eeg["depth_bands"]) {
-    const auto& range = row["from_centre_mm"];
+    const auto& range = row["depth_mm"];
     char band[32];
     if (range[1].is_null())
       std::snprintf(band, sizeof band, ">= %.0f", range[0].get<double>());
@@ -324,7 +340,7 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
   }
   std::printf("  the same from the exact posterior (closed forms; estimation is not Monte Carlo noise there):\n");
   for (const auto& row : eeg["exact_depth_bands"]) {
-    const auto& range = row["from_centre_mm"];
+    const auto& range = row["depth_mm"];
     char band[32];
     if (range[1].is_null())
       std::snprintf(band, sizeof band, ">= %.0f", range[0].get<double>());
@@ -335,6 +351,12 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
                 row["mean_prior_std"].get<double>(),
                 row["mean_ambiguity_fraction_of_prior_variance"].get<double>());
   }
+  std::printf("  active patches (centre source; exact posterior):\n");
+  for (const auto& pj : patch_json)
+    std::printf("  %-12s depth %5.1f mm: |mean| %.2f of %.1f nA m, ambiguity std %.2f, estimation std %.2f\n",
+                pj["name"].get<std::string>().c_str(), pj["depth_mm"].get<double>(),
+                pj["posterior_mean_amplitude_nAm"].get<double>(), pj["moment_nAm"].get<double>(),
+                pj["exact_ambiguity_std_nAm"].get<double>(), pj["exact_estimation_std_nAm"].get<double>());
   std::printf("  outputs in %s\n", common.out.c_str());
 }
 

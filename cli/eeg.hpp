@@ -45,8 +45,8 @@ eeg_forward read_forward(const std::filesystem::path& dir, bool need_covariance 
 /// and source_truth: |x| per source and the square roots of the traces of each
 /// source's 3 × 3 variance block), source_positions, channel_positions, sensor_data
 /// (y), sensor_fit (L · mean) and sensor_residual (y − L · mean), in µV. Returns the
-/// eeg section of summary.json (depth bands: mean per-source stds by distance from
-/// the head centre).
+/// eeg section of summary.json (depth bands: mean per-source stds by depth, the
+/// distance to the nearest electrode).
 nlohmann::json stage_eeg_outputs(io::output_folder& folder, const eeg_forward& f, const uncertainty_maps& maps,
                                  std::span<const double> sensor_y, const std::optional<std::vector<cfloat>>& truth,
                                  const std::vector<double>* prior_variance = nullptr);
