@@ -142,7 +142,7 @@ nlohmann::json depth_table(const eeg_forward& f, const std::vector<double>& ambi
 
 nlohmann::json stage_eeg_outputs(io::output_folder& folder, const eeg_forward& f, const uncertainty_maps& maps,
                                  std::span<const double> sensor_y, const std::optional<std::vector<cfloat>>& truth,
-                                 const std::vector<double>* prior_variance) {
+                                 const std::vector<double>* prior_variance, const gaussian_posterior_maps* reference) {
   TWOFOLD_EXPECTS(maps.mean.size() == f.components,
                   "the forward folder " + f.dir.string() + " has " + std::to_string(f.components) +
                       " source components but the image has " + std::to_string(maps.mean.size()));
@@ -161,6 +161,10 @@ nlohmann::json stage_eeg_outputs(io::output_folder& folder, const eeg_forward& f
     write("source_estimation_std.npy", sqrt_of(per_source_sum(maps.estimation_clipped, k)), {S});
   }
   write("source_total_std.npy", sqrt_of(per_source_sum(maps.total_variance, k)), {S});
+  if (reference && !reference->ambiguity.empty()) {
+    write("source_reference_ambiguity_std.npy", sqrt_of(per_source_sum(reference->ambiguity, k)), {S});
+    write("source_reference_estimation_std.npy", sqrt_of(per_source_sum(reference->estimation, k)), {S});
+  }
   if (truth) {
     std::vector<double> t(n);
     for (std::size_t j = 0; j < n; ++j) t[j] = (*truth)[j].re;
@@ -306,7 +310,7 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
                        {"chain_steps_per_second", result.report.chain_steps_per_second}};
   summary["against_exact_reference"] = compare_with_reference(result.maps, reference);
   const std::optional<std::vector<cfloat>> truth_opt = truth;
-  auto eeg = stage_eeg_outputs(folder, f, result.maps, y, truth_opt, &v);
+  auto eeg = stage_eeg_outputs(folder, f, result.maps, y, truth_opt, &v, &reference);
   eeg["exact_depth_bands"] = depth_table(f, reference.ambiguity, reference.estimation, &v);
   summary["eeg"] = eeg;
   quantile_maps quantiles;

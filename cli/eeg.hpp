@@ -43,13 +43,15 @@ eeg_forward read_forward(const std::filesystem::path& dir, bool need_covariance 
 /// Stages the EEG outputs in `folder` (before write_outputs commits it): per-source
 /// maps (source_mean, source_ambiguity_std, source_estimation_std, source_total_std
 /// and source_truth: |x| per source and the square roots of the traces of each
-/// source's 3 × 3 variance block), source_positions, channel_positions, sensor_data
+/// source's 3 × 3 variance block; with `reference`, source_reference_ambiguity_std and
+/// source_reference_estimation_std from the exact maps), source_positions, channel_positions, sensor_data
 /// (y), sensor_fit (L · mean) and sensor_residual (y − L · mean), in µV. Returns the
 /// eeg section of summary.json (depth bands: mean per-source stds by depth, the
 /// distance to the nearest electrode).
 nlohmann::json stage_eeg_outputs(io::output_folder& folder, const eeg_forward& f, const uncertainty_maps& maps,
                                  std::span<const double> sensor_y, const std::optional<std::vector<cfloat>>& truth,
-                                 const std::vector<double>* prior_variance = nullptr);
+                                 const std::vector<double>* prior_variance = nullptr,
+                                 const gaussian_posterior_maps* reference = nullptr);
 
 /// `twofold demo --problem eeg`.
 struct eeg_demo_options {

@@ -153,7 +153,8 @@ void run_sample(const sample_options& o) {
     const gaussian_prior* g = prior->gaussian_form();
     std::vector<double> variance;
     if (g) variance.assign(g->variance().begin(), g->variance().end());
-    summary["eeg"] = stage_eeg_outputs(folder, *forward, result.maps, sensor_y, truth, g ? &variance : nullptr);
+    summary["eeg"] = stage_eeg_outputs(folder, *forward, result.maps, sensor_y, truth, g ? &variance : nullptr,
+                                       reference ? &*reference : nullptr);
   }
   quantile_maps quantiles;
   const auto calibration = calibration_figures(ctx, problem, result, truth, quantiles);

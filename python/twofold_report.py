@@ -305,15 +305,16 @@ def eeg_section(folder, summary):
              ("source_mean", "posterior mean |q̂| per source", "viridis", "nA m"),
              ("source_ambiguity_std", "ambiguity std per source", "magma", "nA m"),
              ("source_estimation_std", "estimation std per source", "magma", "nA m"),
-             ("source_total_std", "total posterior std per source", "magma", "nA m")]
+             ("source_total_std", "total posterior std per source", "magma", "nA m"),
+             ("source_reference_ambiguity_std", "exact ambiguity std per source", "magma", "nA m"),
+             ("source_reference_estimation_std", "exact estimation std per source", "magma", "nA m")]
     loaded = {n: read_vector(folder, n) for n, *_ in named}
     for n, v in loaded.items():
         if v is not None and len(v) != len(positions):
             raise BadInput("%s.npy has %d sources but source_positions.npy has %d" % (n, len(v), len(positions)))
     amp_level = max((finite_max(loaded[n]) for n in ("source_truth", "source_mean") if loaded[n] is not None),
                     default=1.0)
-    std_level = max((finite_max(loaded[n]) for n in ("source_ambiguity_std", "source_estimation_std",
-                                                      "source_total_std") if loaded[n] is not None), default=1.0)
+    std_level = max((finite_max(v) for n, v in loaded.items() if n.endswith("_std") and v is not None), default=1.0)
     captions = {
         "source_truth": "the simulated source amplitudes (free orientation: the norm of the x, y, z moments)",
         "source_mean": "the norm of the posterior mean moment per source",
@@ -321,6 +322,9 @@ def eeg_section(folder, summary):
                                 "sources are mostly prior",
         "source_estimation_std": "√(trace of the 3×3 estimation block, clipped at 0): what noise leaves open",
         "source_total_std": "√(trace of the 3×3 posterior covariance block)",
+        "source_reference_ambiguity_std": "the same from the exact posterior (closed form), for comparison",
+        "source_reference_estimation_std": "the same from the exact posterior: no Monte Carlo noise, so the "
+                                           "sampled map's floor from a finite number of runs shows up against it",
     }
     for n, title, cmap, unit in named:
         if loaded[n] is not None:
