@@ -134,6 +134,8 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
     if (o.noise_cov.empty() && std::filesystem::exists(dir / "noise_covariance.npy"))
       o.noise_cov = (dir / "noise_covariance.npy").string();
   }
+  TWOFOLD_EXPECTS(o.noise_cov.empty() || o.op == "dense",
+                  "--noise-cov needs --operator dense (a lead field; got --operator " + o.op + ")");
   const io::array_read_options kspace_options{"kspace", o.slice};
   const bool mri = o.op == "mri" || o.op == "mri-multicoil";
   const auto y = io::read_complex_array(o.measurements, mri ? "k-space" : "measurements", kspace_options);
