@@ -37,14 +37,20 @@ def main():
     shipped = os.path.join(src, "data", "eeg", "biosemi64-sphere")
     meta = json.load(open(os.path.join(shipped, "forward.json")))
 
-    # 1. The committed folder is what its recorded command makes (same MNE major version).
+    # 1. The committed folder is what its recorded command makes: to 1e-6 with the MNE
+    # version that made it, to 1e-3 with another (MNE's sphere fit or EEG sphere solution
+    # may change in the last digits between versions; the folder records its version).
+    same = meta["mne_version"] == mne.__version__
+    rtol = 1e-6 if same else 1e-3
+    if not same:
+        print(f"note  MNE {mne.__version__} here, {meta['mne_version']} made the folder: tolerance {rtol}")
     args = meta["command"].split()[2:]
     out = os.path.join(work, "rebuilt")
     r = make_forward(src, [a if a != args[args.index("--out") + 1] else out for a in args])
     check(r.returncode == 0, "make_forward.py reruns the recorded command: " + r.stderr.strip())
     for name in ("leadfield", "noise_covariance", "source_positions", "channel_positions"):
         a, b = np.load(os.path.join(out, name + ".npy")), np.load(os.path.join(shipped, name + ".npy"))
-        check(a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9 * np.abs(b).max()),
+        check(a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=rtol * 1e-3 * np.abs(b).max()),
               f"rebuilt {name}.npy equals the committed one")
 
     # 2. -fwd.fif / -cov.fif conversion: same lead field and covariance as MNE holds.
