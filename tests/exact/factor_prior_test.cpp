@@ -109,7 +109,7 @@ TEST(FactorPrior, DiagonalFactorEqualsTheDiagonalPriorReference) {
   std::vector<cfloat> muf(n), yf(m);
   for (std::size_t i = 0; i < m * n; ++i) ac[i] = {a[i] = normal(rng), 0.0};
   for (std::size_t j = 0; j < n; ++j) {
-    var[j] = float(0.5 + j % 3);
+    var[j] = float(0.5 + double(j % 3));
     f[j * n + j] = std::sqrt(double(var[j]));
     muf[j] = {float(mu[j] = normal(rng)), 0.0f};
   }
