@@ -3,6 +3,7 @@
 // written unless all succeeds.
 #include "commands.hpp"
 #include "eeg.hpp"
+#include "factor_prior.hpp"
 #include "inputs.hpp"
 #include "outputs.hpp"
 
