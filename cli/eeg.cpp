@@ -323,12 +323,10 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
               "%s sampler, %zu runs x %zu chains, %.1f s on %s\n",
               m, r, f.sources(), k, std::string(to_string(sp.kind)).c_str(), dp.runs, dp.chains_per_run,
               result.report.seconds, result.report.device.c_str());
-  const auto number = [](const nlohmann::json& j, const char* key) {  // NaN when absent (replicate design)
-    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
-  };
   std::printf("  against the exact posterior: mean error %.3f posterior std (RMS), ambiguity ratio %.3f, "
               "estimation ratio %.3f\n",
-              number(c, "mean_error_rms_in_posterior_std"), number(c, "ambiguity_ratio"), number(c, "estimation_ratio"));
+              c["mean_error_rms_in_posterior_std"].get<double>(), c.value("ambiguity_ratio", std::nan("")),
+              c.value("estimation_ratio", std::nan("")));  // absent in the replicate design
   std::printf("  per-source std (nA m, trace of the 3x3 block) by depth (distance to the nearest electrode):\n"
               "  %-12s %8s %14s %15s %11s %19s\n", "band (mm)", "sources", "ambiguity std", "estimation std",
               "prior std", "ambiguity/prior var");
