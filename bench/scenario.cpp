@@ -5,12 +5,43 @@
 #include <twofold/twofold.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
 namespace twofold::bench {
 namespace {
+
+/// A forward folder's lead field whitened by its noise covariance (G, r × n) and the
+/// minimum-norm prior variances on it (docs/eeg.md).
+struct whitened_lead_field {
+  std::size_t rows = 0, columns = 0;
+  std::vector<double> g;
+  std::vector<double> variance;
+};
+
+std::vector<double> read_doubles(const std::string& path, std::vector<std::size_t>& shape) {
+  const io::npy_array a = io::read_npy(path, path);
+  if (a.type != io::dtype::float64) throw std::runtime_error(path + ": expected float64");
+  shape = a.shape;
+  std::vector<double> v(a.elements());
+  std::memcpy(v.data(), a.data.data(), v.size() * sizeof(double));
+  return v;
+}
+
+whitened_lead_field load_lead_field(const std::string& dir) {
+  std::vector<std::size_t> ls, cs;
+  const auto l = read_doubles(dir + "/leadfield.npy", ls);
+  const auto c = read_doubles(dir + "/noise_covariance.npy", cs);
+  const auto w = make_noise_whitener(c, cs.at(0), dir + "/noise_covariance.npy");
+  whitened_lead_field out;
+  out.rows = w.rank;
+  out.columns = ls.at(1);
+  out.g = w.apply(l, out.columns, dir + "/leadfield.npy");
+  out.variance = minimum_norm_source_variance(out.g, out.rows, out.columns, minimum_norm_params{});
+  return out;
+}
 
 struct problem_data {
   std::shared_ptr<const linear_operator> op;
@@ -31,7 +62,18 @@ problem_data make_problem(const context& ctx, const scenario_config& c) {
     d.measurements = {cfloat(2.5f, 0.0f)};
     return d;
   }
-  if (c.op == scenario_operator::dense) {
+  if (c.op == scenario_operator::dense && !c.lead_field_dir.empty()) {
+    // The shipped lead field, whitened; x* a draw from the minimum-norm prior.
+    const auto lf = load_lead_field(c.lead_field_dir);
+    std::vector<cfloat> g(lf.g.size());
+    for (std::size_t i = 0; i < g.size(); ++i) g[i] = {float(lf.g[i]), 0.0f};
+    truth.resize(lf.columns);
+    for (std::size_t i = 0; i < lf.columns; ++i)
+      truth[i] = {float(std::sqrt(lf.variance[i]) * 1.41421356 * complex_normal(3, 0, 0, rng_purpose::test, i).re),
+                  0.0f};
+    d.op = std::make_shared<dense_operator>(ctx, g, lf.rows, c.shape);
+    d.values = field::real;
+  } else if (c.op == scenario_operator::dense) {
     const std::size_t m = c.sensors, n = c.shape.pixels();
     std::vector<cfloat> lead_field(m * n);
     // N(0, 1) as rng_stream draws it for real problems: √2 times a complex draw's real part.
@@ -65,6 +107,11 @@ std::unique_ptr<prior> make_prior(const context& ctx, const scenario_config& c) 
     const std::vector<cfloat> mu{cfloat(-3.0f, 0.0f), cfloat(0.5f, 0.0f), cfloat(4.0f, 0.0f)};
     const std::vector<float> v{0.3f, 0.5f, 0.2f};
     return std::make_unique<gaussian_mixture_prior>(ctx, gaussian_basis::pixel, c.shape, w, mu, v, field::real);
+  }
+  if (c.op == scenario_operator::dense && !c.lead_field_dir.empty()) {
+    const auto v = load_lead_field(c.lead_field_dir).variance;
+    return std::make_unique<gaussian_prior>(ctx, gaussian_basis::pixel, c.shape, std::vector<cfloat>(c.shape.pixels()),
+                                            std::vector<float>(v.begin(), v.end()));
   }
   if (c.op == scenario_operator::dense)
     return std::make_unique<gaussian_prior>(ctx, gaussian_basis::pixel, c.shape,
@@ -197,6 +244,25 @@ scenario_config dense_scenario(size_preset size, std::size_t repeats) {
   return c;
 }
 
+scenario_config eeg_scenario(size_preset size, std::size_t repeats, const std::string& forward_dir) {
+  const bool gpu = size == size_preset::gpu;
+  const auto lf = load_lead_field(forward_dir);
+  scenario_config c;
+  c.id = "eeg-langevin";
+  c.name = "shipped EEG lead field (whitened)";
+  c.op = scenario_operator::dense;
+  c.lead_field_dir = forward_dir;
+  c.shape = image_shape{1, lf.columns};
+  c.sensors = lf.rows;
+  c.runs = 8;
+  c.chains_per_run = gpu ? 512 : 16;  // 4096 or 128 chains
+  c.inner_steps = 4;
+  c.levels = gpu ? 250 : 25;  // 1000 or 100 steps
+  c.sigma_y = 1.0;            // whitened noise
+  c.repeats = repeats;
+  return c;
+}
+
 scenario_config mixture_scenario(size_preset size, std::size_t repeats) {
   const bool gpu = size == size_preset::gpu;
   scenario_config c;
@@ -217,6 +283,7 @@ std::vector<scenario_config> all_scenarios(size_preset size, std::size_t repeats
   std::vector<scenario_config> all = single_coil_scenarios(size, repeats);
   all.push_back(multicoil_scenario(size, repeats));
   all.push_back(dense_scenario(size, repeats));
+  all.push_back(eeg_scenario(size, repeats, TWOFOLD_BENCH_SOURCE_DIR "/data/eeg/biosemi64-sphere"));
   all.push_back(mixture_scenario(size, repeats));
   return all;
 }

@@ -45,6 +45,10 @@ struct scenario_config {
   image_shape shape{};        ///< the image (1 × n for dense)
   std::size_t coils = 1;      ///< multicoil: coil maps
   std::size_t sensors = 0;    ///< dense: rows m of the lead field
+  /// dense: a forward folder (python/eeg/make_forward.py) whose lead field, whitened by
+  /// its noise covariance, is A, with the minimum-norm prior (docs/eeg.md); empty: the
+  /// random N(0, 1/n) matrix and a N(0, I) prior.
+  std::string lead_field_dir;
   std::size_t runs = 0, chains_per_run = 0;  ///< replicate design: runs × chains_per_run chains
   std::size_t levels = 0;                    ///< noise levels of the EDM schedule
   std::size_t inner_steps = 1;               ///< langevin steps per level (1 for exact)
@@ -76,6 +80,11 @@ scenario_config multicoil_scenario(size_preset size, std::size_t repeats);
 /// Langevin on a dense real lead field: 128 sensors × 8196 sources, 4096 chains ×
 /// 1000 steps (gpu), or 64 × 2048, 128 chains × 100 steps (cpu).
 scenario_config dense_scenario(size_preset size, std::size_t repeats);
+/// Langevin on the shipped EEG lead field (data/eeg/biosemi64-sphere: 64 channels,
+/// rank 63 after whitening, 321 sources × 3 = 963 components), the minimum-norm prior
+/// (depth 0.8, λ² = 1/9) and unit whitened noise: 8 × 512 = 4096 chains × 1000 steps
+/// (gpu) or 8 × 16 = 128 chains × 100 steps (cpu). `forward_dir`: the folder.
+scenario_config eeg_scenario(size_preset size, std::size_t repeats, const std::string& forward_dir);
 
 /// The exact sampler on a 1-D three-mode mixture posterior (the validation suite's
 /// gmm-1d problem with A = 1): 10⁶ chains × 1000 steps (gpu) or 10⁵ × 100 (cpu).

@@ -46,7 +46,7 @@ constexpr const char* usage =
     "  --no-peer  do not run the NumPy peer (recorded as skipped)\n"
     "  --python   interpreter for the peer (default $TWOFOLD_BENCH_PYTHON or python3)\n"
     "  --only     run only these scenarios: single-coil-langevin, single-coil-exact,\n"
-    "             multicoil-langevin, dense-langevin, gmm-1d-exact (default: all)\n";
+    "             multicoil-langevin, dense-langevin, eeg-langevin, gmm-1d-exact (default: all)\n";
 
 struct options {
   backend_request backend = backend_request::automatic;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -63,7 +64,58 @@ std::size_t stack_count(const std::vector<std::size_t>& shape, image_shape s, co
   return shape[0];
 }
 
+/// --operator dense --noise-cov C: y and the matrix whitened once by C's whitener
+/// (make_noise_whitener, MNE's rank handling), so the engine sees unit noise times σ.
+loaded_problem load_whitened_problem(const context& ctx, const problem_inputs& o, const io::complex_array& y) {
+  TWOFOLD_EXPECTS(all_real(y.values), "measurements " + o.measurements + ": --noise-cov needs real data");
+  loaded_problem p;
+  std::vector<double> matrix, cov;
+  const auto a = read_real(o.matrix, "matrix " + o.matrix, matrix);
+  TWOFOLD_EXPECTS(a.shape.size() == 2 && a.shape[0] > 0 && a.shape[1] > 0,
+                  "matrix " + o.matrix + " must be a 2-D array [channels, sources] (got " + shape_text(a.shape) + ")");
+  const std::size_t m = a.shape[0], n = a.shape[1];
+  TWOFOLD_EXPECTS(y.values.size() == m && (y.shape.size() == 1 || y.shape.size() == 2),
+                  "measurements " + o.measurements + " have shape " + shape_text(y.shape) + " but the matrix " +
+                      o.matrix + " has " + std::to_string(m) + " channels (expected [" + std::to_string(m) + "])");
+  const auto c = read_real(o.noise_cov, "noise covariance " + o.noise_cov, cov);
+  TWOFOLD_EXPECTS(c.shape.size() == 2 && c.shape[0] == m && c.shape[1] == m,
+                  "noise covariance " + o.noise_cov + " has shape " + shape_text(c.shape) + " but the matrix " +
+                      o.matrix + " has " + std::to_string(m) + " channels (expected (" + std::to_string(m) + ", " +
+                      std::to_string(m) + "))");
+  p.whitener = make_noise_whitener(cov, m, "noise covariance " + o.noise_cov);
+  p.sensor_matrix = matrix;
+  p.sensor_y.resize(m);
+  for (std::size_t i = 0; i < m; ++i) p.sensor_y[i] = y.values[i].re;
+  p.matrix = p.whitener->apply(matrix, n, "matrix " + o.matrix);
+  p.matrix_rows = p.whitener->rank;
+  const auto yw = p.whitener->apply(p.sensor_y, 1, "measurements " + o.measurements);
+  p.y.resize(yw.size());
+  for (std::size_t i = 0; i < yw.size(); ++i) p.y[i] = cfloat{float(yw[i]), 0.0f};
+  std::vector<cfloat> g(p.matrix.size());
+  for (std::size_t i = 0; i < g.size(); ++i) g[i] = cfloat{float(p.matrix[i]), 0.0f};
+  p.op = std::make_shared<dense_operator>(ctx, g, p.matrix_rows, image_shape{1, n});
+  p.real_data = true;
+  return p;
+}
+
 }  // namespace
+
+io::float_array read_real(const std::string& path, const std::string& what, std::vector<double>& values) {
+  if (std::filesystem::path(path).extension() == ".npy") {
+    const auto a = io::read_npy(path, what);
+    if (a.type == io::dtype::float64) {
+      values.resize(a.elements());
+      std::memcpy(values.data(), a.data.data(), values.size() * sizeof(double));
+      for (std::size_t i = 0; i < values.size(); ++i)
+        TWOFOLD_EXPECTS(std::isfinite(values[i]), what + ": value " + std::to_string(values[i]) + " at flat index " +
+                                                      std::to_string(i) + "; inputs must be finite");
+      return {a.shape, {}};
+    }
+  }
+  auto a = io::read_float_array(path, what);
+  values.assign(a.values.begin(), a.values.end());
+  return {a.shape, {}};
+}
 
 void expect_image(const std::vector<std::size_t>& shape, image_shape expected, const std::string& what,
                   const std::string& against) {
@@ -72,7 +124,18 @@ void expect_image(const std::vector<std::size_t>& shape, image_shape expected, c
                   what + " has shape " + shape_text(shape) + " but " + against + " is " + to_string(expected));
 }
 
-loaded_problem load_problem(const context& ctx, const problem_inputs& o) {
+loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
+  problem_inputs o = given;
+  if (!o.forward.empty()) {  // an EEG forward folder: its files unless given explicitly
+    const std::filesystem::path dir(o.forward);
+    if (o.op == "mri") o.op = "dense";  // the default operator: a forward folder means a lead field
+    TWOFOLD_EXPECTS(std::filesystem::is_directory(dir), "--forward " + o.forward + " is not a folder");
+    if (o.matrix.empty()) o.matrix = (dir / "leadfield.npy").string();
+    if (o.noise_cov.empty() && std::filesystem::exists(dir / "noise_covariance.npy"))
+      o.noise_cov = (dir / "noise_covariance.npy").string();
+  }
+  TWOFOLD_EXPECTS(o.noise_cov.empty() || o.op == "dense",
+                  "--noise-cov needs --operator dense (a lead field; got --operator " + o.op + ")");
   const io::array_read_options kspace_options{"kspace", o.slice};
   const bool mri = o.op == "mri" || o.op == "mri-multicoil";
   const auto y = io::read_complex_array(o.measurements, mri ? "k-space" : "measurements", kspace_options);
@@ -107,6 +170,7 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& o) {
     p.real_data = false;
   } else if (o.op == "dense") {
     TWOFOLD_EXPECTS(!o.matrix.empty(), "--operator dense needs --matrix (the lead field, [sensors, sources])");
+    if (!o.noise_cov.empty()) return load_whitened_problem(ctx, o, y);
     const auto a = io::read_complex_array(o.matrix, "matrix");
     TWOFOLD_EXPECTS(a.shape.size() == 2 && a.shape[0] > 0 && a.shape[1] > 0,
                     "matrix must be a 2-D array [rows, columns] (got " + shape_text(a.shape) + ")");
@@ -115,6 +179,11 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& o) {
                         std::to_string(a.shape[0]) + " rows (expected [" + std::to_string(a.shape[0]) + "])");
     p.op = std::make_shared<dense_operator>(ctx, a.values, a.shape[0], image_shape{1, a.shape[1]});
     p.real_data = p.real_data && all_real(a.values);
+    if (all_real(a.values)) {
+      p.matrix.resize(a.values.size());
+      for (std::size_t i = 0; i < a.values.size(); ++i) p.matrix[i] = a.values[i].re;
+      p.matrix_rows = a.shape[0];
+    }
   } else if (o.op == "blur") {
     const image_shape s = as_image(y.shape, "measurements");
     TWOFOLD_EXPECTS(o.kernel.empty() != (o.kernel_std == 0),
@@ -148,7 +217,20 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& o) {
   return p;
 }
 
-std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, image_shape s, field values) {
+std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, image_shape s, field values,
+                                  const loaded_problem* p) {
+  if (o.prior_kind == "minimum-norm") {
+    TWOFOLD_EXPECTS(p && !p->matrix.empty(),
+                    "--prior minimum-norm needs --operator dense with a real lead field (--matrix or --forward)");
+    const auto v = minimum_norm_source_variance(p->matrix, p->matrix_rows, s.pixels(), o.source);
+    const std::vector<float> variance(v.begin(), v.end());
+    for (std::size_t j = 0; j < variance.size(); ++j)
+      TWOFOLD_EXPECTS(variance[j] > 0 && std::isfinite(variance[j]),
+                      "--prior minimum-norm: source variance of component " + std::to_string(j) +
+                          " is not a positive float (rescale the lead field's source unit, e.g. to nA m)");
+    return std::make_unique<gaussian_prior>(ctx, gaussian_basis::pixel, s, std::vector<cfloat>(s.pixels()),
+                                            variance);
+  }
   TWOFOLD_EXPECTS(o.prior_basis == "pixel" || o.prior_basis == "fourier", "--prior-basis must be pixel or fourier");
   if (o.prior_kind == "empirical") {
     TWOFOLD_EXPECTS(!o.prior_images.empty(), "--prior empirical needs --prior-images [N, H, W]");
@@ -176,7 +258,7 @@ std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, i
                                                     s, weights, mean.values, var.values, values);
   }
   TWOFOLD_EXPECTS(o.prior_kind == "gaussian",
-                  "--prior must be gaussian, mixture or empirical (got '" + o.prior_kind + "')");
+                  "--prior must be gaussian, mixture, empirical, minimum-norm or factor (got '" + o.prior_kind + "')");
   const gaussian_basis basis = o.prior_basis == "fourier" ? gaussian_basis::fourier : gaussian_basis::pixel;
   if (!o.prior_images.empty()) {
     const auto a = io::read_complex_array(o.prior_images, "prior image stack");
@@ -202,6 +284,7 @@ field choose_field(const problem_inputs& o, const loaded_problem& p) {
   if (o.field == "real") return field::real;
   TWOFOLD_EXPECTS(o.field == "auto", "--field must be auto, real or complex (got '" + o.field + "')");
   if (!p.real_data || !o.prior_spectrum.empty() || o.prior_basis == "fourier") return field::complex;
+  if (o.prior_kind == "minimum-norm" || o.prior_kind == "factor") return field::real;  // real lead field and data
   const std::string& source = o.prior_images.empty() ? o.prior_mean : o.prior_images;
   return !source.empty() && all_real(io::read_complex_array(source, "prior mean").values) ? field::real
                                                                                          : field::complex;
@@ -241,6 +324,22 @@ void add_input_options(CLI::App& cmd, problem_inputs& o) {
                   "prior power spectrum [H, W], centred k-space, fourier basis (mixture: [K, H, W])");
   cmd.add_option("--variance-floor", o.variance_floor, "relative variance floor for estimated priors")->capture_default_str();
   cmd.add_option("--truth", o.truth, "ground-truth image [H, W] for the error map");
+  cmd.add_option("--forward", o.forward,
+                  "dense (EEG): a folder from python/eeg/make_forward.py; --matrix and --noise-cov default to its "
+                  "leadfield.npy and noise_covariance.npy, and the report draws its source and channel positions");
+  cmd.add_option("--noise-cov", o.noise_cov,
+                  "dense: sensor noise covariance [m, m] (noise ~ N(0, sigma^2 C)); data and matrix are whitened by it "
+                  "once, dropping null directions as MNE does (docs/eeg.md)");
+  cmd.add_option("--source-orientations", o.source.orientations,
+                  "minimum-norm: components per source, 3 (free: x, y, z) or 1 (fixed)")
+      ->capture_default_str();
+  cmd.add_option("--depth", o.source.depth, "minimum-norm: depth-weighting exponent (MNE's depth; 0: none)")
+      ->capture_default_str();
+  cmd.add_option("--depth-limit", o.source.depth_limit, "minimum-norm: MNE's depth limit (0: none)")
+      ->capture_default_str();
+  cmd.add_option("--prior-factor", o.prior_factor,
+                  "--prior factor: F [n, k]; the prior is N(prior mean or 0, F F^T) (dense, real; docs/eeg.md)");
+  cmd.add_option("--lambda2", o.source.lambda2, "minimum-norm: MNE's lambda2 = 1/SNR^2")->capture_default_str();
 }
 
 }  // namespace twofold::cli

@@ -28,6 +28,12 @@ struct problem_inputs {
   double kernel_std = 0;
   cg_params projection{1e-5, 1000};  ///< multi-coil P_R
   double variance_floor = 1e-3;
+  /// dense (EEG/MEG): a folder written by python/eeg/make_forward.py (lead field, noise
+  /// covariance, positions; docs/eeg.md); --matrix and --noise-cov default to its files.
+  std::string forward;
+  std::string noise_cov;          ///< dense: sensor noise covariance C [m, m]; noise ~ N(0, sigma^2 C)
+  minimum_norm_params source{};   ///< --prior minimum-norm
+  std::string prior_factor;       ///< --prior factor: F [n, k], prior covariance F Fᵀ
 };
 
 /// Registers the flags of `inputs` on a subcommand.
@@ -39,6 +45,12 @@ struct loaded_problem {
   std::vector<cfloat> y;
   std::vector<float> mask;  ///< the k-space or pixel mask, for the outputs (empty when none)
   bool real_data = true;    ///< the operator's matrix and y have no imaginary parts
+  /// dense with a real matrix: the matrix the engine uses, [rows, columns] row-major
+  /// (whitened by --noise-cov when given), for priors built from the lead field.
+  std::vector<double> matrix;
+  std::size_t matrix_rows = 0;
+  std::optional<noise_whitener> whitener;  ///< --noise-cov: y and the matrix were whitened by it
+  std::vector<double> sensor_matrix, sensor_y;  ///< --noise-cov: the unwhitened matrix and data
 };
 
 loaded_problem load_problem(const context& ctx, const problem_inputs& o);
@@ -52,7 +64,14 @@ field choose_field(const problem_inputs& o, const loaded_problem& p);
 /// or --prior-mean with --prior-variance / --prior-spectrum), mixture
 /// (--prior-weights [K], --prior-mean [K, H, W], --prior-variance or
 /// --prior-spectrum [K, H, W]) or empirical (--prior-images).
-std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, image_shape s, field values);
+/// --prior minimum-norm: a zero-mean Gaussian with MNE's depth-weighted source variances
+/// (minimum_norm_source_variance) on the dense (whitened) lead field `p.matrix`.
+std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, image_shape s, field values,
+                                  const loaded_problem* p = nullptr);
+
+/// A real matrix in double precision: `.npy` float64 read exactly, other formats and
+/// dtypes through io::read_float_array. Values checked finite (bad_input naming `what`).
+io::float_array read_real(const std::string& path, const std::string& what, std::vector<double>& values);
 
 /// Checks that an array read as `what` holds one image of `expected` shape ([H, W],
 /// or [W] / [H·W] when H = 1).

@@ -2,6 +2,8 @@
 // Every input is read and checked before the output folder is touched; nothing is
 // written unless all succeeds.
 #include "commands.hpp"
+#include "eeg.hpp"
+#include "factor_prior.hpp"
 #include "inputs.hpp"
 #include "outputs.hpp"
 
@@ -109,8 +111,21 @@ void run_sample(const sample_options& o) {
   const loaded_problem p = load_problem(ctx, o.inputs);
   const image_shape shape = p.op->domain();
   const field values = choose_field(o.inputs, p);
-  const auto prior = read_prior(ctx, o.inputs, shape, values);
-  if (sbc) return run_sbc(o, ctx, p, *prior, values, sp);
+  const bool factor = o.inputs.prior_kind == "factor";  // --prior factor: sampled through x = μ + F z
+  std::optional<factor_prior> fp;
+  std::unique_ptr<twofold::prior> prior;
+  if (factor) {
+    TWOFOLD_EXPECTS(values == field::real, "--prior factor needs a real problem (real matrix and data)");
+    fp = read_factor_prior(o.inputs, p);
+  } else {
+    prior = read_prior(ctx, o.inputs, shape, values, &p);
+  }
+  std::optional<eeg_forward> forward;
+  if (!o.inputs.forward.empty()) forward = read_forward(o.inputs.forward, false);
+  if (sbc) {
+    TWOFOLD_EXPECTS(!factor, "--design sbc does not support --prior factor");
+    return run_sbc(o, ctx, p, *prior, values, sp);
+  }
   std::optional<std::vector<cfloat>> truth;
   if (!o.inputs.truth.empty()) {
     const auto t = io::read_complex_array(o.inputs.truth, "truth image");
@@ -119,21 +134,22 @@ void run_sample(const sample_options& o) {
   }
   const inverse_problem problem(ctx, p.op, p.y, o.sigma, values);
   std::optional<gaussian_posterior_maps> reference;
-  if (o.reference) reference = exact_posterior(ctx, problem, *prior);
+  if (o.reference) reference = factor ? factor_prior_reference(p, *fp, o.sigma) : exact_posterior(ctx, problem, *prior);
 
   io::output_folder folder(o.common.out);
   std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
   design_params keep = dp;
   keep.keep_draws = true;
-  const auto result = sample(ctx, problem, *prior, sp, keep, stderr_progress());
+  const auto result = factor ? sample_factor_prior(ctx, p, *fp, o.sigma, sp, keep, stderr_progress())
+                             : sample(ctx, problem, *prior, sp, keep, stderr_progress());
 
   nlohmann::json summary;
   summary["command"] = "sample";
   summary["inputs"] = {{"operator", p.op->name()},   {"measurements", o.inputs.measurements}, {"mask", o.inputs.mask},
                        {"maps", o.inputs.maps},             {"matrix", o.inputs.matrix},             {"sigma_y", o.sigma},
                        {"field", values == field::real ? "real" : "complex"},
-                       {"prior", prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
+                       {"prior", factor ? std::string("gaussian with covariance factor F F^T") : prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
                        {"measurement_shape", to_string(p.op->codomain())}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"schedule", to_string(sp.schedule.kind)},
                         {"levels", sp.schedule.levels}, {"inner_steps", sp.langevin.inner_steps}};
@@ -143,6 +159,17 @@ void run_sample(const sample_options& o) {
                        {"chains", result.report.chains},
                        {"chain_steps_per_second", result.report.chain_steps_per_second}};
   if (reference) summary["against_exact_reference"] = compare_with_reference(result.maps, *reference);
+  if (forward) {  // EEG: per-source maps and sensor-space data for the report (cli/eeg.cpp)
+    std::vector<double> sensor_y = p.sensor_y;
+    if (sensor_y.empty())
+      for (const cfloat z : p.y) sensor_y.push_back(z.re);
+    const gaussian_prior* g = factor ? nullptr : prior->gaussian_form();
+    std::vector<double> variance;
+    if (g) variance.assign(g->variance().begin(), g->variance().end());
+    if (factor) variance = fp->variance();
+    summary["eeg"] = stage_eeg_outputs(folder, *forward, result.maps, sensor_y, truth,
+                                       variance.empty() ? nullptr : &variance, reference ? &*reference : nullptr);
+  }
   quantile_maps quantiles;
   const auto calibration = calibration_figures(ctx, problem, result, truth, quantiles);
   write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl, quantiles,

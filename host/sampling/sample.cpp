@@ -220,6 +220,24 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
   return draws;
 }
 
+uncertainty_maps maps_from_draws(const context& ctx, const linear_operator& op, run_design kind,
+                                 std::span<const cfloat> draws, std::size_t runs, std::size_t chains_per_run) {
+  const image_shape shape = op.domain();
+  const std::size_t N = shape.pixels(), K = chains_per_run;
+  TWOFOLD_EXPECTS(runs >= 2 && K >= 2, "maps_from_draws: runs and chains per run must be >= 2");
+  TWOFOLD_EXPECTS(draws.size() == runs * K * N, "maps_from_draws: " + std::to_string(draws.size()) +
+                                                   " values are not " + std::to_string(runs) + " x " +
+                                                   std::to_string(K) + " draws of " + to_string(shape));
+  projected_accumulators acc(ctx, shape, K);
+  // One run per batch: tiles start at each run's first chain.
+  chain_buffer x(ctx, K, shape);
+  for (std::size_t r = 0; r < runs; ++r) {
+    detail::copy_bytes(ctx, x.storage.data(), draws.data() + r * K * N, K * N * sizeof(cfloat));
+    acc.add(ctx, op, x.view(), r * K);
+  }
+  return to_maps(shape, kind, K, acc, ctx);
+}
+
 sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
                      const sampler_params& params, const design_params& design, const progress_callback& progress) {
   check_design(design);

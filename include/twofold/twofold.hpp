@@ -32,9 +32,11 @@
 #include <twofold/priors/callback.hpp>
 #include <twofold/priors/gaussian.hpp>
 #include <twofold/priors/gaussian_mixture.hpp>
+#include <twofold/priors/minimum_norm.hpp>
 #include <twofold/priors/prior.hpp>
 
 #include <twofold/problem/inverse_problem.hpp>
+#include <twofold/problem/noise_whitening.hpp>
 #include <twofold/problem/simulate.hpp>
 
 #include <twofold/sampling/sample.hpp>

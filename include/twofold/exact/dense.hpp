@@ -105,6 +105,23 @@ gaussian_posterior_maps dense_posterior(image_shape shape, std::span<const cdoub
                                         std::span<const cfloat> prior_mean, std::span<const float> prior_variance,
                                         std::span<const cfloat> measurements, double sigma_y, double rcond = 1e-5);
 
+/// Posterior maps of a real problem y = A x + n, n ~ N(0, σ² I), under a Gaussian
+/// prior with a covariance factor: x = μ + F z, z ~ N(0, I_k), Σ = F Fᵀ (e.g. a
+/// spatially smooth prior on an EEG source grid). With B = A F = U S Vᵀ (thin SVD,
+/// singular values ≤ 10⁻¹⁰ s_max count as 0), D = diag(s²/(s² + σ²)):
+///   mean       = μ + F V diag(s/(s² + σ²)) Uᵀ (y − A μ)
+///   variance   = diag(F Fᵀ) − diag(F V D Vᵀ Fᵀ)
+///   ambiguity  = diag(F (I − V_r V_rᵀ) Fᵀ)   (Cov(x | A x): z | P_R z, mapped by F)
+///   estimation = diag(F V_r diag(σ²/(s² + σ²)) V_rᵀ Fᵀ) = variance − ambiguity
+/// and range/null variances with P_R = V_A V_Aᵀ from the SVD of A. `matrix` is
+/// rows × columns, `factor` columns × rank (both row-major, double), `prior_mean`
+/// columns values, `measurements` rows values. LAPACK dgesdd. Throws bad_input on
+/// sizes, non-finite values or σ not finite and > 0.
+gaussian_posterior_maps dense_posterior_factor_prior(std::span<const double> matrix, std::size_t rows,
+                                                     std::size_t columns, std::span<const double> factor,
+                                                     std::size_t rank, std::span<const double> prior_mean,
+                                                     std::span<const double> measurements, double sigma);
+
 /// The m×N matrix of an operator (row-major), by applying it to the N unit images
 /// in one batch: the direct slow form every operator is checked against.
 /// N = domain pixels ≤ dense_reference_max_pixels.

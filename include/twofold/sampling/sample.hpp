@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,17 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
 std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
                                     const sampler_params& sampler, const design_params& design,
                                     const progress_callback& progress = {});
+
+/// The maps of a design from draws on the host, C order [R·K, H, W] with run r's
+/// chains at r·K … r·K + K − 1, by the same nested accumulators sample() runs; `op`
+/// (domain H × W) gives P_R and P_N for the range and null variances. For draws that
+/// are an affine image x = μ + F z of draws z that sample() made with keep_draws in
+/// the cascade design on the problem y = (A F) z + n: run r's z share P_R z, and
+/// conditioning on P_R z is conditioning on A x = A μ + (A F) z, i.e. on P_R x, so the
+/// transformed runs are a cascade design for x under the prior N(μ, F Fᵀ) and A
+/// (docs/eeg.md). Throws bad_input when sizes disagree or R, K < 2.
+uncertainty_maps maps_from_draws(const context& ctx, const linear_operator& op, run_design kind,
+                                 std::span<const cfloat> draws, std::size_t runs, std::size_t chains_per_run);
 
 run_design parse_design(std::string_view text);
 std::string_view to_string(run_design kind);
