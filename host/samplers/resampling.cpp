@@ -14,7 +14,7 @@
 namespace twofold::detail {
 
 void segmented_inclusive_sum(const context& ctx, const double* in, double* out, std::size_t count,
-                             std::size_t segment, resampling_workspace& ws) {
+                             std::size_t segment, [[maybe_unused]] resampling_workspace& ws) {
   if (count == 0) return;
   if (ctx.is_cuda()) {
 #if TWOFOLD_HAS_CUDA
