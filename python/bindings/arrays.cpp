@@ -2,6 +2,8 @@
 // device fit) and NumPy arrays out (docs/python.md, "Arrays").
 #include "common.hpp"
 
+#include <nanobind/stl/string.h>
+
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -154,6 +156,18 @@ host_values<float> float_values(const any_array& a, const char* name) {
 
 host_values<double> double_values(const any_array& a, const char* name) {
   return real_values<double>(a, name, code::Float, 64);
+}
+
+any_array as_array(nb::handle obj, const char* name) {
+  any_array a;
+  if (nb::try_cast(obj, a)) return a;
+  try {
+    nb::object converted = nb::module_::import_("numpy").attr("asarray")(obj);
+    if (nb::try_cast(converted, a)) return a;
+  } catch (nb::python_error&) {
+  }
+  raise(PyExc_ValueError, std::string(name) + ": must be an array or a sequence of numbers (got " +
+                              nb::type_name(obj.type()).c_str() + ")");
 }
 
 void expect_ndim(const any_array& a, const char* name, std::initializer_list<std::size_t> allowed) {

@@ -70,6 +70,9 @@ host_values<float> float_values(const any_array& a, const char* name);
 /// float64 values (mixture weights).
 host_values<double> double_values(const any_array& a, const char* name);
 
+/// An array from `obj`: itself when it exports DLPack or a buffer, else numpy.asarray(obj).
+any_array as_array(nb::handle obj, const char* name);
+
 /// Throws ValueError "name: must have N dimensions (got ...)" unless a.ndim() is one of `allowed`.
 void expect_ndim(const any_array& a, const char* name, std::initializer_list<std::size_t> allowed);
 

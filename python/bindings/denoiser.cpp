@@ -61,12 +61,13 @@ nb::object view(const context& ctx, const cfloat* data, std::size_t chains, imag
 
 std::string position(const callback_state& st, const char* what, std::size_t call, double s, std::size_t chains) {
   std::string text = "Python " + std::string(what) + " of prior '" + st.name + "' failed at call " +
-                     std::to_string(call) + " (s = " + std::to_string(s) + ", a batch of " + std::to_string(chains) +
-                     " chains";
+                     std::to_string(call) + " (s = " + std::to_string(s) + "; chains " +
+                     std::to_string(st.chains_done) + "-" + std::to_string(st.chains_done + chains - 1);
   if (st.chains_total > 0)
-    text += ": chains " + std::to_string(st.chains_done) + "-" + std::to_string(st.chains_done + chains - 1) +
-            " of " + std::to_string(st.chains_total) + ", stage '" + st.stage + "', step " + std::to_string(st.step) +
-            " of " + std::to_string(st.steps);
+    text += " of " + std::to_string(st.chains_total) + ", stage '" + st.stage + "', after step " +
+            std::to_string(st.step) + " of " + std::to_string(st.steps);
+  else
+    text += ", first step of the run";
   return text + ")";
 }
 
@@ -208,6 +209,34 @@ struct py_denoiser : py_prior {
   }
 };
 
+// The callables are Python objects held from C++: the cyclic garbage collector must
+// see them (a lambda's globals often refer back to the Denoiser).
+int denoiser_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  const auto* d = nb::inst_ptr<py_denoiser>(self);
+  if (d->callback) {
+    Py_VISIT(d->callback->fn.ptr());
+    Py_VISIT(d->callback->vjp.ptr());
+    Py_VISIT(d->callback->error.ptr());
+  }
+  return 0;
+}
+
+int denoiser_clear(PyObject* self) {
+  auto* d = nb::inst_ptr<py_denoiser>(self);
+  if (d->callback) {
+    d->callback->fn = nb::none();
+    d->callback->vjp = nb::none();
+    d->callback->error = nb::object();
+  }
+  return 0;
+}
+
+PyType_Slot denoiser_slots[] = {{Py_tp_traverse, reinterpret_cast<void*>(denoiser_traverse)},
+                                {Py_tp_clear, reinterpret_cast<void*>(denoiser_clear)},
+                                {0, nullptr}};
+
 }  // namespace
 
 void begin_run(callback_state& st) {
@@ -230,7 +259,13 @@ void reraise_callback_error(callback_state& st) {
   if (!st.error.is_valid()) return;
   nb::object exc = std::move(st.error);
   st.error = nb::object();
-  if (nb::hasattr(exc, "add_note")) exc.attr("add_note")("twofold: " + st.where + "; nothing was written");
+  if (PyObject_IsInstance(exc.ptr(), callback_error_type) == 1) {
+    // Our own check failed: the position belongs in the message itself.
+    const std::string message = nb::cast<std::string>(nb::str(exc)) + " [" + st.where + "]";
+    exc.attr("args") = nb::make_tuple(message);
+  } else if (nb::hasattr(exc, "add_note")) {
+    exc.attr("add_note")("twofold: " + st.where + "; nothing was written");
+  }
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
   throw nb::python_error();
 }
@@ -243,7 +278,7 @@ void bind_denoiser(nb::module_& m, nb::module_& priors) {
       PyExc_ValueError, nullptr);
   m.attr("CallbackError") = nb::handle(callback_error_type);
 
-  nb::class_<py_denoiser, py_prior>(priors, "Denoiser",
+  nb::class_<py_denoiser, py_prior>(priors, "Denoiser", nb::type_slots(denoiser_slots),
                                     "A prior given by a Python callable D(z, s) = E[x0 | x0 + s*eps = z] "
                                     "(docs/python.md, 'Callable priors').\n\n"
                                     "fn(z, s) receives the whole wave's batch z [chains, H, W] complex64 (a "

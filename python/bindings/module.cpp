@@ -534,12 +534,13 @@ NB_MODULE(_twofold, m) {
       "(basis='pixel') or per centred k-space coefficient (basis='fourier'), plus relative_floor x the largest.");
   priors.def(
       "mixture",
-      [basis_of](const any_array& weights, const any_array& means, std::optional<any_array> variances,
+      [basis_of](nb::handle weights_arg, const any_array& means, std::optional<any_array> variances,
                  std::optional<any_array> spectra, const std::string& values, const py_context* ctx) {
         auto c = resolve_context(ctx);
         if (variances.has_value() == spectra.has_value())
           raise(PyExc_ValueError, "mixture: give exactly one of variances (pixel basis) and spectra (Fourier basis)");
         expect_ndim(means, "means", {3});
+        const any_array weights = as_array(weights_arg, "weights");
         const auto w = double_values(weights, "weights");
         const auto mu = complex_values(means, "means");
         const char* name = variances ? "variances" : "spectra";
