@@ -37,6 +37,13 @@ namespace {
 
 PyObject* callback_error_type = nullptr;  // twofold.CallbackError (a ValueError)
 
+/// str(obj).
+std::string text_of(nb::handle obj) {
+  nb::str s = nb::steal<nb::str>(PyObject_Str(obj.ptr()));
+  if (!s.is_valid()) throw nb::python_error();
+  return s.c_str();
+}
+
 /// A view of engine memory as the array type the callable asked for; valid only
 /// during the call.
 nb::object view(const context& ctx, const cfloat* data, std::size_t chains, image_shape shape, bool torch,
@@ -100,9 +107,13 @@ void take_result(callback_state& st, const context& ctx, nb::object result, chai
   }
   if (nb::hasattr(result, "detach")) result = result.attr("detach")();  // torch tensors that require grad
   any_array a;
-  if (!nb::try_cast(result, a))
-    raise(callback_error_type, who + " returned " + nb::type_name(result.type()).c_str() +
-                                   ", not an array (anything with __dlpack__ or the buffer protocol)");
+  if (!nb::try_cast(result, a)) {
+    std::string device;
+    if (nb::hasattr(result, "device")) device = " on device '" + text_of(result.attr("device")) + "'";
+    raise(callback_error_type, who + " returned " + nb::type_name(result.type()).c_str() + device +
+                                   " that twofold cannot read (expected an array with __dlpack__ or the buffer "
+                                   "protocol on the engine's device)");
+  }
   const int device = ctx.is_cuda() ? nb::device::cuda::value : nb::device::cpu::value;
   if (a.device_type() != device)
     raise(callback_error_type, who + " returned an array on another device (DLPack device type " +
@@ -261,7 +272,7 @@ void reraise_callback_error(callback_state& st) {
   st.error = nb::object();
   if (PyObject_IsInstance(exc.ptr(), callback_error_type) == 1) {
     // Our own check failed: the position belongs in the message itself.
-    const std::string message = nb::cast<std::string>(nb::str(exc)) + " [" + st.where + "]";
+    const std::string message = text_of(exc) + " [" + st.where + "]";
     exc.attr("args") = nb::make_tuple(message);
   } else if (nb::hasattr(exc, "add_note")) {
     exc.attr("add_note")("twofold: " + st.where + "; nothing was written");

@@ -195,6 +195,19 @@ struct run_guard {
   }
 };
 
+/// A prior's denoise or vjp called from Python (GIL held): a Python prior's stored
+/// exception is re-raised as itself.
+template <class Work>
+void direct_call(const py_prior& p, Work&& work) {
+  if (p.callback) begin_run(*p.callback);
+  try {
+    work();
+  } catch (const runtime_failure&) {
+    if (p.callback) reraise_callback_error(*p.callback);
+    throw;
+  }
+}
+
 void check_same_context(const py_problem& problem, const py_prior& prior) {
   if (prior.ctx && prior.ctx != problem.ctx)
     raise(PyExc_ValueError, "prior: was built on another twofold.Context than the problem; build both on one");
@@ -482,10 +495,23 @@ NB_MODULE(_twofold, m) {
             auto c = p.ctx ? p.ctx : resolve_context(nullptr);
             bool single = false;
             auto b = batch_in(*c, z, p.p->shape(), "z", single);
-            p.p->denoise(*c, b.view(), s, b.view());
+            direct_call(p, [&] { p.p->denoise(*c, b.view(), s, b.view()); });
             return batch_out(*c, b, single);
           },
           nb::arg("z"), nb::arg("s"), "D(z, s) for one image or a batch [chains, H, W].")
+      .def(
+          "vjp",
+          [](const py_prior& p, const any_array& z, double s, const any_array& w) {
+            auto c = p.ctx ? p.ctx : resolve_context(nullptr);
+            bool single = false, single_w = false;
+            auto zb = batch_in(*c, z, p.p->shape(), "z", single);
+            auto wb = batch_in(*c, w, p.p->shape(), "w", single_w);
+            if (zb.chains != wb.chains) raise(PyExc_ValueError, "w: must have as many chains as z");
+            direct_call(p, [&] { p.p->vjp(*c, zb.view(), s, wb.view(), wb.view()); });
+            return batch_out(*c, wb, single);
+          },
+          nb::arg("z"), nb::arg("s"), nb::arg("w"),
+          "J^T w, J the Jacobian of D(., s) at z (complex images as pairs of reals).")
       .def("__repr__", [](const py_prior& p) {
         return "twofold.priors.Prior('" + p.p->name() + "', " + to_string(p.p->shape()) + ")";
       });
