@@ -189,6 +189,7 @@ struct py_denoiser : py_prior {
       nb::gil_scoped_acquire gil;
       const std::size_t call = ++raw->calls;
       try {
+        if (ctx.is_cuda()) ctx.synchronize();  // z is complete before Python sees it
         nb::object zv = view(ctx, z.data, z.chains, z.shape, raw->torch, true);
         nb::object result;
         if (raw->writes_out) {
@@ -199,6 +200,7 @@ struct py_denoiser : py_prior {
           result = raw->fn(zv, s);
         }
         take_result(*raw, ctx, std::move(result), out, "denoiser", raw->writes_out);
+        if (ctx.is_cuda()) ctx.synchronize();  // the copy is done before the result can be freed
       } catch (nb::python_error& e) {
         stop_run(*raw, e, position(*raw, "denoiser", call, s, z.chains));
       }
@@ -209,9 +211,11 @@ struct py_denoiser : py_prior {
         nb::gil_scoped_acquire gil;
         const std::size_t call = ++raw->vjp_calls;
         try {
+          if (ctx.is_cuda()) ctx.synchronize();
           nb::object zv = view(ctx, z.data, z.chains, z.shape, raw->torch, true);
           nb::object wv = view(ctx, w.data, w.chains, w.shape, raw->torch, true);
           take_result(*raw, ctx, raw->vjp(zv, s, wv), out, "vjp", false);  // the VJP always returns its result
+          if (ctx.is_cuda()) ctx.synchronize();
         } catch (nb::python_error& e) {
           stop_run(*raw, e, position(*raw, "vjp", call, s, z.chains));
         }

@@ -233,3 +233,16 @@ def test_bad_denoiser_arguments():
         twofold.priors.Denoiser(lambda z, s: z, shape=(4,))
     with pytest.raises(ValueError, match="tensors"):
         twofold.priors.Denoiser(lambda z, s: z, shape=(4, 4), tensors="jax")
+
+
+def test_the_example_runs_and_writes_its_figure(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    import pathlib
+    import subprocess
+    import sys
+    script = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python" / "mri_with_torch_denoiser.py"
+    out = tmp_path / "figure.png"
+    subprocess.run([sys.executable, str(script), "--size", "24", "--levels", "40", "--runs", "4", "--chains", "4",
+                    "--out", str(out)], check=True, capture_output=True)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
