@@ -293,6 +293,20 @@ void bind_denoiser(nb::module_& m, nb::module_& priors) {
       PyExc_ValueError, nullptr);
   m.attr("CallbackError") = nb::handle(callback_error_type);
 
+  priors.def(
+      "_identity",
+      [](std::vector<std::size_t> shape) {
+        if (shape.size() != 2) raise(PyExc_ValueError, "shape: must be (H, W)");
+        auto denoise = [](const context& ctx, const_chain_view z, double, chain_view out) {
+          detail::copy_if_distinct(ctx, z, out);
+        };
+        return py_prior{nullptr, std::make_shared<callback_prior>(image_shape{shape[0], shape[1]}, "identity", denoise),
+                        nullptr};
+      },
+      nb::arg("shape"),
+      "For the callback benchmark: D(z, s) = z as a C++ callback_prior, the baseline a Python identity is "
+      "compared with (bench/python_callback_overhead.py).");
+
   nb::class_<py_denoiser, py_prior>(priors, "Denoiser", nb::type_slots(denoiser_slots),
                                     "A prior given by a Python callable D(z, s) = E[x0 | x0 + s*eps = z] "
                                     "(docs/python.md, 'Callable priors').\n\n"
