@@ -195,3 +195,19 @@ def test_the_gil_is_released_while_the_engine_runs(mri):
         done.set()
         t.join()
     assert during > 1000
+
+
+def test_sbc_of_the_exact_sampler_returns_ranks_and_coverage():
+    """A small SBC run of pto (exact Gaussian posterior draws): every test function's
+    ranks lie in 0..draws, the histograms count every replicate, and the smallest
+    chi-square p-value over the test functions is not tiny (with about 8 test
+    functions a correct sampler falls below 1e-4 with probability < 1e-3)."""
+    p = GaussianMri()
+    out = twofold.sbc(p.op, p.sigma, p.prior, sampler="pto", replicates=40, draws=9, bins=5, seed=2)
+    assert out["replicates"] == 40 and out["draws"] == 9
+    assert len(out["tests"]) >= 4
+    for t in out["tests"]:
+        assert all(0 <= r <= 9 for r in t["ranks"])
+        assert sum(t["histogram"]) == 40
+    assert min(t["chi2_p"] for t in out["tests"]) > 1e-4
+    assert len(out["coverage"]["nominal"]) == len(out["coverage"]["quantile"])
