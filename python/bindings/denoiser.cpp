@@ -185,37 +185,37 @@ struct py_denoiser : py_prior {
     if (st->torch) nb::module_::import_("torch");  // fail here, not in the middle of a run
     callback = st;
     callback_state* raw = st.get();  // owned by this object, which outlives every run using it
-    callback_prior::denoise_function denoise = [raw](const context& ctx, const_chain_view z, double s, chain_view out) {
+    callback_prior::denoise_function denoise = [raw](const context& engine, const_chain_view z, double s, chain_view out) {
       nb::gil_scoped_acquire gil;
       const std::size_t call = ++raw->calls;
       try {
-        if (ctx.is_cuda()) ctx.synchronize();  // z is complete before Python sees it
-        nb::object zv = view(ctx, z.data, z.chains, z.shape, raw->torch, true);
+        if (engine.is_cuda()) engine.synchronize();  // z is complete before Python sees it
+        nb::object zv = view(engine, z.data, z.chains, z.shape, raw->torch, true);
         nb::object result;
         if (raw->writes_out) {
           // out may alias z: the callable then overwrites its input, as documented.
-          nb::object ov = view(ctx, out.data, out.chains, out.shape, raw->torch, false);
+          nb::object ov = view(engine, out.data, out.chains, out.shape, raw->torch, false);
           result = raw->fn(zv, s, ov);
         } else {
           result = raw->fn(zv, s);
         }
-        take_result(*raw, ctx, std::move(result), out, "denoiser", raw->writes_out);
-        if (ctx.is_cuda()) ctx.synchronize();  // the copy is done before the result can be freed
+        take_result(*raw, engine, std::move(result), out, "denoiser", raw->writes_out);
+        if (engine.is_cuda()) engine.synchronize();  // the copy is done before the result can be freed
       } catch (nb::python_error& e) {
         stop_run(*raw, e, position(*raw, "denoiser", call, s, z.chains));
       }
     };
     callback_prior::vjp_function vjp_fn;
     if (!st->vjp.is_none())
-      vjp_fn = [raw](const context& ctx, const_chain_view z, double s, const_chain_view w, chain_view out) {
+      vjp_fn = [raw](const context& engine, const_chain_view z, double s, const_chain_view w, chain_view out) {
         nb::gil_scoped_acquire gil;
         const std::size_t call = ++raw->vjp_calls;
         try {
-          if (ctx.is_cuda()) ctx.synchronize();
-          nb::object zv = view(ctx, z.data, z.chains, z.shape, raw->torch, true);
-          nb::object wv = view(ctx, w.data, w.chains, w.shape, raw->torch, true);
-          take_result(*raw, ctx, raw->vjp(zv, s, wv), out, "vjp", false);  // the VJP always returns its result
-          if (ctx.is_cuda()) ctx.synchronize();
+          if (engine.is_cuda()) engine.synchronize();
+          nb::object zv = view(engine, z.data, z.chains, z.shape, raw->torch, true);
+          nb::object wv = view(engine, w.data, w.chains, w.shape, raw->torch, true);
+          take_result(*raw, engine, raw->vjp(zv, s, wv), out, "vjp", false);  // the VJP always returns its result
+          if (engine.is_cuda()) engine.synchronize();
         } catch (nb::python_error& e) {
           stop_run(*raw, e, position(*raw, "vjp", call, s, z.chains));
         }

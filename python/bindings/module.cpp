@@ -360,8 +360,8 @@ NB_MODULE(_twofold, m) {
       [](const any_array& mask, std::optional<std::size_t> height, const py_context* ctx) {
         auto c = resolve_context(ctx);
         image_shape shape;
-        const auto m = mask_values(mask, height, shape, "mask");
-        return make_operator(c, std::make_shared<fourier_mask_operator>(*c, shape, m));
+        const auto flags = mask_values(mask, height, shape, "mask");
+        return make_operator(c, std::make_shared<fourier_mask_operator>(*c, shape, flags));
       },
       nb::arg("mask"), nb::kw_only(), nb::arg("height") = nb::none(), nb::arg("ctx") = nb::none(),
       "Single-coil Cartesian MRI A = M F: mask [H, W] of 0/1 (1 = sampled, centred k-space), or [W] line flags with "
@@ -373,11 +373,11 @@ NB_MODULE(_twofold, m) {
         expect_ndim(maps, "maps", {3});
         const auto s = complex_values(maps, "maps");
         image_shape shape;
-        const auto m = mask_values(mask, s.shape[1], shape, "mask");
+        const auto flags = mask_values(mask, s.shape[1], shape, "mask");
         if (shape.width != s.shape[2] || shape.height != s.shape[1])
           raise(PyExc_ValueError, "mask: shape " + to_string(shape) + " differs from the maps' images " +
                                       std::to_string(s.shape[1]) + "x" + std::to_string(s.shape[2]));
-        return make_operator(c, std::make_shared<multicoil_operator>(*c, shape, s.shape[0], s.values, m));
+        return make_operator(c, std::make_shared<multicoil_operator>(*c, shape, s.shape[0], s.values, flags));
       },
       nb::arg("maps"), nb::arg("mask"), nb::kw_only(), nb::arg("ctx") = nb::none(),
       "Multi-coil Cartesian MRI A = M F S: maps [coils, H, W], mask [H, W] or [W] line flags.");
@@ -417,8 +417,8 @@ NB_MODULE(_twofold, m) {
         auto c = resolve_context(ctx);
         image_shape shape;
         expect_ndim(mask, "mask", {2});
-        const auto m = mask_values(mask, std::nullopt, shape, "mask");
-        return make_operator(c, std::make_shared<inpainting_operator>(*c, shape, m));
+        const auto flags = mask_values(mask, std::nullopt, shape, "mask");
+        return make_operator(c, std::make_shared<inpainting_operator>(*c, shape, flags));
       },
       nb::arg("mask"), nb::kw_only(), nb::arg("ctx") = nb::none(),
       "Inpainting: observe the pixels where mask [H, W] is 1.");
