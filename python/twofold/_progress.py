@@ -28,9 +28,10 @@ class _Tqdm:
         if e["stage"] != self.stage:
             self.close()
             self.stage = e["stage"]
-            self.bar = self.tqdm(total=1000, desc=f"twofold {e['stage']}", unit="‰", leave=False)
+            self.bar = self.tqdm(total=100, desc=f"twofold {e['stage']}", unit="%", leave=False,
+                                 bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
         fraction = e["elapsed_seconds"] / max(e["elapsed_seconds"] + e["eta_seconds"], 1e-12)
-        n = min(1000, int(1000 * fraction))
+        n = min(100, int(100 * fraction))
         if n != self.bar.n:
             self.bar.update(n - self.bar.n)
 
