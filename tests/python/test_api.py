@@ -47,8 +47,10 @@ def test_every_operator_builds_from_arrays():
         twofold.operators.superres((8, 8), 2, ctx=ctx),
     ]
     names = [o.name for o in ops]
-    assert names == ["mri", "mri", "mri-multicoil", "dense", "blur", "inpaint", "superres"] or len(set(names)) >= 6
+    assert names == ["mri", "mri", "mri-multicoil", "dense", "blur", "inpaint", "superres"]
     x = rng.normal(size=(8, 8)).astype(np.complex64)
+    lines = np.broadcast_to(np.array([1, 0, 1, 0, 1, 0, 1, 1], np.float32), (8, 8))
+    np.testing.assert_array_equal(ops[1].apply(x), twofold.operators.mri(lines.copy(), ctx=ctx).apply(x))
     for o in ops:
         y = o.apply(x)
         assert list(y.shape) == o.codomain
