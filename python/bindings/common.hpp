@@ -1,0 +1,106 @@
+#pragma once
+// Shared pieces of the nanobind extension twofold._twofold (docs/python.md): the
+// Python-side handles of library objects and the array conversions. A client of
+// the public API only (include/twofold/), like cli/.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <twofold/twofold.hpp>
+
+#include <complex>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace twofold::python {
+
+namespace nb = nanobind;
+
+/// An array argument: any object with __dlpack__ or the buffer protocol.
+using any_array = nb::ndarray<nb::ro>;
+
+/// twofold.Context: a backend; every object built on it keeps it alive.
+struct py_context {
+  std::shared_ptr<context> ctx;
+};
+
+/// twofold.operators.Operator.
+struct py_operator {
+  std::shared_ptr<context> ctx;
+  std::shared_ptr<const linear_operator> op;
+};
+
+/// twofold.InverseProblem.
+struct py_problem {
+  std::shared_ptr<context> ctx;
+  std::shared_ptr<const inverse_problem> problem;
+};
+
+struct callback_state;  // denoiser.cpp
+
+/// twofold.priors.Prior (and its subclass Denoiser, whose callback state is set).
+struct py_prior {
+  std::shared_ptr<context> ctx;  ///< null for callable priors (they hold no backend memory)
+  std::shared_ptr<const prior> p;
+  std::shared_ptr<callback_state> callback;
+};
+
+/// The context of `ctx`, or the module's default (automatic backend) when None.
+std::shared_ptr<context> resolve_context(const py_context* ctx);
+
+/// Host values read from an array argument: `values` points into the caller's
+/// memory when dtype, layout and device fit (zero copy), else into `copy`.
+template <class T>
+struct host_values {
+  std::span<const T> values;
+  std::vector<T> copy;
+  std::vector<std::size_t> shape;
+  bool copied = false;
+  std::size_t size() const { return values.size(); }
+};
+
+/// complex64 values of `a` ([...], C order). No copy for a C-contiguous complex64
+/// CPU array; other numeric dtypes and layouts are converted (copied). Arrays on
+/// another device are refused with a ValueError naming `name`.
+host_values<cfloat> complex_values(const any_array& a, const char* name);
+/// float32 values (masks, variances); complex input must have zero imaginary parts.
+host_values<float> float_values(const any_array& a, const char* name);
+/// float64 values (mixture weights).
+host_values<double> double_values(const any_array& a, const char* name);
+
+/// An array from `obj`: itself when it exports DLPack or a buffer, else numpy.asarray(obj).
+any_array as_array(nb::handle obj, const char* name);
+
+/// Throws ValueError "name: must have N dimensions (got ...)" unless a.ndim() is one of `allowed`.
+void expect_ndim(const any_array& a, const char* name, std::initializer_list<std::size_t> allowed);
+
+/// NumPy arrays owning `v` (moved), C order with `shape`.
+nb::object numpy_array(std::vector<double>&& v, std::vector<std::size_t> shape);
+nb::object numpy_array(std::vector<cdouble>&& v, std::vector<std::size_t> shape);
+nb::object numpy_array(std::vector<cfloat>&& v, std::vector<std::size_t> shape);
+nb::object numpy_array(std::vector<float>&& v, std::vector<std::size_t> shape);
+/// None for an empty vector.
+nb::object numpy_or_none(std::vector<double>&& v, std::vector<std::size_t> shape);
+
+/// [H, W], or [coils, H, W] for several coil planes, or [m] for 1 × m.
+std::vector<std::size_t> shape_of(image_shape s);
+
+field parse_field(const std::string& text, const char* name);
+
+/// Raises a Python exception of `type` with `message` (throws nb::python_error).
+[[noreturn]] void raise(PyObject* type, const std::string& message);
+
+void bind_arrays(nb::module_& m);
+void bind_denoiser(nb::module_& m, nb::module_& priors);
+
+/// Whether the run that just failed was stopped by a Python callback (its
+/// exception stored in `state`); then re-raises that exception with a note.
+void reraise_callback_error(callback_state& state);
+/// Clears the per-run fields of `state` before a run.
+void begin_run(callback_state& state);
+/// Records where the engine is (stage, chains, step) for messages.
+void record_position(callback_state& state, const progress_event& e);
+
+}  // namespace twofold::python
