@@ -94,9 +94,10 @@ void philox_words(const tile_counters& ctr, philox_key key, std::size_t blocks, 
   philox_words_portable(ctr, key, blocks, words);
 }
 
-/// Box–Muller on the words, then the stream's field: block k's two draws.
+/// Box–Muller on the words, then the stream's field: block k's two draws at
+/// draws[2k] and draws[2k + 1], which is the order of a chain's elements.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void box_muller_words(const rng_stream& rng, std::size_t blocks, const block_words& words, cfloat (&draws)[2][max_blocks]) {
+void box_muller_words(const rng_stream& rng, std::size_t blocks, const block_words& words, cfloat* draws) {
   alignas(64) float re[2][max_blocks], im[2][max_blocks];
   for (std::size_t k = 0; k < blocks; ++k) {
     const cfloat z0 = box_muller(words[0][k], words[1][k]), z1 = box_muller(words[2][k], words[3][k]);
@@ -106,8 +107,8 @@ void box_muller_words(const rng_stream& rng, std::size_t blocks, const block_wor
     im[1][k] = z1.im;
   }
   for (std::size_t k = 0; k < blocks; ++k) {
-    draws[0][k] = rng.field_of({re[0][k], im[0][k]});
-    draws[1][k] = rng.field_of({re[1][k], im[1][k]});
+    draws[2 * k] = rng.field_of({re[0][k], im[0][k]});
+    draws[2 * k + 1] = rng.field_of({re[1][k], im[1][k]});
   }
 }
 
@@ -120,19 +121,31 @@ void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t chains, 
   const philox_counter shared = make_counter(first / 2, rng.first_chain + chain, rng.step, rng.purpose, rng.substream);
   ctr.step = shared.c2;
   ctr.purpose = shared.c3;
-  for (std::size_t j = 0, k = 0; j < chains; ++j)
-    for (std::size_t b = 0; b < per_chain; ++b, ++k) {
-      ctr.block[k] = shared.c0 + static_cast<std::uint32_t>(b);
-      ctr.chain[k] = shared.c1 + static_cast<std::uint32_t>(j);
+  const std::size_t padded = (blocks + 15) / 16 * 16;  // whole AVX-512 registers
+  if (chains == 1) {
+    for (std::size_t k = 0; k < padded; ++k) {
+      ctr.block[k] = shared.c0 + static_cast<std::uint32_t>(k);
+      ctr.chain[k] = shared.c1;
     }
-  for (std::size_t k = blocks; k < (blocks + 15) / 16 * 16 && k < max_blocks; ++k) ctr.block[k] = ctr.chain[k] = 0;
+  } else {
+    for (std::size_t j = 0, k = 0; j < chains; ++j)
+      for (std::size_t b = 0; b < per_chain; ++b, ++k) {
+        ctr.block[k] = shared.c0 + static_cast<std::uint32_t>(b);
+        ctr.chain[k] = shared.c1 + static_cast<std::uint32_t>(j);
+      }
+    for (std::size_t k = blocks; k < padded; ++k) ctr.block[k] = ctr.chain[k] = 0;
+  }
   alignas(64) block_words words;
   philox_words(ctr, make_key(rng.seed), blocks, words, code);
-  alignas(64) cfloat draws[2][max_blocks];
+  if (count % 2 == 0) {  // chain j's elements are draws j·count ... j·count + count − 1
+    box_muller_words(rng, blocks, words, out);
+    return;
+  }
+  // An odd chain size: each chain's last block gives one element.
+  alignas(64) cfloat draws[normal_tile];
   box_muller_words(rng, blocks, words, draws);
-  // Element e of chain j is half e % 2 of block j·per_chain + e/2.
   for (std::size_t j = 0; j < chains; ++j)
-    for (std::size_t e = 0; e < count; ++e) out[j * count + e] = draws[e % 2][j * per_chain + e / 2];
+    for (std::size_t e = 0; e < count; ++e) out[j * count + e] = draws[2 * j * per_chain + e];
 }
 
 }  // namespace twofold::detail

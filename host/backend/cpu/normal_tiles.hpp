@@ -23,7 +23,8 @@ inline constexpr std::size_t normal_tile = 512;
 /// that compare the two).
 enum class normal_code { fastest, portable };
 
-/// out[j · count + k] = rng.normal(chain + j, first + k) for j < chains and k < count:
+/// out[j · count + k] = rng.normal(chain + j, first + k) for j < chains and k < count
+/// (`out` holds normal_tile draws; with an odd `count` only those are written):
 /// a stretch of one long chain (chains = 1), or whole short chains side by side
 /// (first = 0, count = their size), with `first` even and chains · ⌈count/2⌉ ≤
 /// normal_tile/2 Philox blocks. Vectorised for the widest instruction set the
