@@ -50,9 +50,14 @@ script_result run_script(const fs::path& outdir) {
   std::fflush(stderr);
   pid_t pid = 0;
   if (posix_spawnp(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return {-1, python};
+  io::set_interrupt_child(pid);  // SIGINT/SIGTERM: stop it before its folder is removed
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return {-1, python};
+    if (errno != EINTR) {
+      io::set_interrupt_child(0);
+      return {-1, python};
+    }
+  io::set_interrupt_child(0);
   if (!WIFEXITED(status)) return {128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0), python};
   // posix_spawnp reports a missing interpreter as exit 127 from the child on glibc.
   return {WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status), python};
@@ -60,7 +65,8 @@ script_result run_script(const fs::path& outdir) {
 
 }  // namespace
 
-void write_report(const fs::path& outdir, bool warn_only) {
+void write_report(const fs::path& outdir, bool warn_only, const fs::path& shown_as) {
+  const fs::path& shown = shown_as.empty() ? outdir : shown_as;
   const auto r = run_script(outdir);
   if (r.code == 0) return;
   const std::string what =
@@ -70,11 +76,11 @@ void write_report(const fs::path& outdir, bool warn_only) {
     std::fprintf(stderr,
                  "twofold: warning: no report.html in '%s': %s; the maps and summary.json are written "
                  "(skip the report with --no-report)\n",
-                 outdir.string().c_str(), what.c_str());
+                 shown.string().c_str(), what.c_str());
     return;
   }
-  if (r.code == 2) throw bad_input("report for '" + outdir.string() + "': " + what);
-  throw runtime_failure("report for '" + outdir.string() + "': " + what);
+  if (r.code == 2) throw bad_input("report for '" + shown.string() + "': " + what);
+  throw runtime_failure("report for '" + shown.string() + "': " + what);
 }
 
 std::function<void()> add_report_command(CLI::App& app) {
