@@ -33,6 +33,13 @@ void run_demo(const demo_options& o, bool no_report) {
   TWOFOLD_EXPECTS(o.size >= 8 && o.size <= 1024, "--size must be in [8, 1024]");
   TWOFOLD_EXPECTS(std::isfinite(o.sigma) && o.sigma > 0, "--sigma must be finite and > 0");
   TWOFOLD_EXPECTS(std::isfinite(o.prior_scale) && o.prior_scale > 0, "--prior-scale must be finite and > 0");
+  // The demo's pixel-basis prior does not share the MRI operator's Fourier basis, so the
+  // exact sampler takes its dense form: replicate design, at most 1024 pixels.
+  TWOFOLD_EXPECTS(sp.kind != sampler_kind::exact || (dp.kind == run_design::replicate && o.size <= 32),
+                  "demo --sampler exact needs --design replicate and --size 32 or less (got --design " +
+                      std::string(to_string(dp.kind)) + " --size " + std::to_string(o.size) +
+                      "): the demo's pixel-basis prior does not share the MRI operator's basis, so the exact sampler "
+                      "uses its dense form, which has no cascade split and holds at most 1024 pixels");
   require_memory_for_draws(dp, image_shape{o.size, o.size});
   context ctx(parse_backend(o.common.backend, "--backend"));
   io::output_folder folder = open_output_folder(o.common, {});

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -126,16 +127,20 @@ nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussi
 void require_finite_maps(const uncertainty_maps& maps, const std::string& sampler) {
   const auto check = [&](const char* name, std::size_t bad, std::size_t n) {
     if (bad == 0) return;
-    throw runtime_failure("the " + sampler + " sampler produced non-finite values (NaN or infinity) in " +
-                          std::to_string(bad) + " of " + std::to_string(n) + " pixels of the " + name +
-                          " map; nothing was written. Its steps diverged: use smaller step parameters (e.g. "
-                          "--dps-zeta, --step), more --levels, or another --sampler");
+    throw runtime_failure("the " + sampler + " sampler produced values that are not finite float32 numbers (NaN, "
+                          "infinity, or beyond 3.4e38) in " + std::to_string(bad) + " of " + std::to_string(n) +
+                          " pixels of the " + name +
+                          " map; nothing was written. Its steps diverged or the data's scale is extreme: use "
+                          "smaller step parameters (e.g. --dps-zeta, --step), more --levels, another --sampler, or "
+                          "rescale the data");
   };
-  const auto count = [](const std::vector<double>& v) {
-    return std::size_t(std::count_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }));
+  // The maps are written as float32: a double beyond its range would become an infinity.
+  const auto bad_value = [](double x) { return !(std::abs(x) <= double(std::numeric_limits<float>::max())); };
+  const auto count = [&](const std::vector<double>& v) {
+    return std::size_t(std::count_if(v.begin(), v.end(), bad_value));
   };
   check("mean", std::size_t(std::count_if(maps.mean.begin(), maps.mean.end(),
-                                          [](cdouble z) { return !std::isfinite(z.re) || !std::isfinite(z.im); })),
+                                          [&](cdouble z) { return bad_value(z.re) || bad_value(z.im); })),
         maps.mean.size());
   check("total variance", count(maps.total_variance), maps.total_variance.size());
   check("ambiguity", count(maps.ambiguity), maps.ambiguity.size());

@@ -145,7 +145,7 @@ complex_array read_complex_array(const fs::path& path, std::string_view what, co
   switch (format_of(path, what)) {
     case file_format::npy: {
       npy_array a = read_npy(path, what);
-      out.values = as_complex64(a, what);  // checks finiteness itself
+      out.values = as_complex64(a, std::string(what) + " '" + path.string() + "'");  // checks finiteness itself
       out.shape = std::move(a.shape);
       return out;
     }
@@ -161,7 +161,7 @@ float_array read_float_array(const fs::path& path, std::string_view what, const 
   switch (format_of(path, what)) {
     case file_format::npy: {
       npy_array a = read_npy(path, what);
-      out.values = as_float32(a, what);
+      out.values = as_float32(a, std::string(what) + " '" + path.string() + "'");
       out.shape = std::move(a.shape);
       return out;
     }
