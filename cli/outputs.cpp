@@ -282,6 +282,16 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
     w.npy("quantile_hi", q_hi);
     w.png("quantile_width", width, "width of the 5-95 % interval of |x|", io::colormap::magma);
   }
+  if (run.draws != nullptr && !run.draws->empty()) {
+    const std::size_t n = run.draws->size() / shape.pixels();
+    const std::size_t dims[3] = {n, shape.height, shape.width};
+    io::write_npy(folder.stage("draws.npy"), std::span<const cfloat>(*run.draws), dims);
+    if (run.cfl) {
+      folder.stage("draws.hdr");
+      const auto bart = io::coil_stack_to_cfl(image_shape{shape.height, shape.width, n}, *run.draws);
+      io::write_cfl(folder.stage("draws.cfl"), bart.data, bart.dims);
+    }
+  }
   if (!run.calibration.is_null()) {
     std::ofstream cal(folder.stage("calibration.json"), std::ios::binary);
     cal << run.calibration.dump(2) << "\n";

@@ -29,6 +29,9 @@ struct run_record {
   bool cfl = false;  ///< also write each array as a BART .cfl/.hdr pair
   std::optional<quantile_maps> quantiles;  ///< quantile_lo/hi.npy
   nlohmann::json calibration;              ///< calibration.json (null: not written)
+  /// --save-draws: the R·K posterior draws, C order [R·K, H, W], written as draws.npy
+  /// (complex64; and draws.cfl/.hdr with BART dims (H, W, 1, R·K) when `cfl`). Null: not written.
+  const std::vector<cfloat>* draws = nullptr;
 };
 
 /// The calibration and validity figures of one sampled problem (docs/design.md §1.7) for

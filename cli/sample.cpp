@@ -27,6 +27,7 @@ struct sample_options {
   bool reference = false;
   bool cfl = false;
   bool sbc_stage2 = false;
+  bool save_draws = false;
 };
 
 /// --design sbc: simulation-based calibration of the sampler on this operator, noise
@@ -168,7 +169,7 @@ void run_sample(const sample_options& o, bool no_report) {
   auto zero_filled = problem.zero_filled();  // (A/c)ᴴ(y/c) = Aᴴy/c²: back to the data's units
   for (auto& z : zero_filled) z = cfloat(cdouble(z) * (p.scale * p.scale));
   write_outputs(folder, {result.maps, zero_filled, p.mask, truth, reference, summary, o.cfl, quantiles,
-                         calibration});
+                         calibration, o.save_draws ? &result.draws : nullptr});
   finish_folder(folder, no_report);
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
@@ -186,6 +187,9 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_flag("--reference", o->reference,
                 "also compute the exact posterior and compare (Gaussian: every map; mixture: mean and variance)");
   cmd->add_flag("--cfl", o->cfl, "also write every map as a BART .cfl/.hdr pair");
+  cmd->add_flag("--save-draws", o->save_draws,
+                "also write the R*K posterior draws: draws.npy [R*K, H, W] complex64 (and draws.cfl/.hdr, BART dims "
+                "(H, W, 1, R*K), with --cfl); they are held in memory for the quantile maps anyway");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
   auto no_report = std::make_shared<bool>(false);

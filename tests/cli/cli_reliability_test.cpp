@@ -347,5 +347,32 @@ TEST_F(CliReliability, F16_SizesAreCheckedFromHeadersFirst) {
               2, "k-space mask has 16 line flags but the data has 40000 phase-encode lines");
 }
 
+// Part 6 (in part): --save-draws writes the R·K draws the maps were computed from. Their
+// plain average is the mean map (equal-size runs: the mean of run means), to float
+// rounding; the BART pair holds the same values in BART's column-major order.
+TEST_F(CliReliability, SaveDrawsWritesTheDrawsOfTheMaps) {
+  const auto r = run_cli(inputs() + " --sigma 0.1 --levels 5 --runs 2 --chains 3 --save-draws --cfl --out " +
+                         out().string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto draws = io::read_npy(out() / "draws.npy", "draws");
+  ASSERT_EQ(draws.shape, (std::vector<std::size_t>{6, 8, 8}));
+  const auto d = io::as_complex64(draws, "draws");
+  const auto mean = io::as_complex64(io::read_npy(out() / "mean.npy", "mean"), "mean");
+  for (std::size_t p = 0; p < 64; ++p) {
+    cdouble s{};
+    for (std::size_t n = 0; n < 6; ++n) s = s + cdouble(d[n * 64 + p]);
+    EXPECT_NEAR(s.re / 6, mean[p].re, 1e-5 * (1 + std::abs(mean[p].re))) << p;
+    EXPECT_NEAR(s.im / 6, mean[p].im, 1e-5 * (1 + std::abs(mean[p].im))) << p;
+  }
+  const auto bart = io::read_cfl(out() / "draws", "draws");
+  ASSERT_EQ(bart.dims, (std::vector<std::size_t>{8, 8, 1, 6}));
+  for (std::size_t n = 0; n < 6; ++n)
+    for (std::size_t h = 0; h < 8; ++h)
+      for (std::size_t w = 0; w < 8; ++w) {
+        EXPECT_EQ(bart.data[h + 8 * (w + 8 * n)].re, d[(n * 8 + h) * 8 + w].re);
+        EXPECT_EQ(bart.data[h + 8 * (w + 8 * n)].im, d[(n * 8 + h) * 8 + w].im);
+      }
+}
+
 }  // namespace
 }  // namespace twofold
