@@ -52,7 +52,10 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
   io::output_folder folder = open_output_folder(o.common, input_paths(o.inputs));
   std::fprintf(stderr, "twofold sample --design sbc: %zu replicates x %zu draws (%s) on %s\n", params.replicates,
                params.draws, params.stage2 ? "stage 2" : "posterior", ctx.device_name().c_str());
-  const auto r = simulation_based_calibration(ctx, p.op, sigma, values, prior, sp, params);
+  const auto r = [&] {
+    stage_progress progress("sbc");
+    return simulation_based_calibration(ctx, p.op, sigma, values, prior, sp, params);
+  }();
   nlohmann::json tests = nlohmann::json::array();
   for (const auto& t : r.tests)
     tests.push_back({{"name", t.name}, {"ranks", t.ranks}, {"histogram", t.histogram}, {"chi2", t.chi2},
