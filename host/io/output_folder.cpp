@@ -268,7 +268,10 @@ output_folder::output_folder(fs::path final_dir, output_folder_options options) 
   TWOFOLD_EXPECTS(target.has_filename() && target != target.root_path() && target.filename() != "..",
                   name + " cannot be replaced (give a folder with a name)");
   const auto st = fs::symlink_status(target, ec);
-  if (fs::is_symlink(st)) target = fs::canonical(target, ec);  // replace what the link points at
+  if (fs::is_symlink(st)) {  // replace what the link points at, not the link
+    target = fs::canonical(target, ec);
+    TWOFOLD_EXPECTS(!ec, name + " is a symbolic link to nothing (" + ec.message() + ")");
+  }
   final_dir_ = target;
   const auto fst = fs::status(final_dir_, ec);
   const bool exists = fs::exists(fst);
