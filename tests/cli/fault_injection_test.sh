@@ -76,15 +76,22 @@ for sig in TERM INT; do
   echo "SIG$sig: exit $code, old folder intact, nothing left behind"
 done
 
-# kill_at LABEL DELAY_MS [env...]: replace `target` (a copy of ref_old) by a seed-2
-# run, SIGKILL it after DELAY_MS, and check the folder.
+# kill_at LABEL WHEN DELAY_MS [env...]: replace `target` (a copy of ref_old) by a seed-2
+# run and SIGKILL it DELAY_MS after it started (WHEN = start) or after its last file,
+# summary.json, appeared in its staging folder, i.e. once the commit began (WHEN = commit).
 kill_at() {
-  local label=$1 delay=$2
-  shift 2
+  local label=$1 when=$2 delay=$3
+  shift 3
   rm -rf target
   cp -a ref_old target
   run 2 target "$@" &
   local pid=$!
+  if [ "$when" = commit ]; then
+    for _ in $(seq 1 3000); do
+      compgen -G '.target.twofold-staging-*/summary.json' >/dev/null && break
+      sleep 0.01
+    done
+  fi
   sleep "$(awk -v ms="$delay" 'BEGIN { printf "%.3f", ms / 1000 }')"
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
@@ -121,14 +128,12 @@ for mode in exchange aside; do
     for seed in $(seq 1 "$seeds"); do
       RANDOM=$((seed * 7919))
       if [ "$phase" = sampling ]; then
-        delay=$((RANDOM % (duration + 1)))
-        kill_at "$mode/$phase/seed $seed" "$delay" "${extra[@]}"
+        kill_at "$mode/$phase/seed $seed" start $((RANDOM % (duration + 1))) "${extra[@]}"
       else
         # Stratified: seed k kills at a random instant of the k-th of `seeds` equal
-        # slices of [3/4 of the run, its end + the commit], so every step is reached.
-        span=$((duration / 4 + commit_window))
-        delay=$((duration * 3 / 4 + (seed - 1) * span / seeds + RANDOM % (span / seeds + 1)))
-        kill_at "$mode/$phase/seed $seed" "$delay" "${extra[@]}" TWOFOLD_TEST_COMMIT_PAUSE_MS=$pause
+        # slices of the commit, so every step of it is reached.
+        delay=$(((seed - 1) * commit_window / seeds + RANDOM % (commit_window / seeds + 1)))
+        kill_at "$mode/$phase/seed $seed" commit "$delay" "${extra[@]}" TWOFOLD_TEST_COMMIT_PAUSE_MS=$pause
       fi
     done
     echo "$mode, kill during $phase: $old old, $new new ($recovered restored by the next start) of $seeds"
@@ -137,6 +142,15 @@ for mode in exchange aside; do
     fi
   done
 done
+
+# One more kill aimed at the fallback's window between its two renames (pauses of 400 ms:
+# marker at 400, aside at 800, into place at 1200 ms after the commit began): the
+# target is then missing, the old folder waits aside complete and the next start
+# restores it.
+old=0 new=0 recovered=0
+kill_at "aside/between the renames" commit 1000 TWOFOLD_TEST_RENAME_ASIDE=1 TWOFOLD_TEST_COMMIT_PAUSE_MS=400
+[ "$recovered" -eq 1 ] && [ "$old" -eq 1 ] || fail "the kill between the renames did not leave the old folder aside"
+echo "aside, kill between the renames: old folder set aside, restored by the next start"
 
 # A complete run afterwards: the new folder, and nothing that killed runs left.
 (run 2 target) || fail "final run failed"
