@@ -146,6 +146,15 @@ class signals_blocked {
 
 // ---------------------------------------------------------------------------
 
+// `.<target><tag><pid>-<n>`: a hidden sibling of the target, named after it.
+fs::path hidden_sibling(const fs::path& target, std::string_view tag) {
+  std::string name(1, '.');  // (not "." + string: GCC 12 warns falsely, -Wrestrict)
+  name += target.filename().string();
+  name += tag;
+  name += unique_suffix();
+  return target.parent_path() / name;
+}
+
 bool process_alive(long pid) {
   if (pid <= 0 || pid > INT_MAX) return false;
   if (pid == static_cast<long>(::getpid())) return true;
@@ -317,8 +326,7 @@ output_folder::output_folder(fs::path final_dir, output_folder_options options) 
   recover_output_folders(parent);
   // The staging folder doubles as the writability check.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    fs::path candidate =
-        parent / ("." + final_dir_.filename().string() + std::string(staging_tag) + unique_suffix());
+    fs::path candidate = hidden_sibling(final_dir_, staging_tag);
     signals_blocked blocked;
     if (fs::create_directory(candidate, ec)) {
       staging_dir_ = std::move(candidate);
@@ -439,8 +447,7 @@ void output_folder::commit() {
       }
       if (!swapped && failure.empty()) {
         // Rename aside, then into place; recover_output_folders repairs a kill in between.
-        const fs::path aside =
-            final_dir_.parent_path() / ("." + final_dir_.filename().string() + std::string(aside_tag) + unique_suffix());
+        const fs::path aside = hidden_sibling(final_dir_, aside_tag);
         if (::rename(final_dir_.c_str(), aside.c_str()) != 0) {
           failure = std::string("cannot set the old folder aside: ") + std::strerror(errno);
         } else {

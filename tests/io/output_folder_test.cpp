@@ -172,7 +172,9 @@ TEST(OutputFolder, RecoveryRemovesDeadStagingAndRestoresASetAsideFolder) {
   scratch_dir scratch("recover");
   const long dead = dead_pid(), alive = static_cast<long>(::getpid());
   const auto entry = [&](const std::string& target, const char* tag, long pid) {
-    const fs::path p = scratch.path / ("." + target + tag + std::to_string(pid) + "-0");
+    std::string name(1, '.');
+    name += target + tag + std::to_string(pid) + "-0";
+    const fs::path p = scratch.path / name;
     fs::create_directories(p);
     write_text(p / "mean.npy", target);
     return p;
