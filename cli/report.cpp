@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <span>
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
@@ -63,6 +66,20 @@ script_result run_script(const fs::path& outdir) {
   return {WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status), python};
 }
 
+/// A committed folder's marker lists its files: add report.html when `twofold report`
+/// drew it afterwards (atomically; a folder without a marker is left as it is).
+void list_report_in_marker(const fs::path& outdir) {
+  const fs::path marker = outdir / std::string(io::output_marker_name);
+  std::ifstream in(marker, std::ios::binary);
+  if (!in) return;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find("\nreport.html\n") != std::string::npos) return;
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += "report.html\n";
+  const auto bytes = std::as_bytes(std::span(text));
+  io::write_file_atomically(marker, std::span(&bytes, 1));
+}
+
 }  // namespace
 
 void write_report(const fs::path& outdir, bool warn_only, const fs::path& shown_as) {
@@ -89,7 +106,10 @@ std::function<void()> add_report_command(CLI::App& app) {
       "report", "Write OUTDIR/report.html: the maps, calibration charts and summary of an output folder (needs python3 "
                 "with numpy and matplotlib; TWOFOLD_PYTHON overrides the interpreter)");
   cmd->add_option("OUTDIR", *outdir, "a folder written by twofold demo or twofold sample")->required();
-  return [outdir] { write_report(*outdir, false); };
+  return [outdir] {
+    write_report(*outdir, false);
+    list_report_in_marker(*outdir);
+  };
 }
 
 }  // namespace twofold::cli

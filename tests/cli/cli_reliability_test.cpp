@@ -165,6 +165,22 @@ TEST_F(CliReliability, F4_FailedReportLeavesNoOldReport) {
   EXPECT_FALSE(fs::exists(out() / "report.html"));
 }
 
+// The marker lists the folder's files, report.html included, whether the report was
+// drawn with the run or later by `twofold report`.
+TEST_F(CliReliability, MarkerListsTheReport) {
+  auto r = run_cli(base());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const fs::path marker = out() / std::string(io::output_marker_name);
+  EXPECT_FALSE(contains(bytes_of(marker), "report.html"));
+  r = run_cli("report " + out().string());
+  if (r.code != 0) GTEST_SKIP() << "python3 with matplotlib is not available: " << r.output;
+  EXPECT_TRUE(contains(bytes_of(marker), "\nreport.html\n")) << bytes_of(marker);
+  r = run_cli(inputs("k.npy", true) + small() + " --sigma 0.1 --out " + out().string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(out() / "report.html"));
+  EXPECT_TRUE(contains(bytes_of(marker), "\nreport.html\n")) << bytes_of(marker);
+}
+
 // F3: `demo --design replicate` printed the absent ambiguity ratio and exited 3 after
 // committing its outputs.
 TEST_F(CliReliability, F3_DemoReplicateDesignSucceeds) {
