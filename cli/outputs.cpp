@@ -203,7 +203,8 @@ stage_progress::stage_progress(std::string stage) : state_(std::make_unique<stat
   s->ticker = std::thread([s] {
     std::unique_lock lock(s->m);
     for (int tick = 1;; ++tick) {
-      if (s->cv.wait_until(lock, s->start + std::chrono::seconds(2 * tick), [s] { return s->done; })) return;
+      // The first line after 1 s, then one every 2 s.
+      if (s->cv.wait_until(lock, s->start + std::chrono::seconds(2 * tick - 1), [s] { return s->done; })) return;
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - s->start).count();
       std::fprintf(stderr, "[%s] running, %.0f s elapsed\n", s->stage.c_str(), elapsed);
     }

@@ -69,7 +69,7 @@ io::output_folder open_output_folder(const common_options& o, const std::vector<
 void recover_beside_out(const common_options& o);
 
 /// Progress for a stage without steps of its own (the exact reference, reading
-/// large inputs): a line when it starts and one every 2 s while it runs, with the
+/// large inputs): a line after 1 s and then every 2 s while it runs, with the
 /// elapsed time; and its duration at the end when it took more than a second.
 class stage_progress {
  public:
