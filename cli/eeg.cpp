@@ -191,7 +191,7 @@ nlohmann::json stage_eeg_outputs(io::output_folder& folder, const eeg_forward& f
   return eeg;
 }
 
-void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
+void run_eeg_demo(const common_options& common, const eeg_demo_options& o, bool no_report) {
   const auto sp = to_sampler_params(common);
   const auto dp = to_design_params(common);
   TWOFOLD_EXPECTS(std::isfinite(o.lambda2) && o.lambda2 > 0, "--lambda2 must be finite and > 0");
@@ -206,7 +206,7 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
   const auto v = minimum_norm_source_variance(g, r, n, mp);
   const gaussian_prior prior(ctx, gaussian_basis::pixel, {1, n}, std::vector<cfloat>(n),
                              std::vector<float>(v.begin(), v.end()));
-  io::output_folder folder(common.out);
+  io::output_folder folder = open_output_folder(common, {f.dir.string()});
   std::fprintf(stderr, "twofold demo --problem eeg on %s\n", ctx.device_name().c_str());
 
   // Three patches at different distances from the head centre: the grid source
@@ -317,6 +317,7 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o) {
   const auto calibration = calibration_figures(ctx, problem, result, truth_opt, quantiles);
   write_outputs(folder, {result.maps, problem.zero_filled(), {}, truth_opt, reference, summary, false, quantiles,
                          calibration});
+  finish_folder(folder, no_report);
 
   const auto& c = summary["against_exact_reference"];
   std::printf("twofold demo --problem eeg: %zu channels (rank %zu after whitening), %zu sources x %zu components, "

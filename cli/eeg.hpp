@@ -60,6 +60,6 @@ struct eeg_demo_options {
   double depth = 0.8;
   double amplitude = 10.0;     ///< nA m per active source
 };
-void run_eeg_demo(const common_options& common, const eeg_demo_options& o);
+void run_eeg_demo(const common_options& common, const eeg_demo_options& o, bool no_report);
 
 }  // namespace twofold::cli

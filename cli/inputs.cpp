@@ -1,5 +1,6 @@
 // Reading and checking the inputs of `twofold sample` (see inputs.hpp).
 #include "inputs.hpp"
+#include "commands.hpp"
 
 #include <twofold/twofold.hpp>
 
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace twofold::cli {
@@ -124,7 +126,98 @@ void expect_image(const std::vector<std::size_t>& shape, image_shape expected, c
                   what + " has shape " + shape_text(shape) + " but " + against + " is " + to_string(expected));
 }
 
-loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
+std::vector<std::string> input_paths(const problem_inputs& o) {
+  return {o.measurements,   o.mask,          o.maps,          o.matrix,       o.kernel,
+          o.prior_images,   o.prior_mean,    o.prior_variance, o.prior_spectrum, o.prior_weights,
+          o.truth,          o.forward,       o.noise_cov,     o.prior_factor};
+}
+
+void check_input_shapes(const problem_inputs& o) {
+  const bool mri = o.op == "mri" || o.op == "mri-multicoil";
+  const auto y = io::read_array_shape(o.measurements, mri ? "k-space" : "measurements", {"kspace", o.slice});
+  if (y.empty()) return;
+  const auto peek = [&](const std::string& path, const std::string& what, const char* dataset = "kspace") {
+    return path.empty() ? std::vector<std::size_t>{} : io::read_array_shape(path, what, {dataset, o.slice});
+  };
+  std::optional<image_shape> image;  // the operator's domain, when the headers tell it
+  if ((o.op == "mri" && y.size() == 2) || (o.op == "mri-multicoil" && (y.size() == 2 || y.size() == 3))) {
+    const image_shape s{y[y.size() - 2], y.back()};
+    image = s;
+    if (const auto m = peek(o.mask, "k-space mask", "mask"); !m.empty()) {
+      if (m.size() == 1)
+        TWOFOLD_EXPECTS(m[0] == s.width, "k-space mask has " + std::to_string(m[0]) +
+                                             " line flags but the data has " + std::to_string(s.width) +
+                                             " phase-encode lines");
+      else
+        expect_image(m, s, "k-space mask", "the data");
+    }
+    if (o.op == "mri-multicoil" && !o.maps.empty()) {
+      const auto maps = peek(o.maps, "sensitivity maps");
+      const std::size_t coils = y.size() == 3 ? y[0] : 1;
+      const std::vector<std::size_t> want{coils, s.height, s.width};
+      TWOFOLD_EXPECTS(maps.empty() || maps == want || (coils == 1 && maps == std::vector<std::size_t>{s.height, s.width}),
+                      "sensitivity maps have shape " + shape_text(maps) + " but the k-space is " + shape_text(y) +
+                          " (expected " + shape_text(want) + ")");
+    }
+  } else if (o.op == "dense" && !o.matrix.empty()) {
+    const auto a = peek(o.matrix, "matrix");
+    if (a.size() == 2) {
+      std::size_t m = 1;
+      for (const auto d : y) m *= d;
+      TWOFOLD_EXPECTS(m == a[0] && (y.size() == 1 || y.size() == 2),
+                      "measurements have shape " + shape_text(y) + " but the matrix has " + std::to_string(a[0]) +
+                          " rows (expected [" + std::to_string(a[0]) + "])");
+      image = image_shape{1, a[1]};
+    }
+  } else if ((o.op == "inpaint" || o.op == "blur") && (y.size() == 1 || y.size() == 2)) {
+    image = as_image(y, "measurements");
+    if (o.op == "inpaint")
+      if (const auto m = peek(o.mask, "pixel mask", "mask"); !m.empty()) expect_image(m, *image, "pixel mask", "the data");
+  }
+  if (!image) return;
+  const std::string domain = "the image (the operator's domain)";
+  if (o.prior_kind == "gaussian" && o.prior_images.empty()) {
+    if (const auto m = peek(o.prior_mean, "prior mean"); !m.empty()) expect_image(m, *image, "prior mean", domain);
+    if (const auto v = peek(o.prior_variance, "prior variance"); !v.empty())
+      expect_image(v, *image, "prior variance", domain);
+    if (const auto v = peek(o.prior_spectrum, "prior spectrum"); !v.empty())
+      expect_image(v, *image, "prior spectrum", domain);
+  }
+  if (!o.prior_images.empty())
+    if (const auto st = peek(o.prior_images, "prior image stack"); !st.empty())
+      stack_count(st, *image, "prior image stack");
+  if (const auto t = peek(o.truth, "truth image"); !t.empty()) expect_image(t, *image, "truth image", domain);
+}
+
+double spectral_norm(std::span<const cfloat> a, std::size_t m, std::size_t n) {
+  std::vector<cdouble> v(n), w(m);
+  for (std::size_t j = 0; j < n; ++j) v[j] = cdouble(1.0 + 0.01 * double(j % 7), 0.0);
+  double lambda = 0;
+  for (int it = 0; it < 200; ++it) {
+    double vv = 0;
+    for (const auto& z : v) vv += norm2(z);
+    const double inv = 1.0 / std::sqrt(vv);
+    for (auto& z : v) z = z * inv;
+    for (std::size_t i = 0; i < m; ++i) {
+      cdouble s{};
+      for (std::size_t j = 0; j < n; ++j) s = s + cdouble(a[i * n + j]) * v[j];
+      w[i] = s;
+    }
+    std::fill(v.begin(), v.end(), cdouble{});
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) v[j] = v[j] + conj(cdouble(a[i * n + j])) * w[i];
+    double next = 0;
+    for (const auto& z : w) next += norm2(z);  // ‖A v‖² with ‖v‖ = 1: the Rayleigh quotient of AᴴA
+    if (std::abs(next - lambda) <= 1e-6 * next) {
+      lambda = next;
+      break;
+    }
+    lambda = next;
+  }
+  return std::sqrt(lambda);
+}
+
+loaded_problem load_problem(const context& ctx, const problem_inputs& given, bool normalise_dense) {
   problem_inputs o = given;
   if (!o.forward.empty()) {  // an EEG forward folder: its files unless given explicitly
     const std::filesystem::path dir(o.forward);
@@ -177,7 +270,20 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
     TWOFOLD_EXPECTS(y.values.size() == a.shape[0] && (y.shape.size() == 1 || y.shape.size() == 2),
                     "measurements have shape " + shape_text(y.shape) + " but the matrix has " +
                         std::to_string(a.shape[0]) + " rows (expected [" + std::to_string(a.shape[0]) + "])");
-    p.op = std::make_shared<dense_operator>(ctx, a.values, a.shape[0], image_shape{1, a.shape[1]});
+    auto matrix = a.values;
+    if (normalise_dense) {
+      const double c = spectral_norm(matrix, a.shape[0], a.shape[1]);
+      if (c > 1.0) {
+        p.scale = c;
+        for (auto& z : matrix) z = cfloat(cdouble(z) * (1.0 / c));
+        for (auto& z : p.y) z = cfloat(cdouble(z) * (1.0 / c));
+        std::fprintf(stderr,
+                     "twofold: note: the matrix has spectral norm %.4g > 1, which langevin's step rule does not "
+                     "allow; sampling the same posterior from A/%.4g, y/%.4g and sigma/%.4g\n",
+                     c, c, c, c);
+      }
+    }
+    p.op = std::make_shared<dense_operator>(ctx, matrix, a.shape[0], image_shape{1, a.shape[1]});
     p.real_data = p.real_data && all_real(a.values);
     if (all_real(a.values)) {
       p.matrix.resize(a.values.size());
@@ -296,20 +402,23 @@ void add_input_options(CLI::App& cmd, problem_inputs& o) {
                   "y: k-space [H, W] (mri), [coils, H, W] (mri-multicoil), [m] (dense), an image (blur, inpaint, "
                   "superres)")
       ->required();
-  cmd.add_option("--slice", o.slice, "fastMRI .h5 slice (default: the middle one)");
+  cmd.add_option("--slice", o.slice, "fastMRI .h5 slice (default: the middle one)")->check(count_in(0, 1000000));
   cmd.add_option("--mask", o.mask,
                   "mri: k-space mask [H, W] or [W] line flags (default: the .h5 file's mask); inpaint: pixel mask [H, W]");
   cmd.add_option("--maps", o.maps, "mri-multicoil: sensitivity maps [coils, H, W] (.npy or BART .cfl)");
   cmd.add_option("--projection-tolerance", o.projection.tolerance,
                   "mri-multicoil: relative residual of the CG range projection P_R")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(number_in(0, 1, true, true));
   cmd.add_option("--projection-iterations", o.projection.max_iterations,
                   "mri-multicoil: most CG iterations of P_R")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(count_in(1, 1000000));
   cmd.add_option("--matrix", o.matrix, "dense: the matrix / lead field [m, n], real or complex");
   cmd.add_option("--kernel", o.kernel, "blur: the kernel [h, w], centred at (h/2, w/2)");
-  cmd.add_option("--kernel-std", o.kernel_std, "blur: a normalised Gaussian kernel of this std (pixels)");
-  cmd.add_option("--factor", o.factor, "superres: the block-averaging factor");
+  cmd.add_option("--kernel-std", o.kernel_std, "blur: a normalised Gaussian kernel of this std (pixels)")
+      ->check(number_in(0, 1e6, true, false));
+  cmd.add_option("--factor", o.factor, "superres: the block-averaging factor")->check(count_in(1, 4096));
   cmd.add_option("--field", o.field, "auto | real | complex (auto: real when A, y and the prior mean are real)")
       ->capture_default_str();
   cmd.add_option("--prior", o.prior_kind, "gaussian | mixture | empirical")->capture_default_str();
@@ -322,7 +431,9 @@ void add_input_options(CLI::App& cmd, problem_inputs& o) {
   cmd.add_option("--prior-variance", o.prior_variance, "per-pixel prior variance [H, W] (mixture: [K, H, W])");
   cmd.add_option("--prior-spectrum", o.prior_spectrum,
                   "prior power spectrum [H, W], centred k-space, fourier basis (mixture: [K, H, W])");
-  cmd.add_option("--variance-floor", o.variance_floor, "relative variance floor for estimated priors")->capture_default_str();
+  cmd.add_option("--variance-floor", o.variance_floor, "relative variance floor for estimated priors")
+      ->capture_default_str()
+      ->check(number_in(0, 1, false, false));
   cmd.add_option("--truth", o.truth, "ground-truth image [H, W] for the error map");
   cmd.add_option("--forward", o.forward,
                   "dense (EEG): a folder from python/eeg/make_forward.py; --matrix and --noise-cov default to its "

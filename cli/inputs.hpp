@@ -51,9 +51,31 @@ struct loaded_problem {
   std::size_t matrix_rows = 0;
   std::optional<noise_whitener> whitener;  ///< --noise-cov: y and the matrix were whitened by it
   std::vector<double> sensor_matrix, sensor_y;  ///< --noise-cov: the unwhitened matrix and data
+  /// The dense matrix and y were divided by this (its spectral norm ‖A‖₂; 1: as given).
+  /// Sample with σ/scale: y/c = (A/c) x + n/c has the same posterior.
+  double scale = 1.0;
 };
 
-loaded_problem load_problem(const context& ctx, const problem_inputs& o);
+/// Reads the operator and its measurements. With `normalise_dense`, a dense matrix
+/// whose spectral norm c = ‖A‖₂ exceeds 1 is divided by c, and so is y (the caller
+/// divides σ by `scale`): the posterior is unchanged, and step rules that assume
+/// ‖A‖ ≤ 1 (langevin's) stay stable.
+loaded_problem load_problem(const context& ctx, const problem_inputs& o, bool normalise_dense = false);
+
+/// The spectral norm ‖A‖₂ of a row-major m × n matrix (power iteration on AᴴA,
+/// converged to 1e-6 relative or 200 iterations).
+double spectral_norm(std::span<const cfloat> a, std::size_t m, std::size_t n);
+
+/// Checks the inputs' sizes against each other from their headers alone, before
+/// any large file is read (a many-gigabyte k-space is not read to find that its
+/// mask has the wrong length): the mask, coil maps or matrix against the
+/// measurements, and the prior and truth images against the image they imply.
+/// The same checks run again, on the read arrays, in `load_problem` and `read_prior`.
+void check_input_shapes(const problem_inputs& o);
+
+/// Every input file the options name (for the output folder's "never replace a
+/// folder holding an input" rule).
+std::vector<std::string> input_paths(const problem_inputs& o);
 
 /// The field before the prior exists: explicit, or auto — real when nothing
 /// complex enters (a real lead field, real data, a real prior mean or image stack);

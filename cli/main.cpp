@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   CLI::App app{"twofold: GPU posterior sampling for linear inverse problems, with ambiguity/estimation maps"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "twofold 0.1.0");
+  app.fallthrough();  // --debug may follow the subcommand
+  bool debug = false;
+  app.add_flag("--debug", debug, "on errors, also print where in the source they were raised")->configurable(false);
+  // SIGINT/SIGTERM: remove the staging folders of the run, then exit 130/143.
+  twofold::io::install_interrupt_cleanup();
   const auto run_demo = twofold::cli::add_demo_command(app);
   const auto run_sample = twofold::cli::add_sample_command(app);
   const auto run_validate = twofold::cli::add_validate_command(app);
@@ -33,6 +38,7 @@ int main(int argc, char** argv) {
     }
   } catch (const twofold::error& e) {
     std::fprintf(stderr, "twofold: error: %s\n", e.what());
+    if (debug && !e.where().empty()) std::fprintf(stderr, "twofold: raised at %s\n", e.where().c_str());
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "twofold: error: out of memory\n");

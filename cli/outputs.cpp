@@ -2,12 +2,18 @@
 
 #include <twofold/twofold.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace twofold::cli {
 namespace {
@@ -118,7 +124,106 @@ nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussi
   return j;
 }
 
+void require_finite_maps(const uncertainty_maps& maps, const std::string& sampler) {
+  const auto check = [&](const char* name, std::size_t bad, std::size_t n) {
+    if (bad == 0) return;
+    throw runtime_failure("the " + sampler + " sampler produced values that are not finite float32 numbers (NaN, "
+                          "infinity, or beyond 3.4e38) in " + std::to_string(bad) + " of " + std::to_string(n) +
+                          " pixels of the " + name +
+                          " map; nothing was written. Its steps diverged or the data's scale is extreme: use "
+                          "smaller step parameters (e.g. --dps-zeta, --step), more --levels, another --sampler, or "
+                          "rescale the data");
+  };
+  // The maps are written as float32: a double beyond its range would become an infinity.
+  const auto bad_value = [](double x) { return !(std::abs(x) <= double(std::numeric_limits<float>::max())); };
+  const auto count = [&](const std::vector<double>& v) {
+    return std::size_t(std::count_if(v.begin(), v.end(), bad_value));
+  };
+  check("mean", std::size_t(std::count_if(maps.mean.begin(), maps.mean.end(),
+                                          [&](cdouble z) { return bad_value(z.re) || bad_value(z.im); })),
+        maps.mean.size());
+  check("total variance", count(maps.total_variance), maps.total_variance.size());
+  check("ambiguity", count(maps.ambiguity), maps.ambiguity.size());
+  check("estimation", count(maps.estimation), maps.estimation.size());
+  check("between-run variance", count(maps.between_run_variance), maps.between_run_variance.size());
+  check("range variance", count(maps.range_variance), maps.range_variance.size());
+  check("null variance", count(maps.null_variance), maps.null_variance.size());
+}
+
+void require_memory_for_draws(const design_params& d, image_shape shape) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return;
+  const long double memory = static_cast<long double>(pages) * static_cast<long double>(page);
+  const long double need = static_cast<long double>(d.runs) * static_cast<long double>(d.chains_per_run) *
+                           static_cast<long double>(shape.pixels()) * sizeof(cfloat);
+  char text[160];
+  std::snprintf(text, sizeof text, "%.3g GB for %zu x %zu draws of %zu pixels, against %.3g GB of memory",
+                double(need / 1e9), d.runs, d.chains_per_run, shape.pixels(), double(memory / 1e9));
+  TWOFOLD_EXPECTS(need <= memory / 2,
+                  std::string("--runs x --chains is too large for this machine: the kept draws need ") + text +
+                      " (at most half may be used; lower --runs or --chains)");
+}
+
+void finish_folder(io::output_folder& folder, bool no_report) {
+  if (!no_report) {
+    stage_progress progress("report");
+    write_report(folder.staging_dir(), true, folder.final_dir());
+  }
+  folder.commit();
+}
+
+io::output_folder open_output_folder(const common_options& o, const std::vector<std::string>& inputs) {
+  io::output_folder_options options;
+  options.force = o.force;
+  for (const auto& i : inputs)
+    if (!i.empty()) options.inputs.emplace_back(i);
+  return io::output_folder(o.out, options);
+}
+
+void recover_beside_out(const common_options& o) {
+  if (o.out.empty()) return;
+  std::error_code ec;
+  std::filesystem::path target = std::filesystem::absolute(o.out, ec).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();
+  io::recover_output_folders(target.parent_path());
+}
+
+struct stage_progress::state {
+  std::string stage;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread ticker;
+};
+
+stage_progress::stage_progress(std::string stage) : state_(std::make_unique<state>()) {
+  state_->stage = std::move(stage);
+  state* s = state_.get();
+  s->ticker = std::thread([s] {
+    std::unique_lock lock(s->m);
+    for (int tick = 1;; ++tick) {
+      // The first line after 1 s, then one every 2 s.
+      if (s->cv.wait_until(lock, s->start + std::chrono::seconds(2 * tick - 1), [s] { return s->done; })) return;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - s->start).count();
+      std::fprintf(stderr, "[%s] running, %.0f s elapsed\n", s->stage.c_str(), elapsed);
+    }
+  });
+}
+
+stage_progress::~stage_progress() {
+  {
+    std::lock_guard lock(state_->m);
+    state_->done = true;
+  }
+  state_->cv.notify_all();
+  state_->ticker.join();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - state_->start).count();
+  if (elapsed > 1.0) std::fprintf(stderr, "[%s] done in %.1f s\n", state_->stage.c_str(), elapsed);
+}
+
 void write_outputs(io::output_folder& folder, const run_record& run) {
+  require_finite_maps(run.maps, run.summary.contains("sampler") ? run.summary["sampler"].value("kind", "") : "");
   const image_shape shape = run.maps.shape;
   writer w(folder, shape, run.cfl);
   const auto& m = run.maps;
@@ -178,6 +283,16 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
     w.npy("quantile_hi", q_hi);
     w.png("quantile_width", width, "width of the 5-95 % interval of |x|", io::colormap::magma);
   }
+  if (run.draws != nullptr && !run.draws->empty()) {
+    const std::size_t n = run.draws->size() / shape.pixels();
+    const std::size_t dims[3] = {n, shape.height, shape.width};
+    io::write_npy(folder.stage("draws.npy"), std::span<const cfloat>(*run.draws), dims);
+    if (run.cfl) {
+      folder.stage("draws.hdr");
+      const auto bart = io::coil_stack_to_cfl(image_shape{shape.height, shape.width, n}, *run.draws);
+      io::write_cfl(folder.stage("draws.cfl"), bart.data, bart.dims);
+    }
+  }
   if (!run.calibration.is_null()) {
     std::ofstream cal(folder.stage("calibration.json"), std::ios::binary);
     cal << run.calibration.dump(2) << "\n";
@@ -189,7 +304,6 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
   json << text;
   json.close();
   TWOFOLD_ENSURES(json.good(), "could not write summary.json");
-  folder.commit();
 }
 
 nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const sample_result& result,

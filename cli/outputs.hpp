@@ -5,11 +5,15 @@
 /// for humans, and summary.json — all staged and committed together, so an
 /// interrupted or failed run leaves no half-written folder.
 
+#include "commands.hpp"
+
 #include <twofold/twofold.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <memory>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -25,6 +29,9 @@ struct run_record {
   bool cfl = false;  ///< also write each array as a BART .cfl/.hdr pair
   std::optional<quantile_maps> quantiles;  ///< quantile_lo/hi.npy
   nlohmann::json calibration;              ///< calibration.json (null: not written)
+  /// --save-draws: the R·K posterior draws, C order [R·K, H, W], written as draws.npy
+  /// (complex64; and draws.cfl/.hdr with BART dims (H, W, 1, R·K) when `cfl`). Null: not written.
+  const std::vector<cfloat>* draws = nullptr;
 };
 
 /// The calibration and validity figures of one sampled problem (docs/design.md §1.7) for
@@ -34,8 +41,47 @@ struct run_record {
 nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const sample_result& result,
                                    const std::optional<std::vector<cfloat>>& truth, quantile_maps& quantiles);
 
-/// Stages everything in `folder` and commits it.
+/// Stages everything in `folder` (the caller commits it, after the report). Throws
+/// `runtime_failure` before staging anything when a map holds a NaN or an
+/// infinity: such a run produced nothing usable (exit 3, nothing committed).
 void write_outputs(io::output_folder& folder, const run_record& run);
+
+/// Throws `bad_input` naming --runs and --chains when the kept draws (R·K images
+/// of `shape`, complex float) would not fit in this machine's memory.
+void require_memory_for_draws(const design_params& d, image_shape shape);
+
+/// Throws `runtime_failure` naming the map and the count when any value of
+/// `maps` is not finite.
+void require_finite_maps(const uncertainty_maps& maps, const std::string& sampler);
+
+/// Writes report.html into the staging folder (unless `no_report`; a failed
+/// report is only a warning) and commits the folder: the report is part of the
+/// one atomic swap, so a failed report never leaves an old one behind.
+void finish_folder(io::output_folder& folder, bool no_report);
+
+/// The --out folder of a run that reads `inputs` (empty entries ignored): refused
+/// when it holds one of them, or is a non-empty folder twofold did not write
+/// (unless --force).
+io::output_folder open_output_folder(const common_options& o, const std::vector<std::string>& inputs);
+
+/// `io::recover_output_folders` on the folder that holds --out: what killed runs
+/// left there is repaired at the start of the next run, even one that then fails.
+void recover_beside_out(const common_options& o);
+
+/// Progress for a stage without steps of its own (the exact reference, reading
+/// large inputs): a line after 1 s and then every 2 s while it runs, with the
+/// elapsed time; and its duration at the end when it took more than a second.
+class stage_progress {
+ public:
+  explicit stage_progress(std::string stage);
+  ~stage_progress();
+  stage_progress(const stage_progress&) = delete;
+  stage_progress& operator=(const stage_progress&) = delete;
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
 
 /// Sampler-versus-reference figures for the summary: mean error in units of the
 /// exact posterior std, and ratios of the spatially averaged variance maps.

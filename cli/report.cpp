@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <span>
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
@@ -50,17 +53,37 @@ script_result run_script(const fs::path& outdir) {
   std::fflush(stderr);
   pid_t pid = 0;
   if (posix_spawnp(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return {-1, python};
+  io::set_interrupt_child(pid);  // SIGINT/SIGTERM: stop it before its folder is removed
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return {-1, python};
+    if (errno != EINTR) {
+      io::set_interrupt_child(0);
+      return {-1, python};
+    }
+  io::set_interrupt_child(0);
   if (!WIFEXITED(status)) return {128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0), python};
   // posix_spawnp reports a missing interpreter as exit 127 from the child on glibc.
   return {WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status), python};
 }
 
+/// A committed folder's marker lists its files: add report.html when `twofold report`
+/// drew it afterwards (atomically; a folder without a marker is left as it is).
+void list_report_in_marker(const fs::path& outdir) {
+  const fs::path marker = outdir / std::string(io::output_marker_name);
+  std::ifstream in(marker, std::ios::binary);
+  if (!in) return;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find("\nreport.html\n") != std::string::npos) return;
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  text += "report.html\n";
+  const auto bytes = std::as_bytes(std::span(text));
+  io::write_file_atomically(marker, std::span(&bytes, 1));
+}
+
 }  // namespace
 
-void write_report(const fs::path& outdir, bool warn_only) {
+void write_report(const fs::path& outdir, bool warn_only, const fs::path& shown_as) {
+  const fs::path& shown = shown_as.empty() ? outdir : shown_as;
   const auto r = run_script(outdir);
   if (r.code == 0) return;
   const std::string what =
@@ -70,11 +93,11 @@ void write_report(const fs::path& outdir, bool warn_only) {
     std::fprintf(stderr,
                  "twofold: warning: no report.html in '%s': %s; the maps and summary.json are written "
                  "(skip the report with --no-report)\n",
-                 outdir.string().c_str(), what.c_str());
+                 shown.string().c_str(), what.c_str());
     return;
   }
-  if (r.code == 2) throw bad_input("report for '" + outdir.string() + "': " + what);
-  throw runtime_failure("report for '" + outdir.string() + "': " + what);
+  if (r.code == 2) throw bad_input("report for '" + shown.string() + "': " + what);
+  throw runtime_failure("report for '" + shown.string() + "': " + what);
 }
 
 std::function<void()> add_report_command(CLI::App& app) {
@@ -83,7 +106,10 @@ std::function<void()> add_report_command(CLI::App& app) {
       "report", "Write OUTDIR/report.html: the maps, calibration charts and summary of an output folder (needs python3 "
                 "with numpy and matplotlib; TWOFOLD_PYTHON overrides the interpreter)");
   cmd->add_option("OUTDIR", *outdir, "a folder written by twofold demo or twofold sample")->required();
-  return [outdir] { write_report(*outdir, false); };
+  return [outdir] {
+    write_report(*outdir, false);
+    list_report_in_marker(*outdir);
+  };
 }
 
 }  // namespace twofold::cli

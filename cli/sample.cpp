@@ -29,14 +29,15 @@ struct sample_options {
   bool reference = false;
   bool cfl = false;
   bool sbc_stage2 = false;
+  bool save_draws = false;
 };
 
 /// --design sbc: simulation-based calibration of the sampler on this operator, noise
 /// level and prior (the measurements only fix the operator's shape): --runs
 /// replicates × --chains draws. Writes calibration.json (rank histograms, χ²
 /// p-values, coverage over replicates, a conformal interval scale) and summary.json.
-void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& p, const prior& prior, field values,
-             const sampler_params& sp) {
+void run_sbc(const sample_options& o, double sigma, const context& ctx, const loaded_problem& p, const prior& prior, field values,
+             const sampler_params& sp, bool no_report) {
   sbc_params params;
   params.replicates = o.common.runs.runs;
   params.draws = o.common.runs.chains_per_run;
@@ -50,10 +51,13 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
     if ((params.draws + 1) % b == 0) params.bins = b;
   TWOFOLD_EXPECTS(params.bins > 0, "--design sbc: --chains K needs K + 1 to have a divisor between 2 and 20 for the "
                                    "rank histogram (got K = " + std::to_string(params.draws) + "; e.g. 19, 49, 99)");
-  io::output_folder folder(o.common.out);
+  io::output_folder folder = open_output_folder(o.common, input_paths(o.inputs));
   std::fprintf(stderr, "twofold sample --design sbc: %zu replicates x %zu draws (%s) on %s\n", params.replicates,
                params.draws, params.stage2 ? "stage 2" : "posterior", ctx.device_name().c_str());
-  const auto r = simulation_based_calibration(ctx, p.op, o.sigma, values, prior, sp, params);
+  const auto r = [&] {
+    stage_progress progress("sbc");
+    return simulation_based_calibration(ctx, p.op, sigma, values, prior, sp, params);
+  }();
   nlohmann::json tests = nlohmann::json::array();
   for (const auto& t : r.tests)
     tests.push_back({{"name", t.name}, {"ranks", t.ranks}, {"histogram", t.histogram}, {"chi2", t.chi2},
@@ -94,21 +98,33 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
     out.close();
     TWOFOLD_ENSURES(out.good(), std::string("could not write ") + name);
   }
-  folder.commit();
+  finish_folder(folder, no_report);
   std::printf("twofold sample --design sbc: smallest chi-square p-value %.3g over %zu test functions; 90 %% intervals "
               "cover %.3f (calibrated: about %.3f); outputs in %s\n",
               smallest, r.tests.size(), r.coverage.quantile[8],
               0.9 * double(r.draws - 1) / double(r.draws + 1), o.common.out.c_str());
 }
 
-void run_sample(const sample_options& o) {
+void run_sample(const sample_options& o, bool no_report) {
+  // Repair what killed runs left beside --out first, even if this run then fails.
+  recover_beside_out(o.common);
   const auto sp = to_sampler_params(o.common);
   const bool sbc = o.common.design == "sbc";
   const auto dp = sbc ? design_params{} : to_design_params(o.common);
   TWOFOLD_EXPECTS(std::isfinite(o.sigma) && o.sigma > 0, "--sigma must be finite and > 0 (got " + std::to_string(o.sigma) + ")");
+  check_input_shapes(o.inputs);  // from the headers, before any large read
+  {
+    // Refuse an --out that holds an input or is someone else's folder before any work.
+    const io::output_folder probe = open_output_folder(o.common, input_paths(o.inputs));
+  }
   context ctx(parse_backend(o.common.backend, "--backend"));
 
-  const loaded_problem p = load_problem(ctx, o.inputs);
+  const loaded_problem p = [&] {
+    stage_progress progress("reading inputs");
+    // Langevin's step rule needs ‖A‖ ≤ 1 (inputs.hpp); a factor prior keeps the matrix as given.
+    return load_problem(ctx, o.inputs, sp.kind == sampler_kind::langevin && o.inputs.prior_kind != "factor");
+  }();
+  const double sigma = o.sigma / p.scale;  // the sampled problem's noise (p.scale = 1 unless normalised)
   const image_shape shape = p.op->domain();
   const field values = choose_field(o.inputs, p);
   const bool factor = o.inputs.prior_kind == "factor";  // --prior factor: sampled through x = μ + F z
@@ -124,7 +140,7 @@ void run_sample(const sample_options& o) {
   if (!o.inputs.forward.empty()) forward = read_forward(o.inputs.forward, false);
   if (sbc) {
     TWOFOLD_EXPECTS(!factor, "--design sbc does not support --prior factor");
-    return run_sbc(o, ctx, p, *prior, values, sp);
+    return run_sbc(o, sigma, ctx, p, *prior, values, sp, no_report);
   }
   std::optional<std::vector<cfloat>> truth;
   if (!o.inputs.truth.empty()) {
@@ -132,16 +148,20 @@ void run_sample(const sample_options& o) {
     expect_image(t.shape, shape, "truth image", "the image (the operator's domain)");
     truth = t.values;
   }
-  const inverse_problem problem(ctx, p.op, p.y, o.sigma, values);
+  const inverse_problem problem(ctx, p.op, p.y, sigma, values);
+  require_memory_for_draws(dp, shape);
   std::optional<gaussian_posterior_maps> reference;
-  if (o.reference) reference = factor ? factor_prior_reference(p, *fp, o.sigma) : exact_posterior(ctx, problem, *prior);
+  if (o.reference) {
+    stage_progress progress("exact reference");
+    reference = factor ? factor_prior_reference(p, *fp, sigma) : exact_posterior(ctx, problem, *prior);
+  }
 
-  io::output_folder folder(o.common.out);
+  io::output_folder folder = open_output_folder(o.common, input_paths(o.inputs));
   std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
   design_params keep = dp;
   keep.keep_draws = true;
-  const auto result = factor ? sample_factor_prior(ctx, p, *fp, o.sigma, sp, keep, stderr_progress())
+  const auto result = factor ? sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress())
                              : sample(ctx, problem, *prior, sp, keep, stderr_progress());
 
   nlohmann::json summary;
@@ -151,6 +171,7 @@ void run_sample(const sample_options& o) {
                        {"field", values == field::real ? "real" : "complex"},
                        {"prior", factor ? std::string("gaussian with covariance factor F F^T") : prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
                        {"measurement_shape", to_string(p.op->codomain())}};
+  if (p.scale != 1.0) summary["inputs"]["operator_scale"] = p.scale;  // A, y and sigma were divided by it
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"schedule", to_string(sp.schedule.kind)},
                         {"levels", sp.schedule.levels}, {"inner_steps", sp.langevin.inner_steps}};
   summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
@@ -159,6 +180,7 @@ void run_sample(const sample_options& o) {
                        {"chains", result.report.chains},
                        {"chain_steps_per_second", result.report.chain_steps_per_second}};
   if (reference) summary["against_exact_reference"] = compare_with_reference(result.maps, *reference);
+  require_finite_maps(result.maps, std::string(to_string(sp.kind)));
   if (forward) {  // EEG: per-source maps and sensor-space data for the report (cli/eeg.cpp)
     std::vector<double> sensor_y = p.sensor_y;
     if (sensor_y.empty())
@@ -171,9 +193,15 @@ void run_sample(const sample_options& o) {
                                        variance.empty() ? nullptr : &variance, reference ? &*reference : nullptr);
   }
   quantile_maps quantiles;
-  const auto calibration = calibration_figures(ctx, problem, result, truth, quantiles);
-  write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl, quantiles,
-                         calibration});
+  const auto calibration = [&] {
+    stage_progress progress("calibration figures");
+    return calibration_figures(ctx, problem, result, truth, quantiles);
+  }();
+  auto zero_filled = problem.zero_filled();  // (A/c)ᴴ(y/c) = Aᴴy/c²: back to the data's units
+  for (auto& z : zero_filled) z = cfloat(cdouble(z) * (p.scale * p.scale));
+  write_outputs(folder, {result.maps, zero_filled, p.mask, truth, reference, summary, o.cfl, quantiles,
+                         calibration, o.save_draws ? &result.draws : nullptr});
+  finish_folder(folder, no_report);
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
 }
@@ -186,18 +214,18 @@ std::function<void()> add_sample_command(CLI::App& app) {
       "sample", "Sample the posterior of y = A x + n from data files (.npy, BART .cfl/.hdr, fastMRI .h5)");
   add_common_options(*cmd, o->common);
   add_input_options(*cmd, o->inputs);
-  cmd->add_option("--sigma", o->sigma, "noise sigma_y (complex: E|n|^2 = sigma^2)")->required();
+  cmd->add_option("--sigma", o->sigma, "noise sigma_y (complex: E|n|^2 = sigma^2)")->required()->check(sigma_range());
   cmd->add_flag("--reference", o->reference,
                 "also compute the exact posterior and compare (Gaussian: every map; mixture: mean and variance)");
   cmd->add_flag("--cfl", o->cfl, "also write every map as a BART .cfl/.hdr pair");
+  cmd->add_flag("--save-draws", o->save_draws,
+                "also write the R*K posterior draws: draws.npy [R*K, H, W] complex64 (and draws.cfl/.hdr, BART dims "
+                "(H, W, 1, R*K), with --cfl); they are held in memory for the quantile maps anyway");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
-  return [o, no_report] {
-    run_sample(*o);
-    if (!*no_report) write_report(o->common.out, true);  // after the outputs are committed
-  };
+  return [o, no_report] { run_sample(*o, *no_report); };
 }
 
 }  // namespace twofold::cli

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -402,10 +403,12 @@ std::function<void()> add_validate_command(CLI::App& app) {
   cmd->add_option("--markdown", o->markdown, "also write the markdown report here");
   cmd->add_option("--samplers", o->samplers, "comma-separated samplers")->capture_default_str();
   cmd->add_option("--problems", o->problems, "comma-separated problems")->capture_default_str();
-  cmd->add_option("--runs", o->runs, "runs (0: the size's default)");
-  cmd->add_option("--chains", o->chains, "chains per run (0: the size's default)");
-  cmd->add_option("--levels", o->levels, "noise levels (0: the size's default)");
-  cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  cmd->add_option("--runs", o->runs, "runs (0: the size's default)")->check(count_in(0, 1000000));
+  cmd->add_option("--chains", o->chains, "chains per run (0: the size's default)")->check(count_in(0, 1000000));
+  cmd->add_option("--levels", o->levels, "noise levels (0: the size's default)")->check(count_in(0, 1000000));
+  cmd->add_option("--seed", o->seed, "random seed")
+      ->capture_default_str()
+      ->check(count_in(0, std::numeric_limits<std::uint64_t>::max()));
   return [o] { run_validate(*o); };
 }
 

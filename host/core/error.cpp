@@ -8,11 +8,11 @@ namespace twofold::detail {
 void throw_bad_input(const char*, int, const std::string& msg) { throw bad_input(msg); }
 
 void throw_runtime_failure(const char* file, int line, const std::string& msg) {
-  throw runtime_failure(msg + " [" + file + ":" + std::to_string(line) + "]");
+  throw runtime_failure(msg, std::string(file) + ":" + std::to_string(line));
 }
 
 void throw_device_failure(const char* file, int line, const std::string& msg) {
-  throw device_failure(msg + " [" + file + ":" + std::to_string(line) + "]");
+  throw device_failure(msg, std::string(file) + ":" + std::to_string(line));
 }
 
 }  // namespace twofold::detail

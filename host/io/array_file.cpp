@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fstream>
 #include <type_traits>
 
 namespace twofold::io {
@@ -26,6 +27,13 @@ file_format format_of(const fs::path& path, std::string_view what) {
   if (ext == ".npy") return file_format::npy;
   if (ext == ".cfl" || ext == ".hdr") return file_format::cfl;
   if (ext == ".h5" || ext == ".hdf5") return file_format::hdf5;
+  std::error_code ec;
+  if (fs::is_regular_file(fs::path(path.string() + ".cfl"), ec) && fs::is_regular_file(fs::path(path.string() + ".hdr"), ec))
+    return file_format::cfl;  // BART names a pair by its base path
+  if (ext.empty())
+    detail::input_problem(what, path.string())(
+        "no file extension, and no BART pair '" + path.string() + ".cfl'/'.hdr' exists (supported: .npy, "
+        ".cfl/.hdr or a BART base name, .h5/.hdf5 (fastMRI))");
   detail::input_problem(what, path.string())(
       "unknown file extension '" + ext + "' (supported: .npy, .cfl/.hdr (BART), .h5/.hdf5 (fastMRI))");
 }
@@ -92,12 +100,52 @@ void require_finite(std::span<const float> values, std::span<const std::size_t> 
   check_finite(values, shape, what);
 }
 
+std::vector<std::size_t> read_array_shape(const fs::path& path, std::string_view what,
+                                          const array_read_options& options) {
+  switch (format_of(path, what)) {
+    case file_format::npy: {
+      const detail::input_problem fail(what, path.string());
+      std::ifstream in(path, std::ios::binary);
+      if (!in) fail(fs::exists(path) ? "cannot open the file for reading" : "file not found");
+      std::vector<std::byte> head(12 + max_npy_header_bytes);
+      in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+      head.resize(static_cast<std::size_t>(in.gcount()));
+      return parse_npy_header(head, std::string(what) + " '" + path.string() + "'").shape;
+    }
+    case file_format::cfl: {
+      const fs::path base = cfl_base_path(path);
+      const detail::input_problem fail(what, base.string());
+      const fs::path hdr(base.string() + ".hdr");
+      std::ifstream in(hdr, std::ios::binary);
+      if (!in) fail("missing .hdr file '" + hdr.string() + "'");
+      std::string text(1 << 16, '\0');
+      in.read(text.data(), static_cast<std::streamsize>(text.size()));
+      text.resize(static_cast<std::size_t>(in.gcount()));
+      const auto d = parse_cfl_header(text, std::string(what) + " '" + hdr.string() + "'");
+      const auto dim = [&](std::size_t k) { return k < d.size() ? d[k] : std::size_t{1}; };
+      if (dim(2) != 1 || d.size() > 4) return {};
+      if (dim(3) > 1) return {dim(3), dim(0), dim(1)};
+      if (d.size() == 1) return {dim(0)};
+      return {dim(0), dim(1)};
+    }
+    case file_format::hdf5: {
+      const fastmri_info info = inspect_fastmri(path, what);
+      if (options.dataset == "kspace")
+        return info.coils == 0 ? std::vector<std::size_t>{info.height, info.width}
+                               : std::vector<std::size_t>{info.coils, info.height, info.width};
+      if (options.dataset == "mask" && info.has_mask) return {info.width};
+      return {};
+    }
+  }
+  return {};
+}
+
 complex_array read_complex_array(const fs::path& path, std::string_view what, const array_read_options& options) {
   complex_array out;
   switch (format_of(path, what)) {
     case file_format::npy: {
       npy_array a = read_npy(path, what);
-      out.values = as_complex64(a, what);  // checks finiteness itself
+      out.values = as_complex64(a, std::string(what) + " '" + path.string() + "'");  // checks finiteness itself
       out.shape = std::move(a.shape);
       return out;
     }
@@ -113,7 +161,7 @@ float_array read_float_array(const fs::path& path, std::string_view what, const 
   switch (format_of(path, what)) {
     case file_format::npy: {
       npy_array a = read_npy(path, what);
-      out.values = as_float32(a, what);
+      out.values = as_float32(a, std::string(what) + " '" + path.string() + "'");
       out.shape = std::move(a.shape);
       return out;
     }

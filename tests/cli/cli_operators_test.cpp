@@ -385,7 +385,7 @@ TEST_F(CliOperator, SimulationBasedCalibrationDesign) {
     fs::remove_all(out());
   }
   expect_bad(base + " --runs 10 --chains 100", "divisor between 2 and 20");
-  expect_bad(base + " --runs 1 --chains 19", "replicates L must be >= 2");
+  expect_bad(base + " --runs 1 --chains 19", "--runs: must be a whole number in [2, ");
 }
 
 }  // namespace

@@ -1,20 +1,29 @@
 #pragma once
 /// \file
 /// Errors. Every failure at the public boundary is a `twofold::error` subtype
-/// carrying file, line and a message that names the input and the problem.
+/// carrying a message that names the input and the problem (`what()`, for users)
+/// and, for internal and device failures, the source location that raised it
+/// (`where()`, for developers: the CLI prints it with --debug).
 /// The command-line program maps them to exit codes (docs/design.md §5):
 ///   bad_input -> 2, runtime_failure / device_failure -> 3.
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace twofold {
 
 class error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  error(const std::string& message, std::string where) : std::runtime_error(message), where_(std::move(where)) {}
   /// Process exit code the CLI uses for this error.
   virtual int exit_code() const noexcept { return 3; }
+  /// "file:line" of the check that raised it (empty when unknown).
+  const std::string& where() const noexcept { return where_; }
+
+ private:
+  std::string where_;
 };
 
 /// The caller's input is wrong (shape, value, file contents). Exit code 2.

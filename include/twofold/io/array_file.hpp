@@ -2,8 +2,9 @@
 /// \file
 /// One entry point for array inputs (the CLI's `--kspace`, `--maps`, `--mask`,
 /// `--matrix`): the file's extension picks the format — `.npy` (NumPy),
-/// `.cfl`/`.hdr` (BART) or `.h5`/`.hdf5` (fastMRI) — and the result is a
-/// C-order shape and values, checked to be finite.
+/// `.cfl`/`.hdr` (BART) or `.h5`/`.hdf5` (fastMRI); a path without an extension
+/// is a BART base name when `path.cfl` and `path.hdr` exist (BART's own
+/// convention) — and the result is a C-order shape and values, checked to be finite.
 ///
 /// Shapes by format:
 ///   - `.npy`: the array's shape.
@@ -49,6 +50,15 @@ struct float_array {
 /// first bad flat and multi-index are named).
 complex_array read_complex_array(const std::filesystem::path& path, std::string_view what,
                                  const array_read_options& options = {});
+
+/// The shape `read_complex_array` would return, read from the file's header
+/// only (a .npy header, a BART .hdr, the fastMRI dataset's dimensions), so sizes
+/// can be checked against each other before any large read. Empty when the
+/// shape is only known after reading (unusual BART dims, fastMRI
+/// `reconstruction_rss`): the full read then reports the problem. Errors: as
+/// the readers' for a missing file or an unparsable header.
+std::vector<std::size_t> read_array_shape(const std::filesystem::path& path, std::string_view what,
+                                          const array_read_options& options = {});
 
 /// Reads a real array. As `read_complex_array`, and `bad_input` when the file
 /// holds complex values (`.npy` complex dtypes, BART files, fastMRI `kspace`).
