@@ -43,12 +43,14 @@ struct script_result {
   std::string python;
 };
 
-script_result run_script(const fs::path& outdir) {
+/// Runs the report script on `outdir`; `shown` is the folder its message names (the
+/// final folder when the report is drawn in a staging folder before the commit).
+script_result run_script(const fs::path& outdir, const fs::path& shown) {
   const char* env = std::getenv("TWOFOLD_PYTHON");
   const std::string python = env && *env ? env : "python3";
-  const std::string script = report_script().string(), dir = outdir.string();
+  const std::string script = report_script().string(), dir = outdir.string(), shown_dir = shown.string();
   std::vector<char*> argv{const_cast<char*>(python.c_str()), const_cast<char*>(script.c_str()),
-                          const_cast<char*>(dir.c_str()), nullptr};
+                          const_cast<char*>(dir.c_str()), const_cast<char*>(shown_dir.c_str()), nullptr};
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t pid = 0;
@@ -84,7 +86,7 @@ void list_report_in_marker(const fs::path& outdir) {
 
 void write_report(const fs::path& outdir, bool warn_only, const fs::path& shown_as) {
   const fs::path& shown = shown_as.empty() ? outdir : shown_as;
-  const auto r = run_script(outdir);
+  const auto r = run_script(outdir, shown);
   if (r.code == 0) return;
   const std::string what =
       r.code < 0 ? "could not run '" + r.python + "' (set TWOFOLD_PYTHON to a python3 with numpy and matplotlib)"

@@ -585,9 +585,12 @@ def write_atomically(path, text):
 
 
 def main(argv):
-    if len(argv) != 2:
-        fail(BAD_INPUT, "usage: twofold_report.py OUTDIR")
+    # SHOWN_AS: the folder the final message names, when OUTDIR is a staging folder
+    # that twofold renames into place after the report is drawn.
+    if len(argv) not in (2, 3):
+        fail(BAD_INPUT, "usage: twofold_report.py OUTDIR [SHOWN_AS]")
     folder = argv[1]
+    shown = argv[2] if len(argv) == 3 else folder
     if not os.path.isdir(folder):
         fail(BAD_INPUT, "output folder '%s' does not exist or is not a folder" % folder)
     try:
@@ -604,7 +607,7 @@ def main(argv):
         write_atomically(out, page)
     except OSError as e:
         fail(RUNTIME_FAILURE, "could not write '%s': %s" % (out, e))
-    print("report: %s" % out)
+    print("report: %s" % os.path.join(shown, "report.html"))
     return 0
 
 
