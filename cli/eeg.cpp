@@ -191,6 +191,22 @@ nlohmann::json stage_eeg_outputs(io::output_folder& folder, const eeg_forward& f
   return eeg;
 }
 
+/// One line per depth band of a depth table (depth_table's rows).
+void print_depth_bands(const nlohmann::json& rows) {
+  for (const auto& row : rows) {
+    const auto& range = row["depth_mm"];
+    char band[32];
+    if (range[1].is_null())
+      std::snprintf(band, sizeof band, ">= %.0f", range[0].get<double>());
+    else
+      std::snprintf(band, sizeof band, "%.0f-%.0f", range[0].get<double>(), range[1].get<double>());
+    std::printf("  %-12s %8.0f %14.3f %15.3f %11.3f %19.3f\n", band, row["sources"].get<double>(),
+                row["mean_ambiguity_std"].get<double>(), row["mean_estimation_std"].get<double>(),
+                row["mean_prior_std"].get<double>(),
+                row["mean_ambiguity_fraction_of_prior_variance"].get<double>());
+  }
+}
+
 void run_eeg_demo(const common_options& common, const eeg_demo_options& o, bool no_report) {
   const auto sp = to_sampler_params(common);
   const auto dp = to_design_params(common);
@@ -331,31 +347,9 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o, bool 
   std::printf("  per-source std (nA m, trace of the 3x3 block) by depth (distance to the nearest electrode):\n"
               "  %-12s %8s %14s %15s %11s %19s\n", "band (mm)", "sources", "ambiguity std", "estimation std",
               "prior std", "ambiguity/prior var");
-  for (const auto& row : eeg["depth_bands"]) {
-    const auto& range = row["depth_mm"];
-    char band[32];
-    if (range[1].is_null())
-      std::snprintf(band, sizeof band, ">= %.0f", range[0].get<double>());
-    else
-      std::snprintf(band, sizeof band, "%.0f-%.0f", range[0].get<double>(), range[1].get<double>());
-    std::printf("  %-12s %8.0f %14.3f %15.3f %11.3f %19.3f\n", band, row["sources"].get<double>(),
-                row["mean_ambiguity_std"].get<double>(), row["mean_estimation_std"].get<double>(),
-                row["mean_prior_std"].get<double>(),
-                row["mean_ambiguity_fraction_of_prior_variance"].get<double>());
-  }
+  print_depth_bands(eeg["depth_bands"]);
   std::printf("  the same from the exact posterior (closed forms; estimation is not Monte Carlo noise there):\n");
-  for (const auto& row : eeg["exact_depth_bands"]) {
-    const auto& range = row["depth_mm"];
-    char band[32];
-    if (range[1].is_null())
-      std::snprintf(band, sizeof band, ">= %.0f", range[0].get<double>());
-    else
-      std::snprintf(band, sizeof band, "%.0f-%.0f", range[0].get<double>(), range[1].get<double>());
-    std::printf("  %-12s %8.0f %14.3f %15.3f %11.3f %19.3f\n", band, row["sources"].get<double>(),
-                row["mean_ambiguity_std"].get<double>(), row["mean_estimation_std"].get<double>(),
-                row["mean_prior_std"].get<double>(),
-                row["mean_ambiguity_fraction_of_prior_variance"].get<double>());
-  }
+  print_depth_bands(eeg["exact_depth_bands"]);
   std::printf("  active patches (centre source; exact posterior):\n");
   for (const auto& pj : patch_json)
     std::printf("  %-12s depth %5.1f mm: |mean| %.2f of %.1f nA m, ambiguity std %.2f, estimation std %.2f\n",

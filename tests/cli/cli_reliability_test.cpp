@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 using testing::cli_path;
 using testing::cli_result;
 using testing::run_cli;
+using testing::run_cli_with_env;
 
 std::string bytes_of(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -47,17 +48,6 @@ std::vector<std::string> names_in(const fs::path& dir) {
 }
 
 bool contains(const std::string& text, const std::string& words) { return text.find(words) != std::string::npos; }
-
-/// `env_prefix` + the CLI + `args`, stdout and stderr together.
-cli_result run_with_env(const std::string& env_prefix, const std::string& args) {
-  const std::string cmd = env_prefix + " " + cli_path() + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (pipe && fgets(buf, sizeof buf, pipe)) out += buf;
-  const int status = pipe ? pclose(pipe) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 class CliReliability : public ::testing::Test {
  protected:
@@ -159,7 +149,7 @@ TEST_F(CliReliability, F4_FailedReportLeavesNoOldReport) {
   auto r = run_cli(args);
   ASSERT_EQ(r.code, 0) << r.output;
   if (!fs::exists(out() / "report.html")) GTEST_SKIP() << "python3 with matplotlib is not available";
-  r = run_with_env("TWOFOLD_PYTHON=/nonexistent/python3", args);
+  r = run_cli_with_env("TWOFOLD_PYTHON=/nonexistent/python3", args);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "warning: no report.html")) << r.output;
   EXPECT_FALSE(fs::exists(out() / "report.html"));

@@ -11,16 +11,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eeg_support import run_twofold
-
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-
+from eeg_support import check, failures, run_twofold
 
 def main():
     exe, work = sys.argv[1:3]

@@ -8,6 +8,15 @@ import numpy as np
 
 SKIP = 77  # ctest's SKIP_RETURN_CODE for the EEG tests
 
+failures = []  # what failed, for the script's exit code
+
+
+def check(ok, what):
+    """Prints one check's outcome and remembers a failure."""
+    print(("ok    " if ok else "FAIL  ") + what)
+    if not ok:
+        failures.append(what)
+
 
 def import_mne():
     try:

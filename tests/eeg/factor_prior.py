@@ -21,16 +21,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eeg_support import run_twofold, save
-
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-
+from eeg_support import check, failures, run_twofold, save
 
 def main():
     exe, src, work = sys.argv[1:4]

@@ -13,16 +13,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eeg_support import average_reference, import_mne, noise_covariance, run_twofold, save, sphere_forward
-
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-
+from eeg_support import average_reference, check, failures, import_mne, noise_covariance, run_twofold, save, sphere_forward
 
 def make_forward(src, args):
     return subprocess.run([sys.executable, os.path.join(src, "python", "eeg", "make_forward.py")] + args,

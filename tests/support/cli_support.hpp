@@ -17,10 +17,11 @@ inline const char* cli_path() { return TWOFOLD_CLI_PATH; }
 inline const char* cli_path() { return nullptr; }
 #endif
 
-inline cli_result run_cli(const std::string& args) {
+/// `env_prefix` (e.g. "VAR=1", may be empty) + the CLI + `args`, stdout and stderr together.
+inline cli_result run_cli_with_env(const std::string& env_prefix, const std::string& args) {
   const char* cli = cli_path();
   if (!cli) return {-1, "the twofold CLI was not built"};
-  const std::string cmd = std::string(cli) + " " + args + " 2>&1";
+  const std::string cmd = env_prefix + " " + std::string(cli) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -28,5 +29,7 @@ inline cli_result run_cli(const std::string& args) {
   const int status = pipe ? pclose(pipe) : -1;
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+
+inline cli_result run_cli(const std::string& args) { return run_cli_with_env("", args); }
 
 }  // namespace twofold::testing
