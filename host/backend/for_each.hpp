@@ -112,9 +112,18 @@ void for_each(const context& ctx, std::size_t n, const F& f) {
       return;
 #endif
     }
-    const auto count = static_cast<std::int64_t>(n);
+    if constexpr (math::tiled_by_chain<F>) {
+      // Full tiles of F::lanes chains in vectorised loops, then the rest one by one.
+      constexpr std::size_t lanes = F::lanes;
+      const auto tiles = static_cast<std::int64_t>(n / lanes);
 #pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
-    for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+      for (std::int64_t t = 0; t < tiles; ++t) f.template chains<lanes>(static_cast<std::size_t>(t) * lanes);
+      for (std::size_t c = n / lanes * lanes; c < n; ++c) f.template chains<1>(c);
+    } else {
+      const auto count = static_cast<std::int64_t>(n);
+#pragma omp parallel for schedule(static) if (n >= min_parallel_elements)
+      for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+    }
   }
 }
 

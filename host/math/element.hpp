@@ -28,6 +28,20 @@ concept indexed_by_element = requires(const F& f, element e) {
   { f.pixels } -> std::convertible_to<std::size_t>;
 };
 
+/// Functors over whole chains (one index per chain) whose work per chain is a short
+/// loop nest, e.g. the few-pixel mixture denoiser, declare
+///   template <std::size_t W> TWOFOLD_HD void chains(std::size_t first) const;
+/// doing chains first … first + W − 1 with loops over the W lanes innermost, each lane
+/// computed as its chain alone would be, and a constant `lanes`. The CPU calls
+/// chains<lanes> on full tiles (those loops vectorise) and chains<1> on the rest; the
+/// GPU runs one thread per chain through operator()(c) = chains<1>(c). The bits do not
+/// depend on which chains share a tile.
+template <class F>
+concept tiled_by_chain = requires(const F& f, std::size_t c) {
+  f.template chains<1>(c);
+  { F::lanes } -> std::convertible_to<std::size_t>;
+};
+
 /// One GPU thread per element: the chain and position from one division.
 template <class F>
 struct by_element {

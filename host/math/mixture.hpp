@@ -10,6 +10,7 @@
 #include <twofold/core/run_data.hpp>
 
 #include "host/math/element.hpp"
+#include "host/math/exp.hpp"
 #include "host/math/gaussian.hpp"
 
 #include <cmath>
@@ -52,7 +53,7 @@ struct mixture_responsibilities {
     }
     double total = 0;
     for (std::size_t k = 0; k < components; ++k) {
-      const double e = offset.at(c, k) == -HUGE_VAL ? 0.0 : std::exp(responsibility[k * chains + c] - top);
+      const double e = offset.at(c, k) == -HUGE_VAL ? 0.0 : exp_rn(responsibility[k * chains + c] - top);
       responsibility[k * chains + c] = e;
       total += e;
     }
@@ -139,6 +140,7 @@ struct mixture_component_factors {
 /// the CPU in one pass instead of 3K + 2. One index per chain.
 inline constexpr std::size_t small_mixture_pixels = 16, small_mixture_components = 16;
 struct small_mixture_denoise {
+  static constexpr std::size_t lanes = 16;
   cfloat* out;  ///< may alias z
   const cfloat* z;
   const cfloat* means;          ///< [K, N], shared by every chain
@@ -148,36 +150,53 @@ struct small_mixture_denoise {
   std::size_t components;       ///< ≤ small_mixture_components
   std::size_t pixels;           ///< ≤ small_mixture_pixels
   double kappa;
-  TWOFOLD_HD void operator()(std::size_t c) const {
-    const cfloat* zc = z + c * pixels;
-    double l[small_mixture_components];
-    double top = -HUGE_VAL;
+  /// Chains first … first + W − 1 (element.hpp, tiled_by_chain).
+  template <std::size_t W>
+  TWOFOLD_HD void chains(std::size_t first) const {
+    const cfloat* zc = z + first * pixels;
+    double l[small_mixture_components][W];  // log weights, then weights
     for (std::size_t k = 0; k < components; ++k) {
-      double q = 0;
+      double q[W];
+      for (std::size_t j = 0; j < W; ++j) q[j] = 0;
       for (std::size_t p = 0; p < pixels; ++p) {
-        const cfloat r = residual_scale[k * pixels + p] * (zc[p] - means[k * pixels + p]);
-        q += double(r.re) * r.re + double(r.im) * r.im;
+        const cfloat mean = means[k * pixels + p];
+        const float scale = residual_scale[k * pixels + p];
+        for (std::size_t j = 0; j < W; ++j) {
+          const float re = scale * (zc[j * pixels + p].re - mean.re), im = scale * (zc[j * pixels + p].im - mean.im);
+          q[j] += double(re) * re + double(im) * im;
+        }
       }
-      l[k] = offset[k] - kappa * q;
-      top = l[k] > top ? l[k] : top;
+      for (std::size_t j = 0; j < W; ++j) l[k][j] = offset[k] - kappa * q[j];
     }
-    double total = 0;
+    double top[W], total[W];
+    for (std::size_t j = 0; j < W; ++j) top[j] = -HUGE_VAL, total[j] = 0;
+    for (std::size_t k = 0; k < components; ++k)
+      for (std::size_t j = 0; j < W; ++j) top[j] = l[k][j] > top[j] ? l[k][j] : top[j];
     for (std::size_t k = 0; k < components; ++k) {
-      l[k] = offset[k] == -HUGE_VAL ? 0.0 : std::exp(l[k] - top);
-      total += l[k];
-    }
-    for (std::size_t k = 0; k < components; ++k) l[k] /= total;
-    for (std::size_t p = 0; p < pixels; ++p) {
-      const cfloat zp = zc[p];
-      cfloat sum{};
-      for (std::size_t k = 0; k < components; ++k) {
-        const cfloat term =
-            static_cast<float>(l[k]) * shrink_toward(zp, means[k * pixels + p], shrink[k * pixels + p]);
-        sum = k == 0 ? term : sum + term;
+      const bool empty = offset[k] == -HUGE_VAL;
+      for (std::size_t j = 0; j < W; ++j) {
+        const double e = exp_rn(l[k][j] - top[j]);
+        l[k][j] = empty ? 0.0 : e;
+        total[j] += l[k][j];
       }
-      out[c * pixels + p] = sum;
+    }
+    for (std::size_t p = 0; p < pixels; ++p) {
+      float re[W] = {}, im[W] = {};  // Σ_k r_k D_k, in component order
+      for (std::size_t k = 0; k < components; ++k) {
+        const cfloat mean = means[k * pixels + p];
+        const double factor = shrink[k * pixels + p];
+        for (std::size_t j = 0; j < W; ++j) {
+          const float r = static_cast<float>(l[k][j] / total[j]);
+          const float term_re = r * static_cast<float>(mean.re + factor * (double(zc[j * pixels + p].re) - mean.re));
+          const float term_im = r * static_cast<float>(mean.im + factor * (double(zc[j * pixels + p].im) - mean.im));
+          re[j] = k == 0 ? term_re : re[j] + term_re;
+          im[j] = k == 0 ? term_im : im[j] + term_im;
+        }
+      }
+      for (std::size_t j = 0; j < W; ++j) out[(first + j) * pixels + p] = cfloat{re[j], im[j]};
     }
   }
+  TWOFOLD_HD void operator()(std::size_t c) const { chains<1>(c); }
 };
 
 /// u[i] = μ_k[p] + √(v_k[p] + s²) ζ with k chosen per chain by one uniform

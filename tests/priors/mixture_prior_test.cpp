@@ -113,14 +113,15 @@ TEST_P(MixtureDenoiser, MatchesDirectEvaluationForSeparatedModesAndTinyVariances
 TEST_P(MixtureDenoiser, FewPixelsTakeOnePassWithTheBitsOfThePerComponentPasses) {
   // Images of at most math::small_mixture_pixels are denoised by one functor per chain;
   // it must give the bits of the general path (K residual passes and per-chain dots,
-  // the responsibilities, K accumulations), recomputed here from those functors.
+  // the responsibilities, K accumulations), recomputed here from those functors, both
+  // in the CPU's vectorised tiles of chains and in the chains left over after them.
   const bool real = GetParam();
   context ctx(backend_request::cpu);
   const mixture_case m(real, 3.0f);
   ASSERT_LE(m.shape.pixels(), math::small_mixture_pixels);
   const gaussian_mixture_prior prior(ctx, gaussian_basis::pixel, m.shape, m.weights, m.means, m.variances,
                                      real ? field::real : field::complex);
-  const std::size_t N = m.shape.pixels(), K = m.weights.size(), C = 9;
+  const std::size_t N = m.shape.pixels(), K = m.weights.size(), C = 2 * math::small_mixture_denoise::lanes + 5;
   const double s = 0.7, s2 = s * s, kappa = real ? 0.5 : 1.0;
   std::vector<cfloat> z = random_image(image_shape{C, N}, 77, 2.0f);
   if (real)

@@ -87,7 +87,7 @@ TWOFOLD_HD double uniform_open01(std::uint32_t bits) { return (static_cast<doubl
 
 namespace detail {
 
-// IEEE single-precision products and sums, rounded once each: nvcc would otherwise
+// IEEE products and sums, rounded once each: nvcc would otherwise
 // contract a·b + c into a fused multiply-add on the device (the host build never
 // does), and the normals below must have the same bits on both backends.
 TWOFOLD_HD float mul_rn(float a, float b) {
@@ -100,6 +100,20 @@ TWOFOLD_HD float mul_rn(float a, float b) {
 TWOFOLD_HD float add_rn(float a, float b) {
 #ifdef __CUDA_ARCH__
   return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+TWOFOLD_HD double mul_rn(double a, double b) {
+#ifdef __CUDA_ARCH__
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+TWOFOLD_HD double add_rn(double a, double b) {
+#ifdef __CUDA_ARCH__
+  return __dadd_rn(a, b);
 #else
   return a + b;
 #endif
