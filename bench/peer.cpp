@@ -15,16 +15,17 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-std::string command_line(const std::string& python, const std::string& script, const peer_request& r) {
+std::string command_line(const peer_program& program, const peer_request& r) {
   std::ostringstream cmd;
   cmd.precision(17);
-  cmd << python << ' ' << shell_quote(script) << " --sampler " << r.sampler << " --operator " << r.op
+  cmd << program.python << ' ' << shell_quote(program.script) << " --sampler " << r.sampler << " --operator " << r.op
       << " --coils " << r.coils << " --sensors " << r.sensors << " --projection " << r.projection
       << " --projection-iterations "
       << r.projection_iterations << " --height " << r.shape.height
       << " --width " << r.shape.width << " --chains " << r.chains << " --levels " << r.levels << " --inner-steps "
       << r.inner_steps << " --repeats " << r.repeats << " --sigma-y " << r.sigma_y << " --gamma " << r.gamma
       << " --step " << r.step << " --s-min " << r.s_min << " --s-max " << r.s_max << " --rho " << r.rho;
+  if (!program.extra_flags.empty()) cmd << ' ' << program.extra_flags;
   return cmd.str();
 }
 
@@ -34,9 +35,11 @@ std::string tail_of(const std::string& text, std::size_t n) {
 
 }  // namespace
 
-peer_result run_numpy_peer(const std::string& python, const std::string& script, const peer_request& request) {
+peer_result run_peer(const peer_program& program, const peer_request& request) {
+  const std::string& python = program.python;
   peer_result result;
-  result.command = command_line(python, script, request);
+  result.name = program.name;
+  result.command = command_line(program, request);
   std::fflush(nullptr);  // the child inherits our stdio buffers otherwise
   FILE* pipe = popen((result.command + " 2>&1").c_str(), "r");
   if (!pipe) {

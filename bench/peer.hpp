@@ -1,7 +1,8 @@
 #pragma once
-// The peer implementation timed in the same run (docs/design.md §6): bench/peers/numpy_langevin.py,
-// run through popen. A missing interpreter or NumPy makes the peer "skipped" with the
-// reason; it never fails the benchmark.
+// The peer implementations timed in the same run (docs/benchmarks.md): the scripts in
+// bench/peers/ (NumPy; PyTorch eager and torch.compile), run through popen. A missing
+// interpreter, library or feature makes a peer "skipped" with the reason; it never
+// fails the benchmark.
 
 #include <twofold/twofold.hpp>
 
@@ -28,8 +29,16 @@ struct peer_request {
   double s_min = 1e-4, s_max = 10.0, rho = 7.0;
 };
 
+/// One peer: its name in the report, interpreter command, script and extra flags.
+struct peer_program {
+  std::string name;
+  std::string python;
+  std::string script;
+  std::string extra_flags;  ///< appended to the common flags, e.g. "--mode compile --threads 2"
+};
+
 struct peer_result {
-  std::string name = "numpy";
+  std::string name;
   bool ran = false;
   std::string skipped_reason;  ///< when !ran
   std::string command;
@@ -37,7 +46,7 @@ struct peer_result {
   nlohmann::json report;  ///< the script's own JSON (versions, sizes, every timing)
 };
 
-/// Runs `python script <flags>`; `python` is the interpreter command (e.g. "python3").
-peer_result run_numpy_peer(const std::string& python, const std::string& script, const peer_request& request);
+/// Runs `python script <flags> <extra flags>` and reads the script's JSON line.
+peer_result run_peer(const peer_program& program, const peer_request& request);
 
 }  // namespace twofold::bench

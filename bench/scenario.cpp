@@ -312,6 +312,7 @@ scenario_result run_scenario(const context& ctx, const scenario_config& c, doubl
 
   scenario_result r;
   r.config = c;
+  r.prior = prior.name();
   const sampler_params params = sampler_settings(c);
   for (std::size_t i = 0; i < c.repeats; ++i) {
     const stopwatch watch;

@@ -100,6 +100,7 @@ sampler_params sampler_settings(const scenario_config& c);
 
 struct scenario_result {
   scenario_config config;
+  std::string prior;                   ///< the prior's name (prior::name)
   std::vector<double> wall_seconds;    ///< around each twofold::sample call
   std::vector<double> engine_seconds;  ///< sample_report::seconds of each call
   std::size_t waves = 0, wave_chains = 0;

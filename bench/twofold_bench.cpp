@@ -1,10 +1,11 @@
 // twofold_bench: the performance figures of docs/design.md §6 for one backend, as JSON.
 //
 //   twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]
-//                 [--repeats N] [--no-peer] [--python CMD] [--only ID[,ID...]]
+//                 [--repeats N] [--no-peer] [--python CMD] [--torch-python CMD] [--only ID[,ID...]]
 //
 // Order of a run: copy bandwidth of the backend (the roofline denominator), then
-// each scenario (warm-up, timed repeats, pass count) followed by its NumPy peer.
+// each scenario (warm-up, timed repeats, pass count, FFT floor) followed by its peers
+// (NumPy, PyTorch eager, torch.compile).
 // Progress goes to stderr; the JSON to --out or stdout. Exit status 2 on bad
 // flags, the twofold::error exit code on library failures.
 #include "copy_bandwidth.hpp"
@@ -16,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,14 +39,16 @@ using namespace twofold::bench;
 
 constexpr const char* usage =
     "usage: twofold_bench [--backend auto|cpu|cuda] [--size cpu|gpu] [--out FILE.json]\n"
-    "                     [--repeats N] [--no-peer] [--python CMD] [--only ID[,ID...]]\n"
+    "                     [--repeats N] [--no-peer] [--python CMD] [--torch-python CMD] [--only ID[,ID...]]\n"
     "  --backend  backend to measure (default auto: CUDA when a device is usable)\n"
     "  --size     scenario sizes: gpu = the reference sizes of docs/design.md §6 (256x256, 4096 chains x 1000 steps),\n"
     "             cpu = 64x64, 32 chains x 100 steps (default: gpu on CUDA, cpu otherwise)\n"
     "  --out      write the JSON report to FILE (default: stdout)\n"
     "  --repeats  timed repeats per scenario, median reported (default 3)\n"
-    "  --no-peer  do not run the NumPy peer (recorded as skipped)\n"
-    "  --python   interpreter for the peer (default $TWOFOLD_BENCH_PYTHON or python3)\n"
+    "  --no-peer  do not run the peers (recorded as skipped)\n"
+    "  --python   interpreter for the NumPy peer (default $TWOFOLD_BENCH_PYTHON or python3)\n"
+    "  --torch-python  interpreter for the PyTorch peers (default $TWOFOLD_BENCH_TORCH_PYTHON, else --python);\n"
+    "             they run on the GPU when that torch has one, else with the CPU backend's thread count\n"
     "  --only     run only these scenarios: single-coil-langevin, single-coil-exact,\n"
     "             multicoil-langevin, dense-langevin, eeg-langevin, gmm-1d-exact (default: all)\n";
 
@@ -55,6 +59,7 @@ struct options {
   std::size_t repeats = 3;
   bool peer = true;
   std::string python;
+  std::string torch_python;  ///< empty: python
   std::vector<std::string> only;  ///< scenario ids; empty = all
 };
 
@@ -66,6 +71,8 @@ options parse_options(int argc, char** argv) {
   options o;
   const char* env_python = std::getenv("TWOFOLD_BENCH_PYTHON");
   o.python = env_python && *env_python ? env_python : "python3";
+  const char* env_torch_python = std::getenv("TWOFOLD_BENCH_TORCH_PYTHON");
+  if (env_torch_python && *env_torch_python) o.torch_python = env_torch_python;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     const auto value = [&]() -> std::string {
@@ -102,6 +109,8 @@ options parse_options(int argc, char** argv) {
       o.peer = false;
     } else if (flag == "--python") {
       o.python = value();
+    } else if (flag == "--torch-python") {
+      o.torch_python = value();
     } else if (flag == "--only") {
       const std::string v = value();
       const std::vector<scenario_config> known = all_scenarios(size_preset::cpu, 1);
@@ -211,22 +220,35 @@ peer_request peer_sizes(const scenario_result& result, size_preset size) {
   return r;
 }
 
-json run_peer(const options& o, const scenario_result& r, size_preset size) {
-  const double chain_steps_per_second = r.chain_steps_per_second;
-  if (!o.peer) return {{"name", "numpy"}, {"skipped", "--no-peer"}};
-  const peer_result p = run_numpy_peer(o.python, TWOFOLD_BENCH_NUMPY_PEER, peer_sizes(r, size));
-  json j{{"name", p.name}, {"command", p.command}};
-  if (!p.ran) {
-    j["skipped"] = p.skipped_reason;
-    std::cerr << "[bench]   peer skipped: " << p.skipped_reason << "\n";
-    return j;
+/// The peers of one scenario, each timed on the same sizes right after twofold.
+json run_peers(const options& o, const scenario_result& r, size_preset size) {
+  const std::string torch_python = o.torch_python.empty() ? o.python : o.torch_python;
+  const std::string threads = "--threads " + std::to_string(omp_get_max_threads());
+  const std::vector<peer_program> programs{
+      {"numpy", o.python, TWOFOLD_BENCH_PEERS "/numpy_langevin.py", ""},
+      {"torch", torch_python, TWOFOLD_BENCH_PEERS "/torch_langevin.py", "--mode eager " + threads},
+      {"torch-compile", torch_python, TWOFOLD_BENCH_PEERS "/torch_langevin.py", "--mode compile " + threads}};
+  json all = json::array();
+  for (const peer_program& program : programs) {
+    if (!o.peer) {
+      all.push_back({{"name", program.name}, {"skipped", "--no-peer"}});
+      continue;
+    }
+    const peer_result p = run_peer(program, peer_sizes(r, size));
+    json j{{"name", p.name}, {"command", p.command}};
+    if (!p.ran) {
+      j["skipped"] = p.skipped_reason;
+      std::cerr << "[bench]   " << p.name << " skipped: " << p.skipped_reason << "\n";
+    } else {
+      j["chain_steps_per_second"] = p.chain_steps_per_second;
+      j["speedup"] = r.chain_steps_per_second / p.chain_steps_per_second;
+      j["report"] = p.report;
+      std::cerr << "[bench]   " << p.name << ": " << p.chain_steps_per_second << " chain-steps/s, twofold/" << p.name
+                << " = " << r.chain_steps_per_second / p.chain_steps_per_second << "\n";
+    }
+    all.push_back(std::move(j));
   }
-  j["chain_steps_per_second"] = p.chain_steps_per_second;
-  j["speedup"] = chain_steps_per_second / p.chain_steps_per_second;
-  j["report"] = p.report;
-  std::cerr << "[bench]   numpy: " << p.chain_steps_per_second << " chain-steps/s, twofold/numpy = "
-            << chain_steps_per_second / p.chain_steps_per_second << "\n";
-  return j;
+  return all;
 }
 
 json to_json(const scenario_result& r) {
@@ -239,7 +261,7 @@ json to_json(const scenario_result& r) {
           {"name", c.name},
           {"sampler", c.sampler == sampler_kind::langevin ? "langevin" : "exact"},
           {"operator", operator_id(c.op)},
-          {"prior", c.sampler == sampler_kind::langevin ? "gaussian, pixel basis" : "gaussian, fourier basis"},
+          {"prior", r.prior},
           {"design", "replicate"},
           {"shape", {c.shape.height, c.shape.width}},
           {"acceleration", c.acceleration},
@@ -310,7 +332,7 @@ int run(const options& o, const std::string& command_line) {
                   << " row pairs/s; twofold at " << s["fft_floor_fraction"].get<double>() << " of the 2-D floor\n";
       }
     }
-    s["peer"] = run_peer(o, r, size);
+    s["peers"] = run_peers(o, r, size);
     scenarios.push_back(std::move(s));
   }
 
