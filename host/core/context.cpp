@@ -2,6 +2,7 @@
 #include <twofold/core/context.hpp>
 #include <twofold/core/error.hpp>
 
+#include "host/backend/cpu/host_blocks.hpp"
 #include "host/backend/cuda_runtime.hpp"
 #include "host/backend/blas_engine.hpp"
 #include "host/backend/fft_engine.hpp"
@@ -130,7 +131,7 @@ void* allocate_bytes(const context& ctx, std::size_t bytes) {
   if (bytes == 0) return nullptr;
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (ctx.is_cuda()) return cuda::allocate(bytes);
-  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  void* p = cpu::allocate_host_block(bytes);
   if (!p) throw_runtime_failure(__FILE__, __LINE__, "out of host memory allocating " + std::to_string(bytes) + " bytes");
   return p;
 }
@@ -138,7 +139,7 @@ void* allocate_bytes(const context& ctx, std::size_t bytes) {
 void free_bytes(backend_kind kind, void* p) noexcept {
   if (!p) return;
   if (kind == backend_kind::cuda) cuda::deallocate(p);
-  else std::free(p);
+  else cpu::free_host_block(p);
 }
 
 void copy_bytes(const context& ctx, void* dst, const void* src, std::size_t bytes) {
