@@ -6,8 +6,11 @@
 
 #include <twofold/core/buffer.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <mutex>
+#include <vector>
 
 namespace twofold {
 
@@ -44,6 +47,29 @@ linear_operator::scratch_lease linear_operator::scratch(const context& ctx, std:
   std::unique_lock hold(s.lock);
   const chain_view view = s.view(ctx, chains, shape);
   return {std::move(hold), view};
+}
+
+double linear_operator::norm_bound(const context& ctx) const {
+  if (const spectral_form* sf = spectral()) {
+    double top = 0;
+    for (const float a : sf->singular_values()) top = std::max(top, double(std::abs(a)));
+    return top;
+  }
+  const image_shape shape = domain();
+  std::vector<cfloat> start(shape.pixels());
+  for (std::size_t i = 0; i < start.size(); ++i) start[i] = {1.0f + 0.01f * float(i % 7), 0.003f * float(i % 5)};
+  chain_buffer v = to_backend(ctx, start, 1, shape);
+  // v ← AᴴA v / ‖v‖: ‖AᴴA v‖ for a unit v is at most ‖A‖² and tends to it.
+  double lambda = 0;
+  for (int it = 0; it < 50; ++it) {
+    double vv = 0;
+    for (const cfloat z : to_host(ctx, v.view())) vv += double(z.re) * z.re + double(z.im) * z.im;
+    if (vv == 0) break;  // A v = 0: nothing left to reach
+    if (it > 0) lambda = std::sqrt(vv);
+    detail::for_each(ctx, v.view().size(), math::scale_by{v.view().data, float(1.0 / std::sqrt(vv))});
+    normal(ctx, v.view(), v.view());
+  }
+  return 1.05 * std::sqrt(lambda);
 }
 
 void linear_operator::normal(const context& ctx, const_chain_view x, chain_view out) const {

@@ -198,4 +198,19 @@ void multicoil_operator::range_project(const context& ctx, chain_view x) const {
                           .iterations;
 }
 
+double multicoil_operator::norm_bound(const context& ctx) const {
+  if (spectral()) return linear_operator::norm_bound(ctx);
+  const std::size_t pixels = shape_.pixels();
+  double top = 0;
+  for (std::size_t p = 0; p < pixels; ++p) {
+    double sum = 0;
+    for (std::size_t c = 0; c < coils_; ++c) {
+      const cfloat s = maps_host_[c * pixels + p];
+      sum += double(s.re) * s.re + double(s.im) * s.im;
+    }
+    top = std::max(top, sum);
+  }
+  return std::sqrt(top);
+}
+
 }  // namespace twofold

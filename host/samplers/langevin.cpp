@@ -10,6 +10,7 @@
 
 #include <twofold/priors/gaussian.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -19,8 +20,8 @@ namespace {
 
 class langevin_sampler final : public sampler {
  public:
-  langevin_sampler(const inverse_problem& problem, const prior& prior, const sampler_params& params)
-      : problem_(problem), prior_(prior), params_(params.langevin), levels_(noise_levels(params.schedule)) {
+  langevin_sampler(const inverse_problem& problem, const prior& prior, const sampler_params& params, double c2)
+      : problem_(problem), prior_(prior), params_(params.langevin), levels_(noise_levels(params.schedule)), c2_(c2) {
     TWOFOLD_EXPECTS(params_.inner_steps >= 1, "langevin inner steps must be >= 1");
     TWOFOLD_EXPECTS(std::isfinite(params_.step) && params_.step > 0 && params_.step <= 1,
                     "langevin step epsilon must be in (0, 1] (got " + std::to_string(params_.step) + ")");
@@ -65,8 +66,11 @@ class langevin_sampler final : public sampler {
     std::size_t step = 0;
     for (const double s : levels_) {
       const double s2 = s * s;
-      const double lik = anchors ? 0.0 : 1.0 / (sigma2 + params_.gamma * s2);
-      const double delta = params_.step / (1.0 / s2 + lik);
+      // With c = max(1, ‖A‖): the likelihood annealed as σ² + γ c² s², and the step
+      // ε over the drift's Lipschitz bound 1/s² + c²/(σ² + γ c² s²). For ‖A‖ ≤ 1 this is
+      // Jalal et al.'s rule; above, it samples as if from A/c, y/c, σ/c (the same posterior).
+      const double lik = anchors ? 0.0 : 1.0 / (sigma2 + params_.gamma * c2_ * s2);
+      const double delta = params_.step / (1.0 / s2 + c2_ * lik);
       for (std::size_t j = 0; j < params_.inner_steps; ++j, ++step) {
         if (!anchors) problem_.op().normal(ctx, u, g.view());
         const rng_stream noise = rng.with(rng_purpose::diffusion_noise).at_step(step);
@@ -98,13 +102,15 @@ class langevin_sampler final : public sampler {
   const prior& prior_;
   langevin_params params_;
   std::vector<double> levels_;
+  double c2_;  ///< max(1, ‖A‖)²
 };
 
 }  // namespace
 
-std::unique_ptr<sampler> make_langevin_sampler(const context&, const inverse_problem& problem, const prior& prior,
+std::unique_ptr<sampler> make_langevin_sampler(const context& ctx, const inverse_problem& problem, const prior& prior,
                                                const sampler_params& params) {
-  return std::make_unique<langevin_sampler>(problem, prior, params);
+  const double c = std::max(1.0, problem.op().norm_bound(ctx));
+  return std::make_unique<langevin_sampler>(problem, prior, params, c * c);
 }
 
 }  // namespace twofold::detail

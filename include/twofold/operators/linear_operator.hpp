@@ -45,6 +45,11 @@ class linear_operator {
   virtual void null_project(const context& ctx, chain_view x) const;
   /// The SVD A = U diag(a) Vᴴ as fast transforms, or nullptr when none is known.
   virtual const spectral_form* spectral() const { return nullptr; }
+  /// ‖A‖₂, the largest singular value, or a bound at most a few per cent above it
+  /// (Langevin's step rule scales with it). Default: the spectral form's largest
+  /// singular value; without one, 50 power iterations of AᴴA from a fixed start, plus
+  /// 5 % (power iteration approaches ‖A‖ from below).
+  virtual double norm_bound(const context& ctx) const;
   /// Short name for messages and summaries ("mri", "dense", ...).
   virtual std::string name() const = 0;
 

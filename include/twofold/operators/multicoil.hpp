@@ -52,6 +52,9 @@ class multicoil_operator final : public linear_operator, public spectral_form {
   void range_project(const context& ctx, chain_view x) const override;
   /// The row-wise SVD for line masks (see above), else nullptr.
   const spectral_form* spectral() const override { return rank_ > 0 ? this : nullptr; }
+  /// Without the row SVD: √(max over pixels of Σ_c |S_c|²), which bounds ‖A‖ (the mask
+  /// and the unitary FFT do not enlarge a vector) and equals it for a full mask.
+  double norm_bound(const context& ctx) const override;
   std::string name() const override { return "mri-multicoil"; }
 
   spectral_basis basis() const override { return spectral_basis::other; }
