@@ -172,10 +172,10 @@ void run_sample(const sample_options& o, bool no_report) {
                        {"field", values == field::real ? "real" : "complex"},
                        {"prior", factor ? std::string("gaussian with covariance factor F F^T") : prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
                        {"measurement_shape", to_string(p.op->codomain())}};
-  if (p.scale != 1.0) summary["inputs"]["operator_scale"] = p.scale;
+  if (p.scale != 1.0) summary["inputs"]["operator_scale"] = p.scale;  // A, y and sigma were divided by it
   if (o.inputs.prior_kind == "torchscript")
     summary["inputs"]["model"] = {{"path", o.inputs.model.path}, {"output", o.inputs.model.output},
-                                  {"noise", o.inputs.model.noise}, {"scale", o.inputs.model.scale}};  // A, y and sigma were divided by it
+                                  {"noise", o.inputs.model.noise}, {"scale", o.inputs.model.scale}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"schedule", to_string(sp.schedule.kind)},
                         {"levels", sp.schedule.levels}, {"inner_steps", sp.langevin.inner_steps}};
   summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},

@@ -6,6 +6,7 @@
 #include <twofold/priors/torchscript.hpp>
 
 #include <dlfcn.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -217,10 +218,15 @@ torchscript_prior::torchscript_prior(const context& ctx, const fs::path& model_p
   o.vp_beta_start = options.vp.beta_start;
   o.vp_beta_end = options.vp.beta_end;
   o.vp_steps = int64_t(options.vp.steps);
+  // LibTorch runs the network on as many threads as the engine's OpenMP loops; loading it
+  // must not change the engine's own count either (at::set_num_threads sets the OpenMP default).
+  const int threads = omp_get_max_threads();
+  o.threads = threads;
   twofold_torch_status st{};
   // The context's device: twofold contexts use device 0 of the process's CUDA view.
   void* h = api.load(path_.c_str(), &o, int64_t(shape.height), int64_t(shape.width), ctx.is_cuda() ? 0 : -1,
                      ctx.stream(), &st);
+  omp_set_num_threads(threads);
   if (!h) throw_status(st);
   model_ = std::make_unique<model>();
   model_->api = &api;

@@ -32,6 +32,7 @@ typedef struct twofold_torch_options {
   double vp_beta_start;    ///< vp-t: the linear β schedule β_i, i = 0 … steps − 1
   double vp_beta_end;
   int64_t vp_steps;
+  int threads;             ///< LibTorch's intra-op threads (at::set_num_threads); 0: LibTorch's default
 } twofold_torch_options;
 
 /// Outcome of a call: code 0 (success), 2 (the model or its input is wrong: bad_input)

@@ -8,6 +8,7 @@
 // engine's conversions against the built-in gaussian_prior.
 #include <twofold/core/types.hpp>
 
+#include <ATen/Parallel.h>
 #include <torch/script.h>
 
 #include <cmath>

@@ -9,6 +9,7 @@
 #include <twofold/twofold.hpp>
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdio>
@@ -337,6 +338,21 @@ TEST(TorchScriptPrior, FailuresWhileSamplingAreRuntimeFailuresNamingTheModel) {
 TEST(TorchScriptPrior, ThePluginIsAvailableInThisBuild) {
   std::string why;
   EXPECT_TRUE(torchscript_available(&why)) << why;
+}
+
+TEST(TorchScriptPrior, LoadingAModelKeepsTheEnginesThreadCount) {
+  // LibTorch's default thread count (1 on the 2-core machine this was written on) must
+  // not become the engine's: the prior sets LibTorch's to the engine's and restores it.
+  const int before = omp_get_max_threads();
+  context ctx(backend_request::cpu);
+  const fs::path file = scratch_dir() / "threads.pt";
+  save_module(file, "def forward(self, x, noise):\n    return x\n");
+  const torchscript_prior net(ctx, file, {8, 8});
+  const auto z = to_backend(ctx, random_image({8, 8}, 1), 1, {8, 8});
+  chain_buffer out(ctx, 1, {8, 8});
+  net.denoise(ctx, z.view(), 1.0, out.view());
+  EXPECT_EQ(omp_get_max_threads(), before);
+  EXPECT_EQ(at::get_num_threads(), before);
 }
 
 }  // namespace

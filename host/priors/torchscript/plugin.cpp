@@ -7,6 +7,7 @@
 // differentiates the whole adapter, not only the network.
 #include "host/priors/torchscript_plugin_abi.h"
 
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 #include <torch/version.h>
@@ -276,6 +277,10 @@ void* twofold_torch_load(const char* path, const twofold_torch_options* options,
       m->device = torch::Device(torch::kCUDA, c10::DeviceIndex(device));
       m->device_index = device;
     }
+    // LibTorch's default intra-op thread count can differ from the engine's OpenMP team
+    // (on a 2-core machine here it chose 1) and setting it also sets the OpenMP default
+    // of the calling thread: the library passes its own count so both agree.
+    if (m->options.threads > 0) at::set_num_threads(m->options.threads);
     stream_scope scope(*m, stream);
     try {
       m->module = torch::jit::load(m->path, m->device);
