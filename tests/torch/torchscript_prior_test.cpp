@@ -330,6 +330,14 @@ TEST(TorchScriptPrior, FailuresWhileSamplingAreRuntimeFailuresNamingTheModel) {
   EXPECT_NE(m.find(file.string()), std::string::npos) << m;
   EXPECT_NE(m.find("s = 0.25"), std::string::npos) << m;
   EXPECT_NE(m.find("not finite"), std::string::npos) << m;
+  // A network without an autograd graph serves denoise but not vjp.
+  const fs::path detached = scratch_dir() / "detached.pt";
+  save_module(detached, "def forward(self, x, noise):\n    return x.detach()\n");
+  const torchscript_prior frozen(ctx, detached, shape);
+  frozen.denoise(ctx, z.view(), 0.25, out.view());
+  const std::string v = message_of<runtime_failure>([&] { frozen.vjp(ctx, z.view(), 0.25, z.view(), out.view()); });
+  EXPECT_NE(v.find("does not depend differentiably on x"), std::string::npos) << v;
+  EXPECT_NE(v.find(detached.string()), std::string::npos) << v;
   // A wrong batch shape is the caller's error.
   chain_buffer wrong(ctx, 1, {4, 4});
   EXPECT_THROW(net.denoise(ctx, z.view(), 1.0, wrong.view()), bad_input);
