@@ -22,10 +22,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// This process's folder for model files, removed when the process ends.
 fs::path scratch_dir() {
-  const fs::path d = fs::temp_directory_path() / ("twofold-torchscript-test-" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
+  struct folder {
+    fs::path path = fs::temp_directory_path() / ("twofold-torchscript-test-" + std::to_string(::getpid()));
+    folder() { fs::create_directories(path); }
+    ~folder() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  };
+  static const folder f;
+  return f.path;
 }
 
 struct convention {
