@@ -4,7 +4,10 @@
 
 #include <twofold/twofold.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -102,6 +105,7 @@ problem_data make_problem(const context& ctx, const scenario_config& c) {
 }
 
 std::unique_ptr<prior> make_prior(const context& ctx, const scenario_config& c) {
+  if (!c.model.empty()) return std::make_unique<torchscript_prior>(ctx, c.model, c.shape);
   if (c.op == scenario_operator::mixture_1d) {  // the validation suite's gmm-1d prior
     const std::vector<double> w{0.5, 0.3, 0.2};
     const std::vector<cfloat> mu{cfloat(-3.0f, 0.0f), cfloat(0.5f, 0.0f), cfloat(4.0f, 0.0f)};
@@ -156,6 +160,17 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
     p.push_back({"denoise: inverse DFT of d, in place (library FFT)", 1, 1, N});
     p.push_back({"denoise: add_run_data d += the mean term (one image for the batch)", 1, 1, N});
     p.push_back({"ancestral_step: reads u, d; writes u", 2, 1, N});
+    return p;
+  }
+  if (!c.model.empty()) {
+    // langevin_sampler::run with a prior that is not a pixel-basis Gaussian: the normal,
+    // the network (not counted: its own traffic), langevin_step reading u, d and g.
+    p.push_back({"normal: row DFTs g <- F_W u (library FFT, out of place)", 1, 1, N});
+    p.push_back({"normal: multiply_by_map g *= raw-order mask / W", 1, 1, N});
+    p.push_back({"normal: row DFTs g <- F_W^H g (library FFT)", 1, 1, N});
+    p.push_back({"torchscript_prior: copy u into the network's [B, 2, H, W] layout", 1, 1, N});
+    p.push_back({"torchscript_prior: copy the network's output into d", 1, 1, N});
+    p.push_back({"langevin_step: reads u, d, g; writes u", 3, 1, N});
     return p;
   }
   // langevin_sampler::run: the operator's normal, then one step that also computes
@@ -279,12 +294,39 @@ scenario_config mixture_scenario(size_preset size, std::size_t repeats) {
   return c;
 }
 
+scenario_config learned_scenario(size_preset size, std::size_t repeats) {
+  const bool gpu = size == size_preset::gpu;
+  scenario_config c;
+  c.id = "single-coil-learned";
+  c.name = "single-coil line mask, TorchScript prior";
+  c.shape = image_shape{64, 64};
+  c.runs = 2;
+  c.chains_per_run = gpu ? 128 : 4;  // 256 or 8 chains
+  c.inner_steps = 4;
+  c.levels = gpu ? 25 : 5;  // 100 or 20 steps
+  c.repeats = repeats;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (const char* env = std::getenv("TWOFOLD_BENCH_MODEL"); env && *env) {
+    c.model = env;
+  } else if (const fs::path shipped = TWOFOLD_BENCH_SOURCE_DIR "/data/models/phantom-denoiser/model.pt";
+             fs::is_regular_file(shipped, ec)) {
+    c.model = shipped.string();
+  } else {
+#ifdef TWOFOLD_BENCH_CONV_DENOISER
+    if (fs::is_regular_file(TWOFOLD_BENCH_CONV_DENOISER, ec)) c.model = TWOFOLD_BENCH_CONV_DENOISER;
+#endif
+  }
+  return c;
+}
+
 std::vector<scenario_config> all_scenarios(size_preset size, std::size_t repeats) {
   std::vector<scenario_config> all = single_coil_scenarios(size, repeats);
   all.push_back(multicoil_scenario(size, repeats));
   all.push_back(dense_scenario(size, repeats));
   all.push_back(eeg_scenario(size, repeats, TWOFOLD_BENCH_SOURCE_DIR "/data/eeg/biosemi64-sphere"));
   all.push_back(mixture_scenario(size, repeats));
+  all.push_back(learned_scenario(size, repeats));
   return all;
 }
 
@@ -314,11 +356,19 @@ scenario_result run_scenario(const context& ctx, const scenario_config& c, doubl
   r.config = c;
   r.prior = prior.name();
   const sampler_params params = sampler_settings(c);
+  const auto* net = dynamic_cast<const torchscript_prior*>(&prior);
+  std::vector<torchscript_timing> net_time;
   for (std::size_t i = 0; i < c.repeats; ++i) {
+    const torchscript_timing before = net ? net->timing() : torchscript_timing{};
     const stopwatch watch;
     const sample_result s = sample(ctx, problem, prior, params, design);
     ctx.synchronize();
     r.wall_seconds.push_back(watch.seconds());
+    if (net) {
+      const torchscript_timing after = net->timing();
+      net_time.push_back({after.calls - before.calls, after.network_seconds - before.network_seconds,
+                          after.call_seconds - before.call_seconds});
+    }
     r.engine_seconds.push_back(s.report.seconds);
     r.waves = s.report.waves;
     r.wave_chains = s.report.wave_chains;
@@ -328,6 +378,16 @@ scenario_result run_scenario(const context& ctx, const scenario_config& c, doubl
                              " x " + std::to_string(c.steps_per_chain()) + " expected");
   }
   r.seconds = median(r.wall_seconds);
+  if (net) {  // the split of the median repeat
+    const std::size_t m = std::size_t(std::min_element(r.wall_seconds.begin(), r.wall_seconds.end(),
+                                                       [&](double a, double b) {
+                                                         return std::abs(a - r.seconds) < std::abs(b - r.seconds);
+                                                       }) -
+                                      r.wall_seconds.begin());
+    r.network_seconds = net_time[m].network_seconds;
+    r.prior_call_seconds = net_time[m].call_seconds;
+    r.network_calls = net_time[m].calls;
+  }
   r.chain_steps_per_second = double(c.chains()) * double(c.steps_per_chain()) / r.seconds;
   r.passes = passes_per_step(c);
   if (const auto& mc = data.multicoil) {

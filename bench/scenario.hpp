@@ -56,6 +56,9 @@ struct scenario_config {
   double acceleration = 4.0;                 ///< random line mask (MRI)
   double sigma_y = 0.01;                     ///< measurement noise, data units
   std::size_t repeats = 3;
+  /// A TorchScript denoiser as the prior (docs/learned_priors.md: x0 output, sigma input);
+  /// empty: the Gaussian prior. single-coil-learned.
+  std::string model;
 
   std::size_t chains() const { return runs * chains_per_run; }
   std::size_t steps_per_chain() const { return levels * inner_steps; }
@@ -92,6 +95,13 @@ scenario_config eeg_scenario(size_preset size, std::size_t repeats, const std::s
 /// overhead and its mixture kernels at the largest chain counts.
 scenario_config mixture_scenario(size_preset size, std::size_t repeats);
 
+/// Langevin on the single-coil problem with a TorchScript network as the prior, 64²
+/// (the shipped model's size): 8 chains × 20 steps (cpu) or 256 × 100 (gpu). The network:
+/// $TWOFOLD_BENCH_MODEL, else the shipped model data/models/phantom-denoiser/model.pt when
+/// present, else the stand-in UNet that bench/make_conv_denoiser.py wrote at build time
+/// (empty when none is there: the scenario is then skipped).
+scenario_config learned_scenario(size_preset size, std::size_t repeats);
+
 /// Every scenario of a size, in run order.
 std::vector<scenario_config> all_scenarios(size_preset size, std::size_t repeats);
 
@@ -114,6 +124,11 @@ struct scenario_result {
   /// of the last repeat); it is in the timings but not in the bytes.
   std::size_t projection_iterations = 0;
   std::string projection = "none";  ///< multicoil P_R: "row-svd" (line masks) or "cg"
+  /// single-coil-learned: the median repeat's seconds inside the network (forward), in
+  /// the prior's calls (network + layout copies + conversions + finiteness check), and
+  /// the denoiser calls per repeat.
+  double network_seconds = 0, prior_call_seconds = 0;
+  std::size_t network_calls = 0;
 };
 
 /// Builds the problem (MRI: a phantom, its masked k-space with noise, a prior

@@ -50,7 +50,8 @@ constexpr const char* usage =
     "  --torch-python  interpreter for the PyTorch peers (default $TWOFOLD_BENCH_TORCH_PYTHON, else --python);\n"
     "             they run on the GPU when that torch has one, else with the CPU backend's thread count\n"
     "  --only     run only these scenarios: single-coil-langevin, single-coil-exact,\n"
-    "             multicoil-langevin, dense-langevin, eeg-langevin, gmm-1d-exact (default: all)\n";
+    "             multicoil-langevin, dense-langevin, eeg-langevin, gmm-1d-exact,\n"
+    "             single-coil-learned (default: all)\n";
 
 struct options {
   backend_request backend = backend_request::automatic;
@@ -292,6 +293,20 @@ json to_json(const scenario_result& r) {
   if (c.op == scenario_operator::dense) j["sensors"] = c.sensors;
   if (c.op == scenario_operator::dense || c.op == scenario_operator::mixture_1d) j.erase("acceleration");
   if (c.op == scenario_operator::mixture_1d) j["components"] = 3;
+  if (!c.model.empty()) {
+    // Per chain-step of the median repeat: inside the network's forward, in the rest of the
+    // prior's calls (layout copies, conversion, finiteness check), and the engine (everything else).
+    const double steps = double(c.chains()) * double(c.steps_per_chain());
+    j["network_calls"] = r.network_calls;
+    j["network_seconds"] = r.network_seconds;
+    j["prior_call_seconds"] = r.prior_call_seconds;
+    j["split_per_chain_step_microseconds"] = {
+        {"network", 1e6 * r.network_seconds / steps},
+        {"prior_adapter", 1e6 * (r.prior_call_seconds - r.network_seconds) / steps},
+        {"engine", 1e6 * (r.seconds - r.prior_call_seconds) / steps}};
+    j["engine_fraction"] = (r.seconds - r.prior_call_seconds) / r.seconds;
+    j["adapter_fraction"] = (r.prior_call_seconds - r.network_seconds) / r.seconds;
+  }
   return j;
 }
 
@@ -308,12 +323,28 @@ int run(const options& o, const std::string& command_line) {
   json scenarios = json::array();
   for (const scenario_config& c : all_scenarios(size, o.repeats)) {
     if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), c.id) == o.only.end()) continue;
+    if (c.id == "single-coil-learned") {
+      std::string why;
+      if (c.model.empty() || !torchscript_available(&why)) {
+        if (why.empty()) why = "no network: set TWOFOLD_BENCH_MODEL, or build with LibTorch and a python3 with torch";
+        std::cerr << "[bench] " << c.id << " skipped: " << why << "\n";
+        scenarios.push_back({{"id", c.id}, {"skipped", why}});
+        continue;
+      }
+    }
     std::cerr << "[bench] " << c.id << " (" << c.name << "): " << c.shape.height << "x" << c.shape.width << ", "
               << c.chains() << " chains x " << c.steps_per_chain() << " steps\n";
     const scenario_result r = run_scenario(ctx, c, bw.bytes_per_second);
     std::cerr << "[bench]   " << r.seconds << " s, " << r.chain_steps_per_second << " chain-steps/s, roofline "
               << r.roofline_fraction << "\n";
     json s = to_json(r);
+    if (!c.model.empty()) {
+      std::cerr << "[bench]   network " << r.network_seconds << " s, prior calls " << r.prior_call_seconds
+                << " s, engine " << r.seconds - r.prior_call_seconds << " s of " << r.seconds << " s\n";
+      s["peers"] = json::array({{{"name", "numpy"}, {"skipped", "no peer runs a network prior"}}});
+      scenarios.push_back(std::move(s));
+      continue;
+    }
     if (c.op == scenario_operator::single_coil || c.op == scenario_operator::multicoil) {
       // One chain-step of either sampler transforms the image (each coil plane for
       // multi-coil) forward and back once: the FFT floor is that pair rate.

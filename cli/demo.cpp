@@ -2,8 +2,11 @@
 // Gaussian prior estimated from other members of the family, cascade mode with
 // the chosen sampler (langevin by default), and the exact reference for the same
 // problem (row-wise dense algebra, exact for line masks) to measure it against.
+// `--prior learned` / `--prior torchscript`: the same problem (64² by default) with a
+// TorchScript denoiser as the prior; there is no exact reference then.
 #include "commands.hpp"
 #include "eeg.hpp"
+#include "inputs.hpp"
 #include "outputs.hpp"
 
 #include <twofold/twofold.hpp>
@@ -17,6 +20,9 @@
 namespace twofold::cli {
 namespace {
 
+/// The network demo's defaults (--runs, --chains, --levels): see run_network_demo.
+constexpr std::size_t network_demo_runs = 8, network_demo_chains = 8, network_demo_levels = 100;
+
 struct demo_options {
   common_options common;
   std::size_t size = 48;
@@ -26,13 +32,135 @@ struct demo_options {
   double prior_scale = 1.0;  ///< the sampler's prior variance × this (≠ 1: a deliberately miscalibrated run)
   std::string problem = "mri";  ///< mri | eeg (cli/eeg.cpp)
   eeg_demo_options eeg;
+  std::string prior = "gaussian";  ///< gaussian | torchscript (--model) | learned (the shipped model)
+  model_options model;
 };
+
+namespace fs = std::filesystem;
+
+/// The shipped learned prior (data/models/phantom-denoiser/model.pt): $TWOFOLD_LEARNED_MODEL,
+/// else the installed copy beside the program (share/twofold/models/...), else the source tree's.
+fs::path default_learned_model() {
+  if (const char* env = std::getenv("TWOFOLD_LEARNED_MODEL"); env && *env) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / TWOFOLD_LEARNED_MODEL_INSTALLED;
+    if (fs::is_regular_file(installed, ec)) return installed;
+  }
+  return TWOFOLD_LEARNED_MODEL_SOURCE;
+}
+
+/// The demo with a TorchScript prior: the phantom problem, no exact reference.
+void run_network_demo(const demo_options& o, bool no_report) {
+  const auto sp = to_sampler_params(o.common);
+  const auto dp = to_design_params(o.common);
+  TWOFOLD_EXPECTS(o.size >= 8 && o.size <= 1024, "--size must be in [8, 1024]");
+  TWOFOLD_EXPECTS(std::isfinite(o.sigma) && o.sigma > 0, "--sigma must be finite and > 0");
+  TWOFOLD_EXPECTS(o.prior_scale == 1.0, "--prior-scale scales the Gaussian prior; it does not apply to --prior " + o.prior);
+  model_options model = o.model;
+  if (o.prior == "learned") {
+    TWOFOLD_EXPECTS(model.path.empty(), "--prior learned uses the shipped model; give --prior torchscript --model FILE "
+                                        "for another one");
+    model = {};  // the shipped model's conventions: x0 output, sigma input, scale 1
+    model.path = default_learned_model().string();
+    TWOFOLD_EXPECTS(fs::is_regular_file(model.path),
+                    "--prior learned: the shipped model " + model.path +
+                        " is missing (it is committed with the repository as data/models/phantom-denoiser/model.pt "
+                        "and installed to share/twofold/models/; TWOFOLD_LEARNED_MODEL overrides the path)");
+  } else {
+    TWOFOLD_EXPECTS(!model.path.empty(), "--prior torchscript needs --model FILE (docs/learned_priors.md)");
+  }
+  require_memory_for_draws(dp, image_shape{o.size, o.size});
+  io::output_folder folder = open_output_folder(o.common, {model.path});
+  context ctx(backend_for_network(o.common.backend));
+  const image_shape shape{o.size, o.size};
+  const auto net = load_torchscript_prior(ctx, model, shape, field::complex);
+  std::fprintf(stderr, "twofold demo with %s on %s\n", net->name().c_str(), ctx.device_name().c_str());
+
+  const phantom_params family{shape, o.common.runs.seed, 1.0, true};
+  const auto truth = make_phantom(family, 0);
+  line_mask_params lm;
+  lm.width = shape.width;
+  lm.acceleration = o.acceleration;
+  lm.seed = o.common.runs.seed;
+  const auto lines = make_line_mask(lm);
+  const auto mask = expand_line_mask(lines, shape);
+  const auto op = std::make_shared<fourier_mask_operator>(ctx, shape, mask);
+  const auto kspace = simulate_measurements(ctx, *op, truth, o.sigma, field::complex, o.common.runs.seed);
+  const inverse_problem problem(ctx, op, kspace, o.sigma);
+
+  design_params keep = dp;
+  keep.keep_draws = true;
+  const auto result = sample(ctx, problem, *net, sp, keep, stderr_progress());
+  require_finite_maps(result.maps, std::string(to_string(sp.kind)));
+  const auto timing = dynamic_cast<const torchscript_prior&>(*net).timing();
+
+  nlohmann::json summary;
+  summary["command"] = "demo";
+  summary["problem"] = {{"shape", {shape.height, shape.width}},
+                        {"acceleration", o.acceleration},
+                        {"sampled_lines", std::count(lines.begin(), lines.end(), 1)},
+                        {"sigma_y", o.sigma},
+                        {"prior", "TorchScript denoiser " + model.path},
+                        {"model", {{"path", model.path}, {"output", model.output}, {"noise", model.noise},
+                                   {"scale", model.scale}}}};
+  summary["sampler"] = {{"kind", to_string(sp.kind)},
+                        {"schedule", to_string(sp.schedule.kind)},
+                        {"levels", sp.schedule.levels},
+                        {"inner_steps", sp.langevin.inner_steps},
+                        {"step", sp.langevin.step}};
+  summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
+                       {"seed", dp.seed}};
+  summary["report"] = {{"device", result.report.device},
+                       {"seconds", result.report.seconds},
+                       {"chains", result.report.chains},
+                       {"steps_per_chain", result.report.steps_per_chain},
+                       {"chain_steps_per_second", result.report.chain_steps_per_second},
+                       {"waves", result.report.waves},
+                       {"network_calls", timing.calls},
+                       {"network_seconds", timing.network_seconds},
+                       {"network_call_seconds", timing.call_seconds}};
+  quantile_maps quantiles;
+  const auto calibration = [&] {
+    stage_progress progress("calibration figures");
+    return calibration_figures(ctx, problem, result, truth, quantiles);
+  }();
+  write_outputs(folder, {result.maps, problem.zero_filled(), mask, truth, std::nullopt, summary, false, quantiles,
+                         calibration});
+  finish_folder(folder, no_report);
+
+  const std::size_t n = result.draws.size() / shape.pixels();
+  std::printf("twofold demo: %zux%zu, %s prior, %s sampler, %zu runs x %zu chains, %.1f s on %s (%.0f %% of it in "
+              "the network)\n",
+              shape.height, shape.width, net->name().c_str(), std::string(to_string(sp.kind)).c_str(), dp.runs,
+              dp.chains_per_run, result.report.seconds, result.report.device.c_str(),
+              100.0 * timing.network_seconds / std::max(result.report.seconds, 1e-9));
+  double ambiguity = 0, estimation = 0;
+  for (std::size_t p = 0; p < shape.pixels(); ++p) {
+    ambiguity += result.maps.ambiguity.empty() ? 0.0 : result.maps.ambiguity[p];
+    estimation += result.maps.estimation_clipped.empty() ? 0.0 : result.maps.estimation_clipped[p];
+  }
+  if (!result.maps.ambiguity.empty())
+    std::printf("  mean ambiguity std %.4f, mean estimation std %.4f (root of the pixel-averaged variances)\n",
+                std::sqrt(ambiguity / double(shape.pixels())), std::sqrt(estimation / double(shape.pixels())));
+  std::printf("  calibration: 90 %% intervals cover %.3f of the truth's pixel values (Re, Im; calibrated: about %.3f), "
+              "forward PSNR %.1f dB\n",
+              calibration["coverage"]["quantile"][8].get<double>(), 0.9 * double(n - 1) / double(n + 1),
+              calibration["psnr_forward"].get<double>());
+  std::printf("  outputs in %s\n", o.common.out.c_str());
+}
 
 void run_demo(const demo_options& o, bool no_report) {
   // Repair what killed runs left beside --out first, even if this run then fails.
   recover_beside_out(o.common);
   TWOFOLD_EXPECTS(o.problem == "mri" || o.problem == "eeg", "--problem must be mri or eeg (got '" + o.problem + "')");
+  TWOFOLD_EXPECTS(o.prior == "gaussian" || o.prior == "torchscript" || o.prior == "learned",
+                  "--prior must be gaussian, torchscript or learned (got '" + o.prior + "')");
+  TWOFOLD_EXPECTS(o.problem == "mri" || o.prior == "gaussian", "--prior " + o.prior + " needs --problem mri");
+  TWOFOLD_EXPECTS(o.prior != "gaussian" || o.model.path.empty(), "--model is read only with --prior torchscript");
   if (o.problem == "eeg") return run_eeg_demo(o.common, o.eeg, no_report);
+  if (o.prior != "gaussian") return run_network_demo(o, no_report);
   const auto sp = to_sampler_params(o.common);
   const auto dp = to_design_params(o.common);
   TWOFOLD_EXPECTS(o.size >= 8 && o.size <= 1024, "--size must be in [8, 1024]");
@@ -164,6 +292,12 @@ std::function<void()> add_demo_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--depth", o->eeg.depth, "eeg: MNE's depth-weighting exponent (0: none)")->capture_default_str();
   cmd->add_option("--amplitude", o->eeg.amplitude, "eeg: moment of each active source, nA m")->capture_default_str();
+  cmd->add_option("--prior", o->prior,
+                  "gaussian: estimated from --family phantoms, with the exact reference; learned: the shipped "
+                  "TorchScript denoiser (data/models/phantom-denoiser); torchscript: the model of --model "
+                  "(docs/learned_priors.md)")
+      ->capture_default_str();
+  add_model_options(*cmd, o->model);
   o->common.out = "demo-output";
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
@@ -171,6 +305,14 @@ std::function<void()> add_demo_command(CLI::App& app) {
     // EEG: pto unless a sampler is named (exact for Gaussian priors, about 30x faster
     // than langevin's 900 steps here; docs/eeg.md).
     if (o->problem == "eeg" && cmd->count("--sampler") == 0) o->common.sampler = "pto";
+    // A network prior: the learned model's 64² training size and a shorter run (every
+    // step is a network call; docs/learned_priors.md), unless the flags say otherwise.
+    if (o->prior != "gaussian") {
+      if (cmd->count("--size") == 0) o->size = 64;
+      if (cmd->count("--runs") == 0) o->common.runs.runs = network_demo_runs;
+      if (cmd->count("--chains") == 0) o->common.runs.chains_per_run = network_demo_chains;
+      if (cmd->count("--levels") == 0) o->common.sampling.schedule.levels = network_demo_levels;
+    }
     run_demo(*o, *no_report);
   };
 }

@@ -1,11 +1,13 @@
 // Reading and checking the inputs of `twofold sample` (see inputs.hpp).
 #include "inputs.hpp"
 #include "commands.hpp"
+#include "outputs.hpp"
 
 #include <twofold/twofold.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -129,10 +131,14 @@ void expect_image(const std::vector<std::size_t>& shape, image_shape expected, c
 std::vector<std::string> input_paths(const problem_inputs& o) {
   return {o.measurements,   o.mask,          o.maps,          o.matrix,       o.kernel,
           o.prior_images,   o.prior_mean,    o.prior_variance, o.prior_spectrum, o.prior_weights,
-          o.truth,          o.forward,       o.noise_cov,     o.prior_factor};
+          o.truth,          o.forward,       o.noise_cov,     o.prior_factor,   o.model.path};
 }
 
 void check_input_shapes(const problem_inputs& o) {
+  TWOFOLD_EXPECTS(o.prior_kind != "torchscript" || !o.model.path.empty(),
+                  "--prior torchscript needs --model FILE (a TorchScript module; docs/learned_priors.md)");
+  TWOFOLD_EXPECTS(o.prior_kind == "torchscript" || o.model.path.empty(),
+                  "--model is read only with --prior torchscript (got --prior " + o.prior_kind + ")");
   const bool mri = o.op == "mri" || o.op == "mri-multicoil";
   const auto y = io::read_array_shape(o.measurements, mri ? "k-space" : "measurements", {"kspace", o.slice});
   if (y.empty()) return;
@@ -338,6 +344,7 @@ std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, i
                                             variance);
   }
   TWOFOLD_EXPECTS(o.prior_basis == "pixel" || o.prior_basis == "fourier", "--prior-basis must be pixel or fourier");
+  if (o.prior_kind == "torchscript") return load_torchscript_prior(ctx, o.model, s, values);
   if (o.prior_kind == "empirical") {
     TWOFOLD_EXPECTS(!o.prior_images.empty(), "--prior empirical needs --prior-images [N, H, W]");
     const auto a = io::read_complex_array(o.prior_images, "prior image stack");
@@ -364,7 +371,8 @@ std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, i
                                                     s, weights, mean.values, var.values, values);
   }
   TWOFOLD_EXPECTS(o.prior_kind == "gaussian",
-                  "--prior must be gaussian, mixture, empirical, minimum-norm or factor (got '" + o.prior_kind + "')");
+                  "--prior must be gaussian, mixture, empirical, torchscript, minimum-norm or factor (got '" +
+                      o.prior_kind + "')");
   const gaussian_basis basis = o.prior_basis == "fourier" ? gaussian_basis::fourier : gaussian_basis::pixel;
   if (!o.prior_images.empty()) {
     const auto a = io::read_complex_array(o.prior_images, "prior image stack");
@@ -385,12 +393,60 @@ std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, i
                                           mean.values, var.values);
 }
 
+void add_model_options(CLI::App& cmd, model_options& o) {
+  cmd.add_option("--model", o.path,
+                 "--prior torchscript: a TorchScript module, forward(x [B, C, H, W], noise [B]) -> [B, C, H, W] "
+                 "float32; C = 2 (real, imaginary) for complex images, 1 for real ones (docs/learned_priors.md)");
+  cmd.add_option("--model-output", o.output,
+                 "what the network predicts: x0 (the clean image), eps (the noise, unit variance per channel) or "
+                 "score (d log p / d conj(z))")
+      ->capture_default_str();
+  cmd.add_option("--model-noise", o.noise,
+                 "how the noise level s is passed: sigma (s), logsigma (ln s) or vp-t (a timestep of the linear-beta "
+                 "VP schedule; the input is scaled by sqrt(alpha_bar))")
+      ->capture_default_str();
+  cmd.add_option("--model-scale", o.scale, "the network sees S*z at noise S*s; its x0 output is divided by S")
+      ->capture_default_str()
+      ->check(number_in(1e-12, 1e12, false, false));
+  cmd.add_option("--model-vp-beta-start", o.vp.beta_start, "vp-t: beta of the first step")
+      ->capture_default_str()
+      ->check(number_in(0, 1, true, true));
+  cmd.add_option("--model-vp-beta-end", o.vp.beta_end, "vp-t: beta of the last step")
+      ->capture_default_str()
+      ->check(number_in(0, 1, true, true));
+  cmd.add_option("--model-vp-steps", o.vp.steps, "vp-t: steps of the schedule (t in [0, steps - 1])")
+      ->capture_default_str()
+      ->check(count_in(2, 1000000));
+}
+
+std::unique_ptr<prior> load_torchscript_prior(const context& ctx, const model_options& o, image_shape shape,
+                                              field values) {
+  torchscript_options t;
+  t.output = parse_model_output(o.output, "--model-output");
+  t.noise = parse_model_noise(o.noise, "--model-noise");
+  t.scale = o.scale;
+  t.vp = o.vp;
+  t.channels = values == field::complex ? 2 : 1;
+  stage_progress progress("loading " + o.path);
+  return std::make_unique<torchscript_prior>(ctx, o.path, shape, t);
+}
+
+backend_request backend_for_network(const std::string& backend) {
+  const backend_request r = parse_backend(backend, "--backend");
+  if (r == backend_request::automatic && cuda_usable() && !torchscript_supports_cuda()) {
+    std::fprintf(stderr, "twofold: this LibTorch cannot run on CUDA; the TorchScript prior runs on the CPU\n");
+    return backend_request::cpu;
+  }
+  return r;
+}
+
 field choose_field(const problem_inputs& o, const loaded_problem& p) {
   if (o.field == "complex") return field::complex;
   if (o.field == "real") return field::real;
   TWOFOLD_EXPECTS(o.field == "auto", "--field must be auto, real or complex (got '" + o.field + "')");
   if (!p.real_data || !o.prior_spectrum.empty() || o.prior_basis == "fourier") return field::complex;
   if (o.prior_kind == "minimum-norm" || o.prior_kind == "factor") return field::real;  // real lead field and data
+  if (o.prior_kind == "torchscript") return field::real;  // real A and y: a one-channel network
   const std::string& source = o.prior_images.empty() ? o.prior_mean : o.prior_images;
   return !source.empty() && all_real(io::read_complex_array(source, "prior mean").values) ? field::real
                                                                                          : field::complex;
@@ -421,7 +477,9 @@ void add_input_options(CLI::App& cmd, problem_inputs& o) {
   cmd.add_option("--factor", o.factor, "superres: the block-averaging factor")->check(count_in(1, 4096));
   cmd.add_option("--field", o.field, "auto | real | complex (auto: real when A, y and the prior mean are real)")
       ->capture_default_str();
-  cmd.add_option("--prior", o.prior_kind, "gaussian | mixture | empirical")->capture_default_str();
+  cmd.add_option("--prior", o.prior_kind, "gaussian | mixture | empirical | torchscript | minimum-norm | factor")
+      ->capture_default_str();
+  add_model_options(cmd, o.model);
   cmd.add_option("--prior-images", o.prior_images,
                   "image stack [N, H, W]: a Gaussian prior is estimated from it, or (--prior empirical) its images "
                   "are the prior's atoms");

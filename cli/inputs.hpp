@@ -15,6 +15,27 @@
 
 namespace twofold::cli {
 
+/// A TorchScript denoiser (--prior torchscript --model FILE; docs/learned_priors.md).
+struct model_options {
+  std::string path;               ///< --model
+  std::string output = "x0";      ///< --model-output x0 | eps | score
+  std::string noise = "sigma";    ///< --model-noise sigma | logsigma | vp-t
+  double scale = 1.0;             ///< --model-scale S
+  vp_schedule vp{};               ///< --model-vp-beta-start, --model-vp-beta-end, --model-vp-steps
+};
+
+/// Registers --model and the --model-* flags (sample and demo).
+void add_model_options(CLI::App& cmd, model_options& o);
+
+/// Loads the model for images of `shape` in the field `values` (complex: 2 channels,
+/// real: 1), probing it once; bad_input naming the file and what is wrong.
+std::unique_ptr<prior> load_torchscript_prior(const context& ctx, const model_options& o, image_shape shape,
+                                              field values);
+
+/// The backend for a run with a TorchScript prior: `auto` stays on the CPU when the
+/// plugin's LibTorch cannot run on CUDA (Debian's CPU LibTorch on a GPU machine).
+backend_request backend_for_network(const std::string& backend);
+
 /// The input flags: the operator, its data and the prior.
 struct problem_inputs {
   std::string op = "mri";
@@ -34,6 +55,7 @@ struct problem_inputs {
   std::string noise_cov;          ///< dense: sensor noise covariance C [m, m]; noise ~ N(0, sigma^2 C)
   minimum_norm_params source{};   ///< --prior minimum-norm
   std::string prior_factor;       ///< --prior factor: F [n, k], prior covariance F Fᵀ
+  model_options model;            ///< --prior torchscript
 };
 
 /// Registers the flags of `inputs` on a subcommand.
@@ -86,6 +108,7 @@ field choose_field(const problem_inputs& o, const loaded_problem& p);
 /// or --prior-mean with --prior-variance / --prior-spectrum), mixture
 /// (--prior-weights [K], --prior-mean [K, H, W], --prior-variance or
 /// --prior-spectrum [K, H, W]) or empirical (--prior-images).
+/// --prior torchscript: the TorchScript denoiser of --model (load_torchscript_prior).
 /// --prior minimum-norm: a zero-mean Gaussian with MNE's depth-weighted source variances
 /// (minimum_norm_source_variance) on the dense (whitened) lead field `p.matrix`.
 std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, image_shape s, field values,

@@ -117,7 +117,8 @@ void run_sample(const sample_options& o, bool no_report) {
     // Refuse an --out that holds an input or is someone else's folder before any work.
     const io::output_folder probe = open_output_folder(o.common, input_paths(o.inputs));
   }
-  context ctx(parse_backend(o.common.backend, "--backend"));
+  context ctx(o.inputs.prior_kind == "torchscript" ? backend_for_network(o.common.backend)
+                                                  : parse_backend(o.common.backend, "--backend"));
 
   const loaded_problem p = [&] {
     stage_progress progress("reading inputs");
@@ -172,6 +173,9 @@ void run_sample(const sample_options& o, bool no_report) {
                        {"prior", factor ? std::string("gaussian with covariance factor F F^T") : prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
                        {"measurement_shape", to_string(p.op->codomain())}};
   if (p.scale != 1.0) summary["inputs"]["operator_scale"] = p.scale;  // A, y and sigma were divided by it
+  if (o.inputs.prior_kind == "torchscript")
+    summary["inputs"]["model"] = {{"path", o.inputs.model.path}, {"output", o.inputs.model.output},
+                                  {"noise", o.inputs.model.noise}, {"scale", o.inputs.model.scale}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"schedule", to_string(sp.schedule.kind)},
                         {"levels", sp.schedule.levels}, {"inner_steps", sp.langevin.inner_steps}};
   summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},

@@ -3,7 +3,7 @@
 /// The whole public API of twofold in one include. The layers, from the bottom up:
 ///   core/        context (backend, stream), buffers, chain views, errors, Philox RNG, FFT
 ///   operators/   linear forward operators A (Fourier masks, multi-coil, dense, blur, ...)
-///   priors/      priors p(x) as batched denoisers (Gaussian, mixture, callback)
+///   priors/      priors p(x) as batched denoisers (Gaussian, mixture, callback, TorchScript)
 ///   problem/     the inverse problem y = A x + n and simulating it
 ///   sampling/    sample(): samplers, schedules, run designs, the ambiguity/estimation maps
 ///   exact/       exact posteriors (closed form, dense, mixture), the references samplers meet
@@ -34,6 +34,7 @@
 #include <twofold/priors/gaussian_mixture.hpp>
 #include <twofold/priors/minimum_norm.hpp>
 #include <twofold/priors/prior.hpp>
+#include <twofold/priors/torchscript.hpp>
 
 #include <twofold/problem/inverse_problem.hpp>
 #include <twofold/problem/noise_whitening.hpp>

@@ -346,7 +346,7 @@ TEST_F(CliOperator, MixtureAndEmpiricalPriors) {
   expect_bad(base + " --prior mixture --prior-weights " + path("w.npy") + " --prior-variance " + path("vars.npy") +
                  rest + " --sampler exact --design cascade",
              "needs the prior in the operator's basis");
-  expect_bad(base + " --prior lasso" + rest, "--prior must be gaussian, mixture, empirical, minimum-norm or factor");
+  expect_bad(base + " --prior lasso" + rest, "--prior must be gaussian, mixture, empirical, torchscript, minimum-norm or factor");
 }
 
 /// --design sbc with the exact `pto` sampler: calibration.json holds rank histograms
