@@ -1,6 +1,7 @@
 // `twofold sample`: the engine on user data, for every operator and input format.
 // Every input is read and checked before the output folder is touched; nothing is
 // written unless all succeeds.
+#include "checkpoint.hpp"
 #include "commands.hpp"
 #include "eeg.hpp"
 #include "factor_prior.hpp"
@@ -30,7 +31,14 @@ struct sample_options {
   bool cfl = false;
   bool sbc_stage2 = false;
   bool save_draws = false;
+  double checkpoint_seconds = -1;  ///< --checkpoint: < 0 none
+  bool resume = false;
 };
+
+/// Settings that do not change a run's results: a checkpoint made with other values
+/// of these still continues the run.
+const std::vector<std::string> settings_without_effect{"--out", "--force", "--no-report", "--checkpoint", "--resume",
+                                                        "--debug"};
 
 /// --design sbc: simulation-based calibration of the sampler on this operator, noise
 /// level and prior (the measurements only fix the operator's shape): --runs
@@ -105,7 +113,7 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
               0.9 * double(r.draws - 1) / double(r.draws + 1), o.common.out.c_str());
 }
 
-void run_sample(const sample_options& o, bool no_report) {
+void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   // Repair what killed runs left beside --out first, even if this run then fails.
   recover_beside_out(o.common);
   const auto sp = to_sampler_params(o.common);
@@ -117,7 +125,27 @@ void run_sample(const sample_options& o, bool no_report) {
     // Refuse an --out that holds an input or is someone else's folder before any work.
     const io::output_folder probe = open_output_folder(o.common, input_paths(o.inputs));
   }
+  const bool checkpointing = o.checkpoint_seconds >= 0 || o.resume;
+  TWOFOLD_EXPECTS(!checkpointing || (!sbc && o.inputs.prior_kind != "factor"),
+                  "--checkpoint and --resume are not supported with --design sbc or --prior factor");
   context ctx(parse_backend(o.common.backend, "--backend"));
+  // The run's fingerprint, and the state to continue from (refused when it was made
+  // by a run with other settings or inputs).
+  const auto checkpoint_file = checkpoint_path(o.common.out);
+  run_fingerprint fingerprint;
+  std::optional<sample_checkpoint> resume_from;
+  if (checkpointing) {
+    fingerprint = fingerprint_of(cmd, settings_without_effect, input_paths(o.inputs), ctx.device_name());
+    if (o.resume) {
+      resume_from = read_checkpoint(checkpoint_file, fingerprint);
+      if (resume_from)
+        std::fprintf(stderr, "twofold sample: resuming from %s (stage %u, chain %zu)\n", checkpoint_file.c_str(),
+                     resume_from->stage, resume_from->next_chain);
+      else
+        std::fprintf(stderr, "twofold sample: no checkpoint at %s; starting from the beginning\n",
+                     checkpoint_file.c_str());
+    }
+  }
 
   const loaded_problem p = [&] {
     stage_progress progress("reading inputs");
@@ -161,8 +189,14 @@ void run_sample(const sample_options& o, bool no_report) {
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
   design_params keep = dp;
   keep.keep_draws = true;
+  checkpoint_params checkpoints;
+  if (o.checkpoint_seconds >= 0) {
+    checkpoints.every_seconds = o.checkpoint_seconds;
+    checkpoints.save = [&](const sample_checkpoint& state) { write_checkpoint(checkpoint_file, fingerprint, state); };
+  }
+  if (resume_from) checkpoints.resume = &*resume_from;
   const auto result = factor ? sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress())
-                             : sample(ctx, problem, *prior, sp, keep, stderr_progress());
+                             : sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints);
 
   nlohmann::json summary;
   summary["command"] = "sample";
@@ -202,6 +236,8 @@ void run_sample(const sample_options& o, bool no_report) {
   write_outputs(folder, {result.maps, zero_filled, p.mask, truth, reference, summary, o.cfl, quantiles,
                          calibration, o.save_draws ? &result.draws : nullptr});
   finish_folder(folder, no_report);
+  std::error_code ec;
+  std::filesystem::remove(checkpoint_file, ec);  // the run is complete: its checkpoint is obsolete
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
 }
@@ -223,9 +259,16 @@ std::function<void()> add_sample_command(CLI::App& app) {
                 "(H, W, 1, R*K), with --cfl); they are held in memory for the quantile maps anyway");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
+  cmd->add_option("--checkpoint", o->checkpoint_seconds,
+                  "every SECONDS (at the end of a wave), save the run's state to .<out>.twofold-checkpoint beside "
+                  "--out, so that --resume can continue it after a kill (0: after every wave)")
+      ->check(number_in(0, 1e9, false, false));
+  cmd->add_flag("--resume", o->resume,
+                "continue from the checkpoint beside --out (same command line and inputs, else refused; none: start "
+                "from the beginning); the maps are bit-identical to an uninterrupted run's");
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
-  return [o, no_report] { run_sample(*o, *no_report); };
+  return [o, no_report, cmd] { run_sample(*o, *no_report, *cmd); };
 }
 
 }  // namespace twofold::cli
