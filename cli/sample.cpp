@@ -6,6 +6,7 @@
 #include "eeg.hpp"
 #include "factor_prior.hpp"
 #include "inputs.hpp"
+#include "mpi.hpp"
 #include "outputs.hpp"
 
 #include <twofold/twofold.hpp>
@@ -33,12 +34,13 @@ struct sample_options {
   bool save_draws = false;
   double checkpoint_seconds = -1;  ///< --checkpoint: < 0 none
   bool resume = false;
+  bool mpi = false;
 };
 
 /// Settings that do not change a run's results: a checkpoint made with other values
 /// of these still continues the run.
 const std::vector<std::string> settings_without_effect{"--out", "--force", "--no-report", "--checkpoint", "--resume",
-                                                        "--debug"};
+                                                        "--debug", "--mpi"};
 
 /// --design sbc: simulation-based calibration of the sampler on this operator, noise
 /// level and prior (the measurements only fix the operator's shape): --runs
@@ -114,21 +116,34 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
 }
 
 void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
-  // Repair what killed runs left beside --out first, even if this run then fails.
-  recover_beside_out(o.common);
   const auto sp = to_sampler_params(o.common);
   const bool sbc = o.common.design == "sbc";
+  TWOFOLD_EXPECTS(o.mpi || launched_processes() == 1,
+                  "launched by an MPI launcher with " + std::to_string(launched_processes()) +
+                      " processes: add --mpi to split the runs over them (otherwise each would run the whole job)");
+  TWOFOLD_EXPECTS(!o.mpi || (!sbc && o.inputs.prior_kind != "factor" && o.checkpoint_seconds < 0 && !o.resume),
+                  "--mpi supports the cascade and replicate designs, without --prior factor, --checkpoint or --resume");
+  // --mpi: one process per share of the runs; rank 0 alone reads and writes beside --out
+  // (another node's process could not tell whether rank 0's staging folder is alive).
+  std::optional<mpi_job> job;
+  if (o.mpi) job.emplace();
+  const bool writer = !job || job->rank() == 0;
+  // Repair what killed runs left beside --out first, even if this run then fails.
+  if (writer) recover_beside_out(o.common);
   const auto dp = sbc ? design_params{} : to_design_params(o.common);
   TWOFOLD_EXPECTS(std::isfinite(o.sigma) && o.sigma > 0, "--sigma must be finite and > 0 (got " + std::to_string(o.sigma) + ")");
   check_input_shapes(o.inputs);  // from the headers, before any large read
-  {
+  if (writer) {
     // Refuse an --out that holds an input or is someone else's folder before any work.
     const io::output_folder probe = open_output_folder(o.common, input_paths(o.inputs));
   }
   const bool checkpointing = o.checkpoint_seconds >= 0 || o.resume;
   TWOFOLD_EXPECTS(!checkpointing || (!sbc && o.inputs.prior_kind != "factor"),
                   "--checkpoint and --resume are not supported with --design sbc or --prior factor");
-  context ctx(parse_backend(o.common.backend, "--backend"));
+  const backend_request backend = parse_backend(o.common.backend, "--backend");
+  // --mpi on GPUs: each process of a node on its own device, by its rank on the node.
+  const int devices = job && backend != backend_request::cpu ? cuda_device_count() : 0;
+  context ctx(backend, devices > 0 ? job->local_rank() % devices : 0);
   // The run's fingerprint, and the state to continue from (refused when it was made
   // by a run with other settings or inputs).
   const auto checkpoint_file = checkpoint_path(o.common.out);
@@ -179,13 +194,15 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   const inverse_problem problem(ctx, p.op, p.y, sigma, values);
   require_memory_for_draws(dp, shape);
   std::optional<gaussian_posterior_maps> reference;
-  if (o.reference) {
+  if (o.reference && writer) {
     stage_progress progress("exact reference");
     reference = factor ? factor_prior_reference(p, *fp, sigma) : exact_posterior(ctx, problem, *prior);
   }
 
-  io::output_folder folder = open_output_folder(o.common, input_paths(o.inputs));
-  std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
+  std::optional<io::output_folder> staged;
+  if (writer) staged.emplace(open_output_folder(o.common, input_paths(o.inputs)));
+  if (writer)
+    std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
   design_params keep = dp;
   keep.keep_draws = true;
@@ -195,8 +212,18 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
     checkpoints.save = [&](const sample_checkpoint& state) { write_checkpoint(checkpoint_file, fingerprint, state); };
   }
   if (resume_from) checkpoints.resume = &*resume_from;
-  const auto result = factor ? sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress())
-                             : sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints);
+  std::optional<sample_result> gathered;
+  if (job) {
+    if (writer) std::fprintf(stderr, "twofold sample --mpi: %zu runs over %d processes\n", dp.runs, job->size());
+    gathered = job->sample(ctx, problem, *prior, sp, keep, writer ? stderr_progress() : progress_callback{});
+    if (!writer) return job->finish_together();  // rank 0 writes; wait until it has
+  } else if (factor) {
+    gathered = sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress());
+  } else {
+    gathered = sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints);
+  }
+  const sample_result& result = *gathered;
+  io::output_folder& folder = *staged;
 
   nlohmann::json summary;
   summary["command"] = "sample";
@@ -238,6 +265,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   finish_folder(folder, no_report);
   std::error_code ec;
   std::filesystem::remove(checkpoint_file, ec);  // the run is complete: its checkpoint is obsolete
+  if (job) job->finish_together();
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
 }
@@ -266,6 +294,9 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_flag("--resume", o->resume,
                 "continue from the checkpoint beside --out (same command line and inputs, else refused; none: start "
                 "from the beginning); the maps are bit-identical to an uninterrupted run's");
+  cmd->add_flag("--mpi", o->mpi,
+                "split the runs over the processes of an MPI job (mpirun -n P twofold sample ... --mpi); rank 0 "
+                "writes --out; the maps are bit-identical to one process's (docs/scaling.md)");
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
   return [o, no_report, cmd] { run_sample(*o, *no_report, *cmd); };
