@@ -174,4 +174,52 @@ std::optional<sample_checkpoint> read_checkpoint(const std::filesystem::path& pa
   return c;
 }
 
+namespace {
+/// Settings that do not change a run's results: a checkpoint made with other values
+/// of these still continues the run.
+const std::vector<std::string> settings_without_effect{"--out",    "--force", "--no-report", "--checkpoint",
+                                                        "--resume", "--debug", "--mpi"};
+}  // namespace
+
+void add_checkpoint_options(CLI::App& cmd, checkpoint_options& o) {
+  cmd.add_option("--checkpoint", o.seconds,
+                 "every SECONDS (at the end of a wave), save the run's state to .<out>.twofold-checkpoint beside "
+                 "--out, so that --resume can continue it after a kill (0: after every wave)")
+      ->check(number_in(0, 1e9, false, false));
+  cmd.add_flag("--resume", o.resume,
+               "continue from the checkpoint beside --out (same command line and inputs, else refused; none: start "
+               "from the beginning); the outputs are bit-identical to an uninterrupted run's");
+}
+
+run_checkpoints::run_checkpoints(const checkpoint_options& o, const std::string& out, const CLI::App& cmd,
+                                 const std::vector<std::string>& inputs, const std::string& device,
+                                 const std::string& command)
+    : options_(o), file_(checkpoint_path(out)) {
+  if (!o.active()) return;
+  fingerprint_ = fingerprint_of(cmd, settings_without_effect, inputs, device);
+  if (!o.resume) return;
+  resume_from_ = read_checkpoint(file_, fingerprint_);
+  if (resume_from_)
+    std::fprintf(stderr, "%s: resuming from %s (stage %u, chain %zu)\n", command.c_str(), file_.c_str(),
+                 resume_from_->stage, resume_from_->next_chain);
+  else
+    std::fprintf(stderr, "%s: no checkpoint at %s; starting from the beginning\n", command.c_str(), file_.c_str());
+}
+
+checkpoint_params run_checkpoints::params() const {
+  checkpoint_params p;
+  if (options_.seconds >= 0) {
+    p.every_seconds = options_.seconds;
+    p.save = [this](const sample_checkpoint& state) { write_checkpoint(file_, fingerprint_, state); };
+  }
+  if (resume_from_) p.resume = &*resume_from_;
+  return p;
+}
+
+void run_checkpoints::remove() const noexcept {
+  if (file_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove(file_, ec);
+}
+
 }  // namespace twofold::cli

@@ -5,6 +5,8 @@
 /// replaced atomically, with a fingerprint of the run (every setting, and a hash of
 /// every input file's bytes) so that a resumed run is refused when anything differs.
 
+#include "commands.hpp"
+
 #include <twofold/twofold.hpp>
 
 #include <CLI/CLI.hpp>
@@ -40,5 +42,35 @@ void write_checkpoint(const std::filesystem::path& path, const run_fingerprint& 
 /// file is not a checkpoint, or was made by a run whose fingerprint differs from
 /// `expected` (the message names every setting and input that differs).
 std::optional<sample_checkpoint> read_checkpoint(const std::filesystem::path& path, const run_fingerprint& expected);
+
+/// --checkpoint SECONDS and --resume of a sampling command.
+struct checkpoint_options {
+  double seconds = -1;  ///< --checkpoint: < 0 none
+  bool resume = false;
+  bool active() const { return seconds >= 0 || resume; }
+};
+void add_checkpoint_options(CLI::App& cmd, checkpoint_options& o);
+
+/// One command's checkpoints: reads the state to continue from (--resume; refused
+/// when its fingerprint differs), gives sample() its checkpoint_params, and removes
+/// the file once the run's folder is committed. Inactive without the options.
+class run_checkpoints {
+ public:
+  run_checkpoints() = default;
+  /// `command` names the command in messages ("twofold sample").
+  run_checkpoints(const checkpoint_options& o, const std::string& out, const CLI::App& cmd,
+                  const std::vector<std::string>& inputs, const std::string& device, const std::string& command);
+  /// For sample(): save every o.seconds, continue from the read state. The object
+  /// must outlive the sample() call.
+  checkpoint_params params() const;
+  /// The run is committed: its checkpoint (any, also one of an earlier run) is obsolete.
+  void remove() const noexcept;
+
+ private:
+  checkpoint_options options_;
+  std::filesystem::path file_;
+  run_fingerprint fingerprint_;
+  std::optional<sample_checkpoint> resume_from_;
+};
 
 }  // namespace twofold::cli

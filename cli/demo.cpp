@@ -2,6 +2,7 @@
 // Gaussian prior estimated from other members of the family, cascade mode with
 // the chosen sampler (langevin by default), and the exact reference for the same
 // problem (row-wise dense algebra, exact for line masks) to measure it against.
+#include "checkpoint.hpp"
 #include "commands.hpp"
 #include "eeg.hpp"
 #include "outputs.hpp"
@@ -26,12 +27,14 @@ struct demo_options {
   double prior_scale = 1.0;  ///< the sampler's prior variance × this (≠ 1: a deliberately miscalibrated run)
   std::string problem = "mri";  ///< mri | eeg (cli/eeg.cpp)
   eeg_demo_options eeg;
+  checkpoint_options checkpoints;
 };
 
-void run_demo(const demo_options& o, bool no_report) {
+void run_demo(const demo_options& o, bool no_report, const CLI::App& cmd) {
   // Repair what killed runs left beside --out first, even if this run then fails.
   recover_beside_out(o.common);
   TWOFOLD_EXPECTS(o.problem == "mri" || o.problem == "eeg", "--problem must be mri or eeg (got '" + o.problem + "')");
+  TWOFOLD_EXPECTS(o.problem == "mri" || !o.checkpoints.active(), "--checkpoint and --resume: MRI demo only");
   if (o.problem == "eeg") return run_eeg_demo(o.common, o.eeg, no_report);
   const auto sp = to_sampler_params(o.common);
   const auto dp = to_design_params(o.common);
@@ -49,6 +52,8 @@ void run_demo(const demo_options& o, bool no_report) {
   context ctx(parse_backend(o.common.backend, "--backend"));
   io::output_folder folder = open_output_folder(o.common, {});
   std::fprintf(stderr, "twofold demo on %s\n", ctx.device_name().c_str());
+  // The demo's data follow from its settings: the fingerprint has no input files.
+  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, {}, ctx.device_name(), "twofold demo");
 
   const image_shape shape{o.size, o.size};
   const phantom_params family{shape, o.common.runs.seed, 1.0, true};
@@ -76,7 +81,7 @@ void run_demo(const demo_options& o, bool no_report) {
 
   design_params keep = dp;
   keep.keep_draws = true;
-  const auto result = sample(ctx, problem, told, sp, keep, stderr_progress());
+  const auto result = sample(ctx, problem, told, sp, keep, stderr_progress(), checkpoints.params());
   require_finite_maps(result.maps, std::string(to_string(sp.kind)));
   const auto reference = [&] {
     stage_progress progress("exact reference");
@@ -113,6 +118,7 @@ void run_demo(const demo_options& o, bool no_report) {
   write_outputs(folder, {result.maps, problem.zero_filled(), mask, truth, reference, summary, false, quantiles,
                          calibration});
   finish_folder(folder, no_report);
+  checkpoints.remove();  // the run is complete: its checkpoint is obsolete
 
   const auto& c = summary["against_exact_reference"];
   std::printf("twofold demo: %zux%zu, %s sampler, %zu runs x %zu chains, %.1f s on %s\n", shape.height, shape.width,
@@ -165,13 +171,14 @@ std::function<void()> add_demo_command(CLI::App& app) {
   cmd->add_option("--depth", o->eeg.depth, "eeg: MNE's depth-weighting exponent (0: none)")->capture_default_str();
   cmd->add_option("--amplitude", o->eeg.amplitude, "eeg: moment of each active source, nA m")->capture_default_str();
   o->common.out = "demo-output";
+  add_checkpoint_options(*cmd, o->checkpoints);
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
   return [o, no_report, cmd] {
     // EEG: pto unless a sampler is named (exact for Gaussian priors, about 30x faster
     // than langevin's 900 steps here; docs/eeg.md).
     if (o->problem == "eeg" && cmd->count("--sampler") == 0) o->common.sampler = "pto";
-    run_demo(*o, *no_report);
+    run_demo(*o, *no_report, *cmd);
   };
 }
 

@@ -32,15 +32,11 @@ struct sample_options {
   bool cfl = false;
   bool sbc_stage2 = false;
   bool save_draws = false;
-  double checkpoint_seconds = -1;  ///< --checkpoint: < 0 none
-  bool resume = false;
+  checkpoint_options checkpoints;
   bool mpi = false;
 };
 
-/// Settings that do not change a run's results: a checkpoint made with other values
-/// of these still continues the run.
-const std::vector<std::string> settings_without_effect{"--out", "--force", "--no-report", "--checkpoint", "--resume",
-                                                        "--debug", "--mpi"};
+
 
 /// --design sbc: simulation-based calibration of the sampler on this operator, noise
 /// level and prior (the measurements only fix the operator's shape): --runs
@@ -121,7 +117,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   TWOFOLD_EXPECTS(o.mpi || launched_processes() == 1,
                   "launched by an MPI launcher with " + std::to_string(launched_processes()) +
                       " processes: add --mpi to split the runs over them (otherwise each would run the whole job)");
-  TWOFOLD_EXPECTS(!o.mpi || (!sbc && o.inputs.prior_kind != "factor" && o.checkpoint_seconds < 0 && !o.resume),
+  TWOFOLD_EXPECTS(!o.mpi || (!sbc && o.inputs.prior_kind != "factor" && !o.checkpoints.active()),
                   "--mpi supports the cascade and replicate designs, without --prior factor, --checkpoint or --resume");
   // --mpi: one process per share of the runs; rank 0 alone reads and writes beside --out
   // (another node's process could not tell whether rank 0's staging folder is alive).
@@ -137,30 +133,15 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
     // Refuse an --out that holds an input or is someone else's folder before any work.
     const io::output_folder probe = open_output_folder(o.common, input_paths(o.inputs));
   }
-  const bool checkpointing = o.checkpoint_seconds >= 0 || o.resume;
-  TWOFOLD_EXPECTS(!checkpointing || (!sbc && o.inputs.prior_kind != "factor"),
+  TWOFOLD_EXPECTS(!o.checkpoints.active() || (!sbc && o.inputs.prior_kind != "factor"),
                   "--checkpoint and --resume are not supported with --design sbc or --prior factor");
   const backend_request backend = parse_backend(o.common.backend, "--backend");
   // --mpi on GPUs: each process of a node on its own device, by its rank on the node.
   const int devices = job && backend != backend_request::cpu ? cuda_device_count() : 0;
   context ctx(backend, devices > 0 ? job->local_rank() % devices : 0);
-  // The run's fingerprint, and the state to continue from (refused when it was made
-  // by a run with other settings or inputs).
-  const auto checkpoint_file = checkpoint_path(o.common.out);
-  run_fingerprint fingerprint;
-  std::optional<sample_checkpoint> resume_from;
-  if (checkpointing) {
-    fingerprint = fingerprint_of(cmd, settings_without_effect, input_paths(o.inputs), ctx.device_name());
-    if (o.resume) {
-      resume_from = read_checkpoint(checkpoint_file, fingerprint);
-      if (resume_from)
-        std::fprintf(stderr, "twofold sample: resuming from %s (stage %u, chain %zu)\n", checkpoint_file.c_str(),
-                     resume_from->stage, resume_from->next_chain);
-      else
-        std::fprintf(stderr, "twofold sample: no checkpoint at %s; starting from the beginning\n",
-                     checkpoint_file.c_str());
-    }
-  }
+  // The state to continue from (refused when made by a run with other settings or inputs).
+  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, input_paths(o.inputs), ctx.device_name(),
+                                    "twofold sample");
 
   const loaded_problem p = [&] {
     stage_progress progress("reading inputs");
@@ -206,12 +187,6 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
   design_params keep = dp;
   keep.keep_draws = true;
-  checkpoint_params checkpoints;
-  if (o.checkpoint_seconds >= 0) {
-    checkpoints.every_seconds = o.checkpoint_seconds;
-    checkpoints.save = [&](const sample_checkpoint& state) { write_checkpoint(checkpoint_file, fingerprint, state); };
-  }
-  if (resume_from) checkpoints.resume = &*resume_from;
   std::optional<sample_result> gathered;
   if (job) {
     if (writer) std::fprintf(stderr, "twofold sample --mpi: %zu runs over %d processes\n", dp.runs, job->size());
@@ -220,7 +195,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   } else if (factor) {
     gathered = sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress());
   } else {
-    gathered = sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints);
+    gathered = sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints.params());
   }
   const sample_result& result = *gathered;
   io::output_folder& folder = *staged;
@@ -263,8 +238,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   write_outputs(folder, {result.maps, zero_filled, p.mask, truth, reference, summary, o.cfl, quantiles,
                          calibration, o.save_draws ? &result.draws : nullptr});
   finish_folder(folder, no_report);
-  std::error_code ec;
-  std::filesystem::remove(checkpoint_file, ec);  // the run is complete: its checkpoint is obsolete
+  checkpoints.remove();  // the run is complete: its checkpoint is obsolete
   if (job) job->finish_together();
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
@@ -287,13 +261,7 @@ std::function<void()> add_sample_command(CLI::App& app) {
                 "(H, W, 1, R*K), with --cfl); they are held in memory for the quantile maps anyway");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
-  cmd->add_option("--checkpoint", o->checkpoint_seconds,
-                  "every SECONDS (at the end of a wave), save the run's state to .<out>.twofold-checkpoint beside "
-                  "--out, so that --resume can continue it after a kill (0: after every wave)")
-      ->check(number_in(0, 1e9, false, false));
-  cmd->add_flag("--resume", o->resume,
-                "continue from the checkpoint beside --out (same command line and inputs, else refused; none: start "
-                "from the beginning); the maps are bit-identical to an uninterrupted run's");
+  add_checkpoint_options(*cmd, o->checkpoints);
   cmd->add_flag("--mpi", o->mpi,
                 "split the runs over the processes of an MPI job (mpirun -n P twofold sample ... --mpi); rank 0 "
                 "writes --out; the maps are bit-identical to one process's (docs/scaling.md)");

@@ -4,7 +4,7 @@
 # files byte-identical to an uninterrupted run's, in the cascade and replicate
 # designs; a checkpoint made with other settings or inputs is refused (exit 2, the
 # message names what differs) and left in place; a file that is not a checkpoint is
-# refused. Usage: resume_test.sh TWOFOLD_BINARY WORK_DIR [SEEDS]
+# refused; `twofold demo` resumes the same way. Usage: resume_test.sh TWOFOLD_BINARY WORK_DIR [SEEDS]
 set -u
 cli=$1
 work=$2
@@ -98,6 +98,37 @@ for seed in $(seq 1 "$seeds"); do
 done
 # Most kills must land after a checkpoint, or the test did not test resumption.
 [ "$resumed" -ge $((seeds / 2)) ] || fail "only $resumed of $seeds runs resumed from a checkpoint"
+
+# twofold demo checkpoints the same way (its data follow from its settings).
+demo() {  # demo OUT [more flags]
+  local out=$1
+  shift
+  exec "$cli" demo --size 16 --runs 4 --chains 8 --levels 150 --wave-chains 8 --backend cpu --no-report --seed 4 \
+    --out "$out" "$@"
+}
+t0=$(now_ms)
+(demo demo_ref >/dev/null 2>&1) || fail "the demo reference run failed"
+demo_duration=$(($(now_ms) - t0))
+for seed in 1 2; do
+  RANDOM=$((seed + 100))
+  t0=$(now_ms)
+  (demo "demo_$seed" --checkpoint 0 >/dev/null 2>&1) &
+  pid=$!
+  for _ in $(seq 1 1000); do
+    [ -f ".demo_$seed.twofold-checkpoint" ] && break
+    sleep 0.01
+  done
+  rest=$((demo_duration - ($(now_ms) - t0)))
+  [ "$rest" -lt 50 ] && rest=50
+  delay=$((rest * (RANDOM % 80) / 100))
+  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  log=$( (demo "demo_$seed" --checkpoint 0 --resume) 2>&1 >/dev/null) || fail "demo seed $seed: the resumed run failed: $log"
+  same "demo_$seed" demo_ref || fail "demo seed $seed: the resumed outputs differ from the uninterrupted run's"
+  [ -z "$(leftovers)" ] || fail "demo seed $seed left: $(leftovers)"
+  echo "demo seed $seed: $(grep -o 'resuming from.*' <<<"$log" || echo 'no checkpoint yet: started over'); outputs identical"
+done
 
 # A checkpoint of other settings or inputs is refused, and kept.
 (run cascade mismatch --checkpoint 0 >/dev/null 2>&1) &
