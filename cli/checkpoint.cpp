@@ -192,11 +192,11 @@ void add_checkpoint_options(CLI::App& cmd, checkpoint_options& o) {
 }
 
 run_checkpoints::run_checkpoints(const checkpoint_options& o, const std::string& out, const CLI::App& cmd,
-                                 const std::vector<std::string>& inputs, const std::string& device,
+                                 const std::vector<std::string>& inputs, const context& ctx,
                                  const std::string& command)
     : options_(o), file_(checkpoint_path(out)) {
   if (!o.active()) return;
-  fingerprint_ = fingerprint_of(cmd, settings_without_effect, inputs, device);
+  fingerprint_ = fingerprint_of(cmd, settings_without_effect, inputs, ctx.is_cuda() ? ctx.device_name() : "cpu");
   if (!o.resume) return;
   resume_from_ = read_checkpoint(file_, fingerprint_);
   if (resume_from_)

@@ -58,8 +58,10 @@ class run_checkpoints {
  public:
   run_checkpoints() = default;
   /// `command` names the command in messages ("twofold sample").
+  /// The device enters the fingerprint as "cpu" (results do not depend on the CPU or
+  /// its thread count, docs/design.md §4.5) or the CUDA device's name.
   run_checkpoints(const checkpoint_options& o, const std::string& out, const CLI::App& cmd,
-                  const std::vector<std::string>& inputs, const std::string& device, const std::string& command);
+                  const std::vector<std::string>& inputs, const context& ctx, const std::string& command);
   /// For sample(): save every o.seconds, continue from the read state. The object
   /// must outlive the sample() call.
   checkpoint_params params() const;

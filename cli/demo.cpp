@@ -53,7 +53,7 @@ void run_demo(const demo_options& o, bool no_report, const CLI::App& cmd) {
   io::output_folder folder = open_output_folder(o.common, {});
   std::fprintf(stderr, "twofold demo on %s\n", ctx.device_name().c_str());
   // The demo's data follow from its settings: the fingerprint has no input files.
-  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, {}, ctx.device_name(), "twofold demo");
+  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, {}, ctx, "twofold demo");
 
   const image_shape shape{o.size, o.size};
   const phantom_params family{shape, o.common.runs.seed, 1.0, true};

@@ -140,7 +140,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   const int devices = job && backend != backend_request::cpu ? cuda_device_count() : 0;
   context ctx(backend, devices > 0 ? job->local_rank() % devices : 0);
   // The state to continue from (refused when made by a run with other settings or inputs).
-  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, input_paths(o.inputs), ctx.device_name(),
+  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, input_paths(o.inputs), ctx,
                                     "twofold sample");
 
   const loaded_problem p = [&] {
