@@ -1,10 +1,12 @@
 #include "mpi.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #if TWOFOLD_HAS_MPI
@@ -40,6 +42,17 @@ void check(int status, const char* what) {
   TWOFOLD_ENSURES(false, std::string("MPI: ") + what + " failed: " + std::string(text, std::size_t(length)));
 }
 
+/// Waits for `request` without spinning: OpenMPI's blocking calls poll at full speed,
+/// which would take a core from the processes still sampling (or from rank 0 writing).
+void wait_quietly(MPI_Request& request, const char* what) {
+  int done = 0;
+  while (true) {
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 constexpr std::size_t chunk = std::size_t{1} << 30;  // MPI counts are int: at most 1 GiB a message
 
 void send_bytes(const std::vector<std::byte>& bytes, int to) {
@@ -52,7 +65,9 @@ void send_bytes(const std::vector<std::byte>& bytes, int to) {
 
 std::vector<std::byte> receive_bytes(int from) {
   std::uint64_t n = 0;
-  check(MPI_Recv(&n, 1, MPI_UINT64_T, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "receive");
+  MPI_Request request;
+  check(MPI_Irecv(&n, 1, MPI_UINT64_T, from, 0, MPI_COMM_WORLD, &request), "receive");
+  wait_quietly(request, "receive");
   std::vector<std::byte> bytes(n);
   for (std::size_t at = 0; at < bytes.size(); at += chunk)
     check(MPI_Recv(bytes.data() + at, int(std::min<std::size_t>(chunk, n - at)), MPI_BYTE, from, 1, MPI_COMM_WORLD,
@@ -106,7 +121,9 @@ std::optional<sample_result> mpi_job::sample(const context& ctx, const inverse_p
 
 void mpi_job::finish_together() const {
   int done = 1;
-  check(MPI_Bcast(&done, 1, MPI_INT, 0, MPI_COMM_WORLD), "the final broadcast");
+  MPI_Request request;
+  check(MPI_Ibcast(&done, 1, MPI_INT, 0, MPI_COMM_WORLD, &request), "the final broadcast");
+  wait_quietly(request, "the final broadcast");
 }
 
 void abort_mpi_job(int code) noexcept {

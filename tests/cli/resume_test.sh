@@ -50,6 +50,21 @@ same() {
   done
 }
 
+# after_checkpoints FILE N PID: returns once FILE has been written N times (each
+# checkpoint adds anchors or draws, so its size grows), or PID has ended.
+after_checkpoints() {
+  local file=$1 count=$2 pid=$3 size last="" seen=0
+  while kill -0 "$pid" 2>/dev/null; do
+    size=$(stat -c %s "$file" 2>/dev/null || true)
+    if [ -n "$size" ] && [ "$size" != "$last" ]; then
+      last=$size
+      seen=$((seen + 1))
+      [ "$seen" -ge "$count" ] && return 0
+    fi
+    sleep 0.005
+  done
+}
+
 leftovers() { ls -A "$work" | grep -- '\.twofold-\|\.tmp-' || true; }
 now_ms() { date +%s%3N; }
 
@@ -73,19 +88,17 @@ for seed in $(seq 1 "$seeds"); do
   for k in $(seq 1 "$kills"); do
     flags=(--checkpoint 0)
     [ "$k" -gt 1 ] && flags+=(--resume)
-    t0=$(now_ms)
     (run "$design" "$out" "${flags[@]}" >/dev/null 2>&1) &
     pid=$!  # the subshell exec's twofold: $pid is twofold itself
     if [ $((seed % 5)) -ne 0 ]; then
-      # Mostly after the first checkpoint: at a random instant of the rest of the run.
-      for _ in $(seq 1 1000); do
-        [ -f ".$out.twofold-checkpoint" ] && break
-        sleep 0.01
-      done
+      # Mostly after 1 to 5 checkpoints, plus up to 40 ms: a random instant while waves run
+      # and checkpoints are written, whatever the machine's load.
+      after_checkpoints ".$out.twofold-checkpoint" $((1 + RANDOM % 5)) "$pid"
+      delay=$((RANDOM % 40))
+    else
+      # A random instant of the whole run (often before the first checkpoint).
+      delay=$((duration[$design] * (RANDOM % 90) / 100))
     fi
-    rest=$((duration[$design] - ($(now_ms) - t0)))
-    [ "$rest" -lt 50 ] && rest=50
-    delay=$((rest * (RANDOM % 90) / 100))
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
@@ -106,22 +119,14 @@ demo() {  # demo OUT [more flags]
   exec "$cli" demo --size 16 --runs 4 --chains 8 --levels 150 --wave-chains 8 --backend cpu --no-report --seed 4 \
     --out "$out" "$@"
 }
-t0=$(now_ms)
 (demo demo_ref >/dev/null 2>&1) || fail "the demo reference run failed"
-demo_duration=$(($(now_ms) - t0))
 for seed in 1 2; do
   RANDOM=$((seed + 100))
-  t0=$(now_ms)
   (demo "demo_$seed" --checkpoint 0 >/dev/null 2>&1) &
   pid=$!
-  for _ in $(seq 1 1000); do
-    [ -f ".demo_$seed.twofold-checkpoint" ] && break
-    sleep 0.01
-  done
-  rest=$((demo_duration - ($(now_ms) - t0)))
-  [ "$rest" -lt 50 ] && rest=50
-  delay=$((rest * (RANDOM % 80) / 100))
-  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+  after_checkpoints ".demo_$seed.twofold-checkpoint" $((1 + RANDOM % 3)) "$pid"
+  delay=$((RANDOM % 40))
+  sleep "$(printf '0.%03d' "$delay")"
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   log=$( (demo "demo_$seed" --checkpoint 0 --resume) 2>&1 >/dev/null) || fail "demo seed $seed: the resumed run failed: $log"
