@@ -4,6 +4,7 @@
 // problem (row-wise dense algebra, exact for line masks) to measure it against.
 // `--prior learned` / `--prior torchscript`: the same problem (64² by default) with a
 // TorchScript denoiser as the prior; there is no exact reference then.
+#include "checkpoint.hpp"
 #include "commands.hpp"
 #include "eeg.hpp"
 #include "inputs.hpp"
@@ -34,6 +35,7 @@ struct demo_options {
   eeg_demo_options eeg;
   std::string prior = "gaussian";  ///< gaussian | torchscript (--model) | learned (the shipped model)
   model_options model;
+  checkpoint_options checkpoints;
 };
 
 namespace fs = std::filesystem;
@@ -151,7 +153,7 @@ void run_network_demo(const demo_options& o, bool no_report) {
   std::printf("  outputs in %s\n", o.common.out.c_str());
 }
 
-void run_demo(const demo_options& o, bool no_report) {
+void run_demo(const demo_options& o, bool no_report, const CLI::App& cmd) {
   // Repair what killed runs left beside --out first, even if this run then fails.
   recover_beside_out(o.common);
   TWOFOLD_EXPECTS(o.problem == "mri" || o.problem == "eeg", "--problem must be mri or eeg (got '" + o.problem + "')");
@@ -159,6 +161,9 @@ void run_demo(const demo_options& o, bool no_report) {
                   "--prior must be gaussian, torchscript or learned (got '" + o.prior + "')");
   TWOFOLD_EXPECTS(o.problem == "mri" || o.prior == "gaussian", "--prior " + o.prior + " needs --problem mri");
   TWOFOLD_EXPECTS(o.prior != "gaussian" || o.model.path.empty(), "--model is read only with --prior torchscript");
+  TWOFOLD_EXPECTS(o.problem == "mri" || !o.checkpoints.active(), "--checkpoint and --resume: MRI demo only");
+  TWOFOLD_EXPECTS(o.prior == "gaussian" || !o.checkpoints.active(),
+                  "--checkpoint and --resume: not with a network prior");
   if (o.problem == "eeg") return run_eeg_demo(o.common, o.eeg, no_report);
   if (o.prior != "gaussian") return run_network_demo(o, no_report);
   const auto sp = to_sampler_params(o.common);
@@ -177,6 +182,8 @@ void run_demo(const demo_options& o, bool no_report) {
   context ctx(parse_backend(o.common.backend, "--backend"));
   io::output_folder folder = open_output_folder(o.common, {});
   std::fprintf(stderr, "twofold demo on %s\n", ctx.device_name().c_str());
+  // The demo's data follow from its settings: the fingerprint has no input files.
+  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, {}, ctx, "twofold demo");
 
   const image_shape shape{o.size, o.size};
   const phantom_params family{shape, o.common.runs.seed, 1.0, true};
@@ -204,7 +211,7 @@ void run_demo(const demo_options& o, bool no_report) {
 
   design_params keep = dp;
   keep.keep_draws = true;
-  const auto result = sample(ctx, problem, told, sp, keep, stderr_progress());
+  const auto result = sample(ctx, problem, told, sp, keep, stderr_progress(), checkpoints.params());
   require_finite_maps(result.maps, std::string(to_string(sp.kind)));
   const auto reference = [&] {
     stage_progress progress("exact reference");
@@ -241,6 +248,7 @@ void run_demo(const demo_options& o, bool no_report) {
   write_outputs(folder, {result.maps, problem.zero_filled(), mask, truth, reference, summary, false, quantiles,
                          calibration});
   finish_folder(folder, no_report);
+  checkpoints.remove();  // the run is complete: its checkpoint is obsolete
 
   const auto& c = summary["against_exact_reference"];
   std::printf("twofold demo: %zux%zu, %s sampler, %zu runs x %zu chains, %.1f s on %s\n", shape.height, shape.width,
@@ -299,6 +307,7 @@ std::function<void()> add_demo_command(CLI::App& app) {
       ->capture_default_str();
   add_model_options(*cmd, o->model);
   o->common.out = "demo-output";
+  add_checkpoint_options(*cmd, o->checkpoints);
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
   return [o, no_report, cmd] {
@@ -313,7 +322,7 @@ std::function<void()> add_demo_command(CLI::App& app) {
       if (cmd->count("--chains") == 0) o->common.runs.chains_per_run = network_demo_chains;
       if (cmd->count("--levels") == 0) o->common.sampling.schedule.levels = network_demo_levels;
     }
-    run_demo(*o, *no_report);
+    run_demo(*o, *no_report, *cmd);
   };
 }
 

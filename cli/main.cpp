@@ -1,6 +1,7 @@
 // twofold: posterior sampling for linear inverse problems from the command line.
 // Exit codes (docs/design.md §5): 0 success, 2 bad input, 3 runtime or device failure.
 #include "commands.hpp"
+#include "mpi.hpp"
 
 #include <twofold/twofold.hpp>
 
@@ -39,12 +40,15 @@ int main(int argc, char** argv) {
   } catch (const twofold::error& e) {
     std::fprintf(stderr, "twofold: error: %s\n", e.what());
     if (debug && !e.where().empty()) std::fprintf(stderr, "twofold: raised at %s\n", e.where().c_str());
+    twofold::cli::abort_mpi_job(e.exit_code());  // --mpi: every process of the job ends
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "twofold: error: out of memory\n");
+    twofold::cli::abort_mpi_job(3);
     return 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "twofold: error: %s\n", e.what());
+    twofold::cli::abort_mpi_job(3);
     return 3;
   }
   return 0;

@@ -1,10 +1,12 @@
 // `twofold sample`: the engine on user data, for every operator and input format.
 // Every input is read and checked before the output folder is touched; nothing is
 // written unless all succeeds.
+#include "checkpoint.hpp"
 #include "commands.hpp"
 #include "eeg.hpp"
 #include "factor_prior.hpp"
 #include "inputs.hpp"
+#include "mpi.hpp"
 #include "outputs.hpp"
 
 #include <twofold/twofold.hpp>
@@ -30,7 +32,11 @@ struct sample_options {
   bool cfl = false;
   bool sbc_stage2 = false;
   bool save_draws = false;
+  checkpoint_options checkpoints;
+  bool mpi = false;
 };
+
+
 
 /// --design sbc: simulation-based calibration of the sampler on this operator, noise
 /// level and prior (the measurements only fix the operator's shape): --runs
@@ -105,20 +111,38 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
               0.9 * double(r.draws - 1) / double(r.draws + 1), o.common.out.c_str());
 }
 
-void run_sample(const sample_options& o, bool no_report) {
-  // Repair what killed runs left beside --out first, even if this run then fails.
-  recover_beside_out(o.common);
+void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   const auto sp = to_sampler_params(o.common);
   const bool sbc = o.common.design == "sbc";
+  TWOFOLD_EXPECTS(o.mpi || launched_processes() == 1,
+                  "launched by an MPI launcher with " + std::to_string(launched_processes()) +
+                      " processes: add --mpi to split the runs over them (otherwise each would run the whole job)");
+  TWOFOLD_EXPECTS(!o.mpi || (!sbc && o.inputs.prior_kind != "factor" && !o.checkpoints.active()),
+                  "--mpi supports the cascade and replicate designs, without --prior factor, --checkpoint or --resume");
+  // --mpi: one process per share of the runs; rank 0 alone reads and writes beside --out
+  // (another node's process could not tell whether rank 0's staging folder is alive).
+  std::optional<mpi_job> job;
+  if (o.mpi) job.emplace();
+  const bool writer = !job || job->rank() == 0;
+  // Repair what killed runs left beside --out first, even if this run then fails.
+  if (writer) recover_beside_out(o.common);
   const auto dp = sbc ? design_params{} : to_design_params(o.common);
   TWOFOLD_EXPECTS(std::isfinite(o.sigma) && o.sigma > 0, "--sigma must be finite and > 0 (got " + std::to_string(o.sigma) + ")");
   check_input_shapes(o.inputs);  // from the headers, before any large read
-  {
+  if (writer) {
     // Refuse an --out that holds an input or is someone else's folder before any work.
     const io::output_folder probe = open_output_folder(o.common, input_paths(o.inputs));
   }
-  context ctx(o.inputs.prior_kind == "torchscript" ? backend_for_network(o.common.backend)
-                                                  : parse_backend(o.common.backend, "--backend"));
+  TWOFOLD_EXPECTS(!o.checkpoints.active() || (!sbc && o.inputs.prior_kind != "factor"),
+                  "--checkpoint and --resume are not supported with --design sbc or --prior factor");
+  const backend_request backend = o.inputs.prior_kind == "torchscript" ? backend_for_network(o.common.backend)
+                                                                     : parse_backend(o.common.backend, "--backend");
+  // --mpi on GPUs: each process of a node on its own device, by its rank on the node.
+  const int devices = job && backend != backend_request::cpu ? cuda_device_count() : 0;
+  context ctx(backend, devices > 0 ? job->local_rank() % devices : 0);
+  // The state to continue from (refused when made by a run with other settings or inputs).
+  const run_checkpoints checkpoints(o.checkpoints, o.common.out, cmd, input_paths(o.inputs), ctx,
+                                    "twofold sample");
 
   const loaded_problem p = [&] {
     stage_progress progress("reading inputs");
@@ -152,18 +176,30 @@ void run_sample(const sample_options& o, bool no_report) {
   const inverse_problem problem(ctx, p.op, p.y, sigma, values);
   require_memory_for_draws(dp, shape);
   std::optional<gaussian_posterior_maps> reference;
-  if (o.reference) {
+  if (o.reference && writer) {
     stage_progress progress("exact reference");
     reference = factor ? factor_prior_reference(p, *fp, sigma) : exact_posterior(ctx, problem, *prior);
   }
 
-  io::output_folder folder = open_output_folder(o.common, input_paths(o.inputs));
-  std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
+  std::optional<io::output_folder> staged;
+  if (writer) staged.emplace(open_output_folder(o.common, input_paths(o.inputs)));
+  if (writer)
+    std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
   design_params keep = dp;
   keep.keep_draws = true;
-  const auto result = factor ? sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress())
-                             : sample(ctx, problem, *prior, sp, keep, stderr_progress());
+  std::optional<sample_result> gathered;
+  if (job) {
+    if (writer) std::fprintf(stderr, "twofold sample --mpi: %zu runs over %d processes\n", dp.runs, job->size());
+    gathered = job->sample(ctx, problem, *prior, sp, keep, writer ? stderr_progress() : progress_callback{});
+    if (!writer) return job->finish_together();  // rank 0 writes; wait until it has
+  } else if (factor) {
+    gathered = sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress());
+  } else {
+    gathered = sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints.params());
+  }
+  const sample_result& result = *gathered;
+  io::output_folder& folder = *staged;
 
   nlohmann::json summary;
   summary["command"] = "sample";
@@ -206,6 +242,8 @@ void run_sample(const sample_options& o, bool no_report) {
   write_outputs(folder, {result.maps, zero_filled, p.mask, truth, reference, summary, o.cfl, quantiles,
                          calibration, o.save_draws ? &result.draws : nullptr});
   finish_folder(folder, no_report);
+  checkpoints.remove();  // the run is complete: its checkpoint is obsolete
+  if (job) job->finish_together();
   std::printf("twofold sample: %zu runs x %zu chains in %.1f s; outputs in %s\n", dp.runs, dp.chains_per_run,
               result.report.seconds, o.common.out.c_str());
 }
@@ -227,9 +265,13 @@ std::function<void()> add_sample_command(CLI::App& app) {
                 "(H, W, 1, R*K), with --cfl); they are held in memory for the quantile maps anyway");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
+  add_checkpoint_options(*cmd, o->checkpoints);
+  cmd->add_flag("--mpi", o->mpi,
+                "split the runs over the processes of an MPI job (mpirun -n P twofold sample ... --mpi); rank 0 "
+                "writes --out; the maps are bit-identical to one process's (docs/scaling.md)");
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
-  return [o, no_report] { run_sample(*o, *no_report); };
+  return [o, no_report, cmd] { run_sample(*o, *no_report, *cmd); };
 }
 
 }  // namespace twofold::cli

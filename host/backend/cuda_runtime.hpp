@@ -11,6 +11,8 @@ namespace twofold::detail::cuda {
 
 /// Empty when a device is usable, else why not (no driver, no device, no build).
 std::string unavailable_reason() noexcept;
+/// Devices the runtime sees (0 without a driver, a device or the build).
+int device_count() noexcept;
 void* create_stream(int device);
 void destroy_stream(void* stream) noexcept;
 std::string device_name(int device);

@@ -33,6 +33,8 @@ std::string_view to_string(backend_kind kind) { return kind == backend_kind::cud
 std::string cuda_unavailable_reason() { return detail::cuda::unavailable_reason(); }
 bool cuda_usable() noexcept { return detail::cuda::unavailable_reason().empty(); }
 
+int cuda_device_count() noexcept { return detail::cuda::device_count(); }
+
 struct context::impl {
   backend_kind kind = backend_kind::cpu;
   int device = 0;
@@ -162,6 +164,7 @@ namespace {
 [[noreturn]] void missing() { throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend"); }
 }  // namespace
 std::string unavailable_reason() noexcept { return "this build of twofold has no CUDA backend"; }
+int device_count() noexcept { return 0; }
 void* create_stream(int) { missing(); }
 void destroy_stream(void*) noexcept {}
 std::string device_name(int) { missing(); }

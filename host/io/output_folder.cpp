@@ -47,6 +47,7 @@ std::string quoted(const fs::path& p) {
 
 constexpr std::string_view staging_tag = ".twofold-staging-";
 constexpr std::string_view aside_tag = ".twofold-old-";
+constexpr std::string_view temporary_tag = ".tmp-";
 
 // ---------------------------------------------------------------------------
 // What the interrupt handler cleans: a fixed table of paths, written only with
@@ -207,7 +208,8 @@ void write_file_atomically(const fs::path& path, std::span<const std::span<const
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::string tmp_name(1, '.');
   tmp_name += path.filename().string();
-  tmp_name += ".tmp-" + unique_suffix();
+  tmp_name += temporary_tag;
+  tmp_name += unique_suffix();
   const fs::path tmp = dir / tmp_name;
 
   std::FILE* f = std::fopen(tmp.c_str(), "wbx");
@@ -261,6 +263,10 @@ void recover_output_folders(const fs::path& parent) noexcept {
       long pid = 0;
       if (parse_entry(e.filename().string(), staging_tag, target, pid) && !process_alive(pid))
         fs::remove_all(e, ec);
+      // A file a killed process was writing with write_file_atomically (e.g. a checkpoint).
+      else if (parse_entry(e.filename().string(), temporary_tag, target, pid) && !process_alive(pid) &&
+               fs::is_regular_file(fs::symlink_status(e, ec)))
+        fs::remove(e, ec);
     }
   } catch (...) {
     // Best effort: a folder that cannot be listed is reported by the caller's own checks.

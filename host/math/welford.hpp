@@ -66,7 +66,11 @@ struct welford_tile_reduce {
 
 /// Per pixel: folds the wave's tiles, in order, into the open run; when a tile
 /// closes its run, the run's mean m_r and variance v_r (unbiased, over its chains)
-/// enter the across-run state: a Welford over m_r and the sum of v_r.
+/// enter the across-run state: a Welford over m_r and the sum of v_r. With a
+/// `run_log`, the j-th run closed here also leaves its state (its chains' Welford)
+/// at run_log[j·pixels + p]: what a process that sampled a share of the runs hands
+/// on, so that folding those states later (tiles of one closed run each) gives the
+/// same bits as folding them here.
 struct nested_welford_fold {
   const welford* partial;
   const chain_tile* tiles;
@@ -75,11 +79,14 @@ struct nested_welford_fold {
   welford* run_means;
   double* within_sum;
   std::size_t pixels;
+  welford* run_log = nullptr;
   TWOFOLD_HD void operator()(std::size_t p) const {
     welford run = open_run[p];
+    std::size_t closed = 0;
     for (std::size_t t = 0; t < tile_count; ++t) {
       run = welford_merge(run, partial[t * pixels + p]);
       if (tiles[t].closes_run) {
+        if (run_log) run_log[closed++ * pixels + p] = run;
         within_sum[p] += run.n > 1 ? run.m2 / (run.n - 1) : 0.0;
         welford_push(run_means[p], run.mean);
         run = welford{};

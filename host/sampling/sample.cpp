@@ -2,6 +2,7 @@
 // accumulators and turns their moments into the uncertainty maps.
 #include <twofold/core/error.hpp>
 #include <twofold/sampling/sample.hpp>
+#include <twofold/sampling/scale_out.hpp>
 
 #include "host/sampling/nested_accumulator.hpp"
 #include "host/backend/reductions.hpp"
@@ -42,28 +43,30 @@ std::size_t wave_capacity(const context& ctx, const linear_operator& op, const d
   return d.wave_chains > 0 ? d.wave_chains : detail::chains_that_fit(ctx, op);
 }
 
-/// Splits chains [0, total) into waves of at most `capacity` chains that start on
-/// accumulation tiles (capacity below one tile is raised to one tile). With
-/// `systems` > 1 (a sampler's particle systems, which are whole runs: systems ==
-/// per_run) waves hold whole systems instead (at least one).
-std::vector<std::pair<std::size_t, std::size_t>> plan_waves(std::size_t total, std::size_t per_run, std::size_t capacity,
-                                                            std::size_t systems) {
+/// Splits chains [begin, end) into waves of at most `capacity` chains that start on
+/// accumulation tiles (capacity below one tile is raised to one tile); `begin` is a
+/// tile start. With `systems` > 1 (a sampler's particle systems, which are whole
+/// runs: systems == per_run) waves hold whole systems instead (at least one). A plan
+/// from a wave start of another plan with the same capacity is that plan's rest.
+std::vector<std::pair<std::size_t, std::size_t>> plan_waves(std::size_t begin, std::size_t end, std::size_t per_run,
+                                                            std::size_t capacity, std::size_t systems) {
   std::vector<std::pair<std::size_t, std::size_t>> waves;
   if (systems > 1) {
-    TWOFOLD_ENSURES(systems == per_run && total % systems == 0, "particle systems must be whole runs");
+    TWOFOLD_ENSURES(systems == per_run && begin % systems == 0 && end % systems == 0,
+                    "particle systems must be whole runs");
     const std::size_t step = std::max<std::size_t>(capacity / systems, 1) * systems;
-    for (std::size_t b = 0; b < total; b += step) waves.emplace_back(b, std::min(step, total - b));
+    for (std::size_t b = begin; b < end; b += step) waves.emplace_back(b, std::min(step, end - b));
     return waves;
   }
-  std::size_t begin = 0, end = 0;
-  for (const auto& t : detail::tiles_of(0, total, per_run)) {
-    if (end > begin && end - begin + t.count > capacity) {
-      waves.emplace_back(begin, end - begin);
-      begin = end;
+  std::size_t first = begin, last = begin;
+  for (const auto& t : detail::tiles_of(begin, end - begin, per_run)) {
+    if (last > first && last - first + t.count > capacity) {
+      waves.emplace_back(first, last - first);
+      first = last;
     }
-    end += t.count;
+    last += t.count;
   }
-  if (end > begin) waves.emplace_back(begin, end - begin);
+  if (last > first) waves.emplace_back(first, last - first);
   return waves;
 }
 
@@ -88,13 +91,14 @@ class design_runner {
       : ctx_(ctx), sampler_(sampler), design_(design), progress_(progress),
         shape_(problem.shape()), real_(problem.is_real()), capacity_(wave_capacity(ctx, problem.op(), design)), start_(clock_type::now()) {}
 
-  /// Samples `total` chains (substream `substream`) wave by wave, each wave holding
-  /// whole particle systems of `systems` chains, and hands each finished wave to
-  /// `consume(x, first_chain)`.
-  template <class Draw, class Consume>
-  void waves(std::string_view stage, std::size_t total, std::size_t per_run, std::size_t systems,
-             std::uint32_t substream, Draw&& draw, Consume&& consume) {
-    const auto plan = plan_waves(total, per_run, capacity_, systems);
+  /// Samples chains [begin, end) (substream `substream`) wave by wave, each wave
+  /// holding whole particle systems of `systems` chains, hands each finished wave to
+  /// `consume(x, first_chain)` and then calls `after_wave(next_chain)`.
+  template <class Draw, class Consume, class After>
+  void waves(std::string_view stage, std::size_t begin, std::size_t end, std::size_t per_run, std::size_t systems,
+             std::uint32_t substream, Draw&& draw, Consume&& consume, After&& after_wave) {
+    const auto plan = plan_waves(begin, end, per_run, capacity_, systems);
+    const std::size_t total = end - begin;
     std::size_t done = 0;
     for (const auto& [first, count] : plan) {
       chain_buffer x(ctx_, count, shape_);
@@ -107,6 +111,7 @@ class design_runner {
       ++waves_;
       largest_wave_ = std::max(largest_wave_, count);
       chain_steps_ += double(count) * double(sampler_.steps());
+      after_wave(first + count);
     }
   }
 
@@ -150,8 +155,8 @@ class design_runner {
 /// x, P_R x and P_N x of every chain into three nested accumulators.
 struct projected_accumulators {
   detail::nested_accumulator x, range, null;
-  projected_accumulators(const context& ctx, image_shape s, std::size_t per_run)
-      : x(ctx, s, per_run), range(ctx, s, per_run), null(ctx, s, per_run) {}
+  projected_accumulators(const context& ctx, image_shape s, std::size_t per_run, std::size_t first_chain = 0)
+      : x(ctx, s, per_run, first_chain), range(ctx, s, per_run, first_chain), null(ctx, s, per_run, first_chain) {}
 
   void add(const context& ctx, const linear_operator& op, const_chain_view v, std::size_t first) {
     chain_buffer p(ctx, v.chains, v.shape);
@@ -212,11 +217,12 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
   const std::size_t K = design.chains_per_run, total = design.runs * K, N = problem.shape().pixels();
   design_runner runner(ctx, problem, *sampler, design, progress);
   std::vector<cfloat> draws(total * N);
-  runner.waves("posterior", total, K, sampler->particles(), 0,
+  runner.waves("posterior", 0, total, K, sampler->particles(), 0,
                [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, K, obs); },
                [&](chain_view x, std::size_t first) {
                  detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
-               });
+               },
+               [](std::size_t) {});
   return draws;
 }
 
@@ -238,53 +244,230 @@ uncertainty_maps maps_from_draws(const context& ctx, const linear_operator& op, 
   return to_maps(shape, kind, K, acc, ctx);
 }
 
+namespace {
+
+/// Runs [first_run, first_run + runs) of the design into `acc` (which expects chain
+/// first_run·K next): the cascade's stage 1 for these runs, then their completions,
+/// or the replicate design's posterior draws. Continues from `checkpoint.resume`
+/// and hands states to `checkpoint.save` (whole designs only: first_run = 0).
+/// Returns the report and, with design.keep_draws, the share's draws.
+std::pair<sample_report, std::vector<cfloat>> sample_runs(const context& ctx, const inverse_problem& problem,
+                                                         const detail::sampler& sampler, const design_params& design,
+                                                         std::size_t first_run, std::size_t runs,
+                                                         projected_accumulators& acc, const progress_callback& progress,
+                                                         const checkpoint_params& checkpoint) {
+  const image_shape shape = problem.shape();
+  const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();
+  // Chains of one particle system (smc: K); 1 for samplers with independent chains.
+  const std::size_t P = sampler.particles();
+  const bool cascade = design.kind == run_design::cascade;
+  const std::uint32_t accumulating_stage = cascade ? 2 : 0;
+  design_runner runner(ctx, problem, sampler, design, progress);
+  std::vector<cfloat> draws(design.keep_draws ? runs * K * N : 0);
+  buffer<cfloat> anchors(ctx, cascade ? R * N : 0);
+
+  // Where to start: the beginning, or the checkpoint's stage and chain.
+  std::uint32_t stage = cascade ? 1 : 0;
+  std::size_t begin = 0;
+  if (const sample_checkpoint* c = checkpoint.resume) {
+    TWOFOLD_EXPECTS(first_run == 0 && runs == R, "a checkpoint continues a whole design, not a share of its runs");
+    const bool stage_fits = cascade ? (c->stage == 1 || c->stage == 2) : c->stage == 0;
+    TWOFOLD_EXPECTS(stage_fits, "checkpoint: stage " + std::to_string(c->stage) + " is not a stage of the " +
+                                    std::string(to_string(design.kind)) + " design");
+    const std::size_t per_run = c->stage == 1 ? P : K;
+    TWOFOLD_EXPECTS(c->next_chain <= R * per_run && c->next_chain % (c->stage == 2 ? 1 : P) == 0 &&
+                        c->next_chain % per_run % detail::accumulation_tile == 0,
+                    "checkpoint: chain " + std::to_string(c->next_chain) + " is not where a wave of stage " +
+                        std::to_string(c->stage) + " starts");
+    const std::size_t anchored = c->stage == 1 ? c->next_chain / P : (c->stage == 2 ? R : 0);
+    TWOFOLD_EXPECTS(c->anchors.size() == anchored * N, "checkpoint: " + std::to_string(c->anchors.size()) +
+                                                           " anchor values, expected " + std::to_string(anchored * N));
+    const std::size_t drawn = c->stage == accumulating_stage && design.keep_draws ? c->next_chain : 0;
+    TWOFOLD_EXPECTS(c->draws.size() == drawn * N, "checkpoint: " + std::to_string(c->draws.size()) +
+                                                      " draw values, expected " + std::to_string(drawn * N));
+    const std::size_t state = c->accumulators.size() / 3;
+    TWOFOLD_EXPECTS(c->accumulators.size() == 3 * state, "checkpoint: the accumulator state is not three states");
+    const std::span<const double> all(c->accumulators);
+    acc.x.restore(ctx, all.subspan(0, state));
+    acc.range.restore(ctx, all.subspan(state, state));
+    acc.null.restore(ctx, all.subspan(2 * state, state));
+    const std::size_t accumulated = c->stage == accumulating_stage ? c->next_chain : 0;
+    TWOFOLD_EXPECTS(acc.x.next_chain() == accumulated && acc.range.next_chain() == accumulated &&
+                        acc.null.next_chain() == accumulated,
+                    "checkpoint: the accumulators are not at chain " + std::to_string(accumulated));
+    if (!c->anchors.empty()) detail::copy_bytes(ctx, anchors.data(), c->anchors.data(), c->anchors.size() * sizeof(cfloat));
+    std::copy(c->draws.begin(), c->draws.end(), draws.begin());
+    stage = c->stage;
+    begin = c->next_chain;
+  }
+
+  using clock = std::chrono::steady_clock;
+  auto last_save = clock::now();
+  const auto after_wave = [&](std::uint32_t in_stage, std::size_t next_chain) {
+    if (!checkpoint.save) return;
+    if (std::chrono::duration<double>(clock::now() - last_save).count() < checkpoint.every_seconds) return;
+    sample_checkpoint c;
+    c.stage = in_stage;
+    c.next_chain = next_chain;
+    const std::size_t anchored = in_stage == 1 ? next_chain / P : (in_stage == 2 ? R : 0);
+    c.anchors = to_host(ctx, anchors.data(), anchored * N);
+    for (const auto* a : {&acc.x, &acc.range, &acc.null}) {
+      const auto state = a->save(ctx);
+      c.accumulators.insert(c.accumulators.end(), state.begin(), state.end());
+    }
+    if (in_stage == accumulating_stage && design.keep_draws)
+      c.draws.assign(draws.begin(), draws.begin() + std::ptrdiff_t(next_chain * N));
+    checkpoint.save(c);
+    last_save = clock::now();
+  };
+
+  const std::size_t first_chain = first_run * K;
+  const auto accumulate = [&](chain_view x, std::size_t first) {
+    acc.add(ctx, problem.op(), x, first);
+    if (design.keep_draws)
+      detail::copy_bytes(ctx, draws.data() + (first - first_chain) * N, x.data, x.size() * sizeof(cfloat));
+  };
+
+  std::size_t chains = runs * K;
+  if (!cascade) {
+    runner.waves("posterior", std::max(begin, first_chain), first_chain + runs * K, K, P, 0,
+                 [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler.posterior(ctx, x, rng, K, obs); },
+                 accumulate, [&](std::size_t next) { after_wave(0, next); });
+  } else {
+    // Stage 1: one posterior draw per run, projected onto the row space: x_R ~ p(P_R x | y).
+    // A particle sampler runs a whole system of P chains per run and keeps its first.
+    if (stage == 1)
+      runner.waves("stage 1", std::max(begin, first_run * P), (first_run + runs) * P, P, P, 1,
+                   [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler.posterior(ctx, x, rng, P, obs); },
+                   [&](chain_view x, std::size_t first) {
+                     const std::size_t first_anchor = first / P, anchored = x.chains / P;
+                     cfloat* out = anchors.data() + first_anchor * N;
+                     if (P == 1) detail::copy_bytes(ctx, out, x.data, x.size() * sizeof(cfloat));
+                     else
+                       for (std::size_t r = 0; r < anchored; ++r)
+                         detail::copy_bytes(ctx, out + r * N, x.chain(r * P), N * sizeof(cfloat));
+                     problem.op().range_project(ctx, chain_view{out, anchored, shape});
+                   },
+                   [&](std::size_t next) { after_wave(1, next); });
+    // Stage 2: K completions per run, x ~ p(x | P_R x = x_R).
+    runner.waves("stage 2", stage == 2 ? std::max(begin, first_chain) : first_chain, first_chain + runs * K, K, 1, 0,
+                 [&](chain_view x, const rng_stream& rng, const auto& obs) {
+                   sampler.conditional(ctx, x, rng, anchors.data(), K, obs);
+                 },
+                 accumulate, [&](std::size_t next) { after_wave(2, next); });
+    chains += runs * P;
+  }
+  return {runner.finish_report(chains), std::move(draws)};
+}
+
+}  // namespace
+
 sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
-                     const sampler_params& params, const design_params& design, const progress_callback& progress) {
+                     const sampler_params& params, const design_params& design, const progress_callback& progress,
+                     const checkpoint_params& checkpoint) {
   check_design(design);
   TWOFOLD_EXPECTS(problem.sets() == 1, "sample() pools its runs into the maps of one posterior; a problem with " +
                                            std::to_string(problem.sets()) +
                                            " measurement sets needs posterior_draws() (one set per run)");
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
-  const image_shape shape = problem.shape();
-  const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();
-  // Chains of one particle system (smc: K); 1 for samplers with independent chains.
-  const std::size_t P = sampler->particles();
-  design_runner runner(ctx, problem, *sampler, design, progress);
-  projected_accumulators acc(ctx, shape, K);
-  std::vector<cfloat> draws(design.keep_draws ? R * K * N : 0);
-  const auto accumulate = [&](chain_view x, std::size_t first) {
-    acc.add(ctx, problem.op(), x, first);
-    if (design.keep_draws) detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
-  };
+  projected_accumulators acc(ctx, problem.shape(), design.chains_per_run);
+  auto [report, draws] = sample_runs(ctx, problem, *sampler, design, 0, design.runs, acc, progress, checkpoint);
+  return {to_maps(problem.shape(), design.kind, design.chains_per_run, acc, ctx), report, std::move(draws)};
+}
 
-  std::size_t chains = R * K;
-  if (design.kind == run_design::replicate) {
-    runner.waves("posterior", R * K, K, P, 0,
-                 [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, K, obs); },
-                 accumulate);
-  } else {
-    // Stage 1: one posterior draw per run, projected onto the row space: x_R ~ p(P_R x | y).
-    // A particle sampler runs a whole system of P chains per run and keeps its first.
-    buffer<cfloat> anchors(ctx, R * N);
-    runner.waves("stage 1", R * P, P, P, 1,
-                 [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, P, obs); },
-                 [&](chain_view x, std::size_t first) {
-                   const std::size_t first_run = first / P, runs = x.chains / P;
-                   cfloat* out = anchors.data() + first_run * N;
-                   if (P == 1) detail::copy_bytes(ctx, out, x.data, x.size() * sizeof(cfloat));
-                   else
-                     for (std::size_t r = 0; r < runs; ++r) detail::copy_bytes(ctx, out + r * N, x.chain(r * P), N * sizeof(cfloat));
-                   problem.op().range_project(ctx, chain_view{out, runs, shape});
-                 });
-    // Stage 2: K completions per run, x ~ p(x | P_R x = x_R).
-    runner.waves("stage 2", R * K, K, 1, 0,
-                 [&](chain_view x, const rng_stream& rng, const auto& obs) {
-                   sampler->conditional(ctx, x, rng, anchors.data(), K, obs);
-                 },
-                 accumulate);
-    chains += R * P;
-  }
-  return {to_maps(shape, design.kind, K, acc, ctx), runner.finish_report(chains), std::move(draws)};
+run_share sample_share(const context& ctx, const inverse_problem& problem, const prior& prior,
+                       const sampler_params& params, const design_params& design, std::size_t first_run,
+                       std::size_t runs, const progress_callback& progress) {
+  check_design(design);
+  TWOFOLD_EXPECTS(problem.sets() == 1, "sample_share() pools its runs into the maps of one posterior; a problem with " +
+                                           std::to_string(problem.sets()) + " measurement sets needs posterior_draws()");
+  TWOFOLD_EXPECTS(runs >= 1 && first_run < design.runs && runs <= design.runs - first_run,
+                  "sample_share: runs [" + std::to_string(first_run) + ", " + std::to_string(first_run + runs) +
+                      ") are not a non-empty part of the design's " + std::to_string(design.runs) + " runs");
+  const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
+  const image_shape shape = problem.shape();
+  const std::size_t K = design.chains_per_run, N = shape.pixels();
+  projected_accumulators acc(ctx, shape, K, first_run * K);
+  buffer<math::welford> logs(ctx, 3 * runs * N);
+  acc.x.log_runs(logs.data(), first_run);
+  acc.range.log_runs(logs.data() + runs * N, first_run);
+  acc.null.log_runs(logs.data() + 2 * runs * N, first_run);
+  auto [report, draws] = sample_runs(ctx, problem, *sampler, design, first_run, runs, acc, progress, {});
+  run_share share;
+  share.shape = shape;
+  share.first_run = first_run;
+  share.runs = runs;
+  share.chains_per_run = K;
+  std::vector<double>* parts[] = {&share.x, &share.range, &share.null};
+  for (std::size_t a = 0; a < 3; ++a) *parts[a] = detail::pack(to_host(ctx, logs.data() + a * runs * N, runs * N));
+  share.draws = std::move(draws);
+  share.report = report;
+  return share;
+}
+
+struct share_merger::state {
+  const context& ctx;
+  image_shape shape;
+  design_params design;
+  projected_accumulators acc;
+  std::vector<cfloat> draws;
+  sample_report report;
+  double chain_steps = 0;
+  std::size_t next_run = 0;
+  state(const context& c, image_shape s, const design_params& d)
+      : ctx(c), shape(s), design(d), acc(c, s, d.chains_per_run) {}
+};
+
+share_merger::share_merger(const context& ctx, const linear_operator& op, const design_params& design)
+    : state_(std::make_unique<state>(ctx, op.domain(), design)) {
+  check_design(design);
+  if (design.keep_draws) state_->draws.reserve(design.runs * design.chains_per_run * op.domain().pixels());
+}
+share_merger::~share_merger() = default;
+share_merger::share_merger(share_merger&&) noexcept = default;
+share_merger& share_merger::operator=(share_merger&&) noexcept = default;
+
+void share_merger::add(const run_share& share) {
+  state& s = *state_;
+  const std::size_t N = s.shape.pixels(), K = s.design.chains_per_run;
+  TWOFOLD_EXPECTS(share.first_run == s.next_run, "share_merger: the share of runs [" +
+                                                     std::to_string(share.first_run) + ", " +
+                                                     std::to_string(share.first_run + share.runs) +
+                                                     ") does not start at run " + std::to_string(s.next_run));
+  TWOFOLD_EXPECTS(share.shape == s.shape && share.chains_per_run == K && share.runs <= s.design.runs - s.next_run,
+                  "share_merger: the share's image shape, chains per run or run count does not fit the design");
+  for (const auto* part : {&share.x, &share.range, &share.null})
+    TWOFOLD_EXPECTS(part->size() == 4 * share.runs * N, "share_merger: a share's accumulator states have the wrong size");
+  TWOFOLD_EXPECTS(!s.design.keep_draws || share.draws.size() == share.runs * K * N,
+                  "share_merger: the share holds no draws (the design keeps them)");
+  const auto fold = [&](detail::nested_accumulator& a, const std::vector<double>& states) {
+    const auto unpacked = detail::unpack(states);
+    const buffer<math::welford> dev = to_backend(s.ctx, std::span<const math::welford>(unpacked));
+    a.add_closed_runs(s.ctx, dev.data(), share.runs);
+  };
+  fold(s.acc.x, share.x);
+  fold(s.acc.range, share.range);
+  fold(s.acc.null, share.null);
+  if (s.design.keep_draws) s.draws.insert(s.draws.end(), share.draws.begin(), share.draws.end());
+  if (s.next_run == 0) s.report.device = share.report.device;
+  s.report.chains += share.report.chains;
+  s.report.steps_per_chain = share.report.steps_per_chain;
+  s.report.waves += share.report.waves;
+  s.report.wave_chains = std::max(s.report.wave_chains, share.report.wave_chains);
+  s.report.seconds = std::max(s.report.seconds, share.report.seconds);
+  s.chain_steps += share.report.chain_steps_per_second * share.report.seconds;
+  s.next_run += share.runs;
+}
+
+sample_result share_merger::finish() {
+  state& s = *state_;
+  TWOFOLD_EXPECTS(s.next_run == s.design.runs, "share_merger: the shares cover " + std::to_string(s.next_run) +
+                                                   " of the design's " + std::to_string(s.design.runs) + " runs");
+  sample_report r = s.report;
+  r.runs = s.design.runs;
+  r.chains_per_run = s.design.chains_per_run;
+  r.chain_steps_per_second = s.chain_steps / std::max(r.seconds, 1e-9);
+  return {to_maps(s.shape, s.design.kind, s.design.chains_per_run, s.acc, s.ctx), r, std::move(s.draws)};
 }
 
 }  // namespace twofold

@@ -42,6 +42,7 @@
 
 #include <twofold/sampling/sample.hpp>
 #include <twofold/sampling/sampler_params.hpp>
+#include <twofold/sampling/scale_out.hpp>
 #include <twofold/sampling/schedule.hpp>
 
 #include <twofold/exact/dense.hpp>

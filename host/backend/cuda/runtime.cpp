@@ -80,6 +80,15 @@ std::string unavailable_reason() noexcept {
   return {};
 }
 
+int device_count() noexcept {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
 void* create_stream(int device) {
   TWOFOLD_CUDA_TRY(cudaSetDevice(device));
   cudaStream_t s = nullptr;

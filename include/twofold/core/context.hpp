@@ -24,6 +24,10 @@ std::string_view to_string(backend_kind kind);
 /// True when this build has the CUDA backend and a driver with at least one device.
 bool cuda_usable() noexcept;
 
+/// The CUDA devices this process sees (0 without a CUDA build, driver or device):
+/// a process of a scale-out job picks one by its rank on the node.
+int cuda_device_count() noexcept;
+
 /// Why CUDA is not usable here (empty when it is).
 std::string cuda_unavailable_reason();
 

@@ -112,8 +112,9 @@ class output_folder {
 
 /// Repairs what killed runs left in `parent`: staging folders
 /// (`.<name>.twofold-staging-<pid>-<n>`) and set-aside old folders
-/// (`.<name>.twofold-old-<pid>-<n>`) whose process is no longer alive. A staging
-/// folder is removed; an old folder is renamed back to `<name>` when that is
+/// (`.<name>.twofold-old-<pid>-<n>`) and temporaries of write_file_atomically
+/// (`.<name>.tmp-<pid>-<n>`, files) whose process is no longer alive. A staging
+/// folder or temporary is removed; an old folder is renamed back to `<name>` when that is
 /// missing (the run died between the two renames of a commit), else removed.
 /// Folders of live processes are left alone. Never throws.
 void recover_output_folders(const std::filesystem::path& parent) noexcept;

@@ -83,12 +83,49 @@ struct progress_event {
 };
 using progress_callback = std::function<void(const progress_event&)>;
 
+/// Where sample() stands between two waves: enough to continue so that the result is
+/// bit-identical to an uninterrupted run (docs/design.md §4.7). The random numbers
+/// need no state: Philox counters are keyed by seed and global chain index.
+struct sample_checkpoint {
+  /// The stage in progress: 0 the replicate design's posterior draws, 1 the cascade's
+  /// stage 1 (anchors x_R), 2 the cascade's stage 2 (completions).
+  std::uint32_t stage = 0;
+  /// The stage's chains [0, next_chain) are done (global chain indices).
+  std::size_t next_chain = 0;
+  /// Cascade: x_R of the runs whose stage 1 is done, C order [runs done, H, W].
+  std::vector<cfloat> anchors;
+  /// The nested accumulators of x, P_R x and P_N x (three saved states, one after
+  /// the other; their layout is the library's own).
+  std::vector<double> accumulators;
+  /// design.keep_draws: the accumulated draws so far, C order [next_chain, H, W]
+  /// (empty during stage 1).
+  std::vector<cfloat> draws;
+};
+
+/// Periodic checkpoints and resumption of sample().
+struct checkpoint_params {
+  /// Called after a wave (on the calling thread, between waves) when at least
+  /// `every_seconds` passed since the start or since its last call; it may write
+  /// the state wherever it likes. An exception it throws ends sample().
+  std::function<void(const sample_checkpoint&)> save;
+  double every_seconds = 60;
+  /// Continue from this state, made by sample() with the same problem, prior,
+  /// sampler and design parameters (the caller checks that: the checkpoint carries
+  /// no copy of them). On the CPU any design.wave_chains continues bit-identically;
+  /// on CUDA the same wave_chains does. bad_input when the state does not fit the
+  /// design (stage, position off a wave start, sizes).
+  const sample_checkpoint* resume = nullptr;
+};
+
 /// Runs the design. Throws bad_input on invalid parameters or unsupported
 /// sampler/prior/operator combinations or a problem with several measurement sets
 /// (see posterior_draws), runtime_failure when a chain turns
 /// non-finite (naming the chains) or a solver fails, device_failure on CUDA errors.
+/// `checkpoint`: periodic states to continue from after a kill, or the state to
+/// continue from (see checkpoint_params).
 sample_result sample(const context& ctx, const inverse_problem& problem, const prior& prior,
-                     const sampler_params& sampler, const design_params& design, const progress_callback& progress = {});
+                     const sampler_params& sampler, const design_params& design, const progress_callback& progress = {},
+                     const checkpoint_params& checkpoint = {});
 
 /// The raw draws instead of maps: runs × chains_per_run posterior draws
 /// x ~ p(x | y) (design.kind is ignored; every chain is a posterior draw, run r's
