@@ -3,6 +3,9 @@
 // maps (coverage.cpp) and simulation-based calibration (sbc.cpp).
 #include <twofold/diagnostics/coverage.hpp>
 
+#include <twofold/core/philox.hpp>
+
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -22,5 +25,17 @@ std::vector<std::vector<double>> sorted_coordinates(std::span<const cfloat> draw
 /// level: empirical quantiles and Gaussian mean ± zσ.
 coverage_curve coverage_of(const std::vector<std::vector<double>>& sorted, const std::vector<double>& truth,
                            std::span<const double> nominal);
+
+/// The measured real coordinates of one measurement y (`measured` 1 where A reaches
+/// an entry): y_i, and Im y_i after all real parts for complex data.
+std::vector<double> measured_coordinates(std::span<const cfloat> y, std::span<const std::uint8_t> measured,
+                                         field values);
+
+/// Replicated measurements y_rep,k = A x_k + σ_y · noise.normal(k, i) (CN(0, σ_y²), or
+/// N(0, σ_y²) for a real stream) from `ax` = [n, M] images A x_k, sorted per measured
+/// coordinate (see measured_coordinates()).
+std::vector<std::vector<double>> sorted_replicated_measurements(std::span<const cfloat> ax,
+                                                                std::span<const std::uint8_t> measured,
+                                                                double sigma_y, field values, const rng_stream& noise);
 
 }  // namespace twofold::detail
