@@ -311,7 +311,6 @@ nlohmann::json predictive_coverage_json(const predictive_coverage_curve& c, cons
           {"quantile", c.curve.quantile},
           {"gaussian", c.curve.gaussian},
           {"standard_error", c.quantile_standard_error},
-          {"expected", c.expected()},
           {"groups", c.groups},
           {"coordinates", c.coordinates},
           {"draws", c.draws},
@@ -354,8 +353,9 @@ nlohmann::json calibration_figures(const context& ctx, const inverse_problem& pr
                    "p (n - 1)/(n + 1) when the truth is a draw from the prior"},
       {"predictive_coverage",
        "fraction of measured coordinates of held-out measurements (whitened units where the noise covariance was "
-       "whitened) inside the central p-interval of replicated measurements A x_k + n_k, one per draw: the posterior "
-       "predictive; about p (n - 1)/(n + 1) when the model (noise level included) is right"}};
+       "whitened) whose randomised rank (PIT) among replicated measurements A x_k + n_k, one per draw, lies in the "
+       "central p-interval: p when the model (noise level included) is right and the draws are independent; "
+       "cascade draws, which share P_R x within a run, give slightly less"}};
   return j;
 }
 

@@ -130,6 +130,32 @@ def coverage_figure(cov):
     return png_data_uri(fig)
 
 
+def predictive_coverage_figure(pc):
+    """Posterior predictive coverage of held-out measurements: the empirical curve with
+    ±2 standard errors against the diagonal, what a calibrated model gives."""
+    nominal = np.asarray(pc.get("nominal", []), dtype=float)
+    arrays = {}
+    for key in ("quantile", "standard_error"):
+        arrays[key] = np.asarray(pc.get(key, []), dtype=float)
+        if arrays[key].shape != nominal.shape:
+            raise BadInput("calibration.json: predictive_coverage.%s has %d values for %d nominal levels"
+                           % (key, arrays[key].size, nominal.size))
+    emp, se = arrays["quantile"], arrays["standard_error"]
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="calibrated (diagonal)")
+    ax.fill_between(nominal, emp - 2 * se, emp + 2 * se, color="#1b9e77", alpha=0.25, linewidth=0)
+    ax.plot(nominal, emp, marker="o", markersize=3, color="#1b9e77",
+            label="held-out measurements (± 2 SE over %s)" % pc.get("groups", "?"))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("nominal coverage p")
+    ax.set_ylabel("fraction of held-out values inside")
+    ax.set_title("Predictive coverage in measurement space", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    return png_data_uri(fig)
+
+
 def residual_figure(residuals):
     r = np.asarray(residuals, dtype=float)
     r = r[np.isfinite(r)]
@@ -515,6 +541,13 @@ def calibration_section(cal):
         figs.append(figure_html(coverage_figure(cal["coverage"]), "coverage curve",
                                 "on the diagonal = calibrated; below = intervals too narrow (over-confident), "
                                 "above = too wide"))
+    if isinstance(cal.get("predictive_coverage"), dict) and "nominal" in cal["predictive_coverage"]:
+        figs.append(figure_html(predictive_coverage_figure(cal["predictive_coverage"]), "predictive coverage curve",
+                                "held-out measurements (whitened units for EEG) inside the central p-interval of "
+                                "replicated measurements A x + n of the draws: on the diagonal when the model, "
+                                "noise level included, is right; below it the noise or the fit is understated. "
+                                "It sees a wrong noise level that the coverage of x cannot, where most of the "
+                                "variance is ambiguity"))
     if isinstance(cal.get("residuals"), list) and cal["residuals"]:
         figs.append(figure_html(residual_figure(cal["residuals"]), "normalised residual histogram",
                                 "forward consistency: draws that explain the data as well as the noise allows sit at 1"))

@@ -7,6 +7,8 @@
 #include <twofold/core/buffer.hpp>
 #include <twofold/core/error.hpp>
 
+#include <boost/math/distributions/normal.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -28,9 +30,9 @@ std::vector<double> measured_coordinates(std::span<const cfloat> y, std::span<co
   return c;
 }
 
-std::vector<std::vector<double>> sorted_replicated_measurements(std::span<const cfloat> ax,
-                                                                std::span<const std::uint8_t> measured,
-                                                                double sigma_y, field values, const rng_stream& noise) {
+std::vector<std::vector<double>> replicated_measurements(std::span<const cfloat> ax,
+                                                         std::span<const std::uint8_t> measured, double sigma_y,
+                                                         field values, const rng_stream& noise) {
   const std::size_t M = measured.size();
   TWOFOLD_EXPECTS(M > 0 && !ax.empty() && ax.size() % M == 0,
                   "replicated measurements: A x must be a non-empty stack of measurements of " + std::to_string(M) +
@@ -48,17 +50,46 @@ std::vector<std::vector<double>> sorted_replicated_measurements(std::span<const 
       out[e][k] = y.re;
       if (values == field::complex) out[E + e][k] = y.im;
     }
-  for (auto& v : out) std::sort(v.begin(), v.end());
   return out;
 }
 
-}  // namespace detail
-
-std::vector<double> predictive_coverage_curve::expected() const {
-  std::vector<double> e;
-  for (const double p : curve.nominal) e.push_back(p * double(draws > 0 ? draws - 1 : 0) / double(draws + 1));
-  return e;
+coverage_curve predictive_coverage_of(const std::vector<std::vector<double>>& replicated,
+                                      const std::vector<double>& heldout, std::span<const double> nominal,
+                                      std::uint64_t seed, std::uint64_t first) {
+  const std::size_t D = replicated.size();
+  TWOFOLD_EXPECTS(D > 0 && heldout.size() == D, "predictive coverage: " + std::to_string(heldout.size()) +
+                                                    " held-out coordinates for " + std::to_string(D) +
+                                                    " replicated ones");
+  std::vector<double> pit(D), mean(D), sd(D);
+  for (std::size_t d = 0; d < D; ++d) {
+    const auto& v = replicated[d];
+    std::size_t below = 0, ties = 0;
+    double m = 0, m2 = 0;
+    for (const double r : v) below += r < heldout[d], ties += r == heldout[d], m += r;
+    m /= double(v.size());
+    for (const double r : v) m2 += (r - m) * (r - m);
+    const double u = uniform(seed, first + d, rng_purpose::measurement_noise, 12);
+    pit[d] = (double(below) + u * double(ties + 1)) / double(v.size() + 1);
+    mean[d] = m;
+    sd[d] = std::sqrt(m2 / double(std::max<std::size_t>(v.size() - 1, 1)));
+  }
+  coverage_curve c;
+  c.nominal.assign(nominal.begin(), nominal.end());
+  for (const double level : nominal) {
+    TWOFOLD_EXPECTS(level > 0 && level < 1, "coverage levels must lie in (0, 1)");
+    const double z = boost::math::quantile(boost::math::normal_distribution<double>(), 0.5 + level / 2);
+    std::size_t inq = 0, ing = 0;
+    for (std::size_t d = 0; d < D; ++d) {
+      inq += std::abs(pit[d] - 0.5) <= level / 2;
+      ing += std::abs(heldout[d] - mean[d]) <= z * sd[d];
+    }
+    c.quantile.push_back(double(inq) / double(D));
+    c.gaussian.push_back(double(ing) / double(D));
+  }
+  return c;
 }
+
+}  // namespace detail
 
 predictive_coverage_curve average_coverage(const std::vector<coverage_curve>& groups, std::size_t coordinates,
                                            std::size_t draws) {
@@ -111,14 +142,15 @@ predictive_coverage_curve predictive_coverage(const context& ctx, const inverse_
   problem.op().apply(ctx, x.view(), ax.view());
   const auto a = to_host(ctx, ax.storage);
   const auto& measured = problem.measured_mask();
-  const auto sorted = detail::sorted_replicated_measurements(
+  const auto replicated = detail::replicated_measurements(
       a, measured, problem.sigma_y(), problem.values(),
       rng_stream{seed, 0, 0, rng_purpose::measurement_noise, 11, problem.is_real()});
   std::vector<coverage_curve> groups;
   for (std::size_t g = 0; g < S; ++g)
-    groups.push_back(detail::coverage_of(
-        sorted, detail::measured_coordinates(heldout.subspan(g * M, M), measured, problem.values()), nominal));
-  return average_coverage(groups, sorted.size(), n);
+    groups.push_back(detail::predictive_coverage_of(
+        replicated, detail::measured_coordinates(heldout.subspan(g * M, M), measured, problem.values()), nominal,
+        seed, g * replicated.size()));
+  return average_coverage(groups, replicated.size(), n);
 }
 
 }  // namespace twofold

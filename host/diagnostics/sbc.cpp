@@ -285,12 +285,12 @@ sbc_result calibrate(const context& ctx, std::shared_ptr<const linear_operator> 
       // The held-out measurement against the replicated ones A x_k + n_k (noise of the
       // assumed σ_y; chain l·K + k of its stream, whatever the batch).
       if (!params.stage2)
-        predictive_by_replicate[l] = coverage_of(
-            detail::sorted_replicated_measurements(
-                std::span<const cfloat>(ax.data() + std::size_t(j) * K * M, K * M), measured, sigma_y, values,
-                rng_stream{params.seed, l * K, 0, rng_purpose::measurement_noise, 11, real}),
-            detail::measured_coordinates(std::span<const cfloat>(heldout.data() + l * M, M), measured, values),
-            levels);
+        predictive_by_replicate[l] = detail::predictive_coverage_of(
+            detail::replicated_measurements(std::span<const cfloat>(ax.data() + std::size_t(j) * K * M, K * M),
+                                            measured, sigma_y, values,
+                                            rng_stream{params.seed, l * K, 0, rng_purpose::measurement_noise, 11, real}),
+            detail::measured_coordinates(std::span<const cfloat>(heldout.data() + l * M, M), measured, values), levels,
+            params.seed, l * M * (real ? 1 : 2));
     }
   }
   for (const auto& c : coverage_by_replicate)

@@ -63,9 +63,9 @@ struct sbc_result {
   coverage_curve coverage;
   /// Posterior predictive coverage in measurement space over replicates
   /// (predictive_coverage.hpp): a held-out y_new,l = A x*_l + n'_l of every replicate
-  /// against the replicated measurements A x_k + n_k of its K draws. Expected
-  /// p (K − 1)/(K + 1) at every level for a calibrated sampler and the right noise;
-  /// the standard error is over replicates (independent). Empty for stage 2.
+  /// against the replicated measurements A x_k + n_k of its K draws. Expected p (the
+  /// diagonal) at every level for a calibrated sampler and the right noise; the
+  /// standard error is over replicates (independent). Empty for stage 2.
   predictive_coverage_curve predictive_coverage;
   /// Per replicate: the fraction of coordinates outside [q_5%, q_95%] scaled about
   /// the median by λ, for the conformal calibration below (one curve per replicate).
