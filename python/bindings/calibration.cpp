@@ -38,7 +38,7 @@ void bind_calibration(nb::module_& m) {
       "sbc",
       [](const py_operator& op, double sigma, const py_prior& prior, nb::object sampler, std::size_t replicates,
          std::size_t draws, std::size_t bins, std::size_t pixels, bool stage2, std::uint64_t seed,
-         std::size_t batch_replicates, const std::string& values) {
+         std::size_t batch_replicates, const std::string& values, double noise_scale) {
         if (prior.ctx && prior.ctx != op.ctx)
           raise(PyExc_ValueError, "prior: was built on another twofold.Context than the operator");
         const auto sp = to_sampler(sampler);
@@ -50,6 +50,7 @@ void bind_calibration(nb::module_& m) {
         params.stage2 = stage2;
         params.seed = seed;
         params.batch_replicates = batch_replicates;
+        params.truth_noise_scale = noise_scale;
         const auto f = parse_field(values, "field");
         sbc_result r;
         {
@@ -78,6 +79,15 @@ void bind_calibration(nb::module_& m) {
         out["coverage"]["nominal"] = r.coverage.nominal;
         out["coverage"]["quantile"] = r.coverage.quantile;
         out["coverage"]["gaussian"] = r.coverage.gaussian;
+        if (!r.stage2) {
+          const auto& pc = r.predictive_coverage;
+          nb::dict pd;
+          pd["nominal"] = pc.curve.nominal;
+          pd["quantile"] = pc.curve.quantile;
+          pd["gaussian"] = pc.curve.gaussian;
+          pd["standard_error"] = pc.quantile_standard_error;
+          out["predictive_coverage"] = pd;
+        }
         const auto conformal = conformal_scale(r, 0.1, r.replicates / 2);
         nb::dict cf;
         cf["alpha"] = conformal.alpha;
@@ -92,9 +102,13 @@ void bind_calibration(nb::module_& m) {
       nb::arg("draws") = sbcd.draws, nb::arg("bins") = sbcd.bins, nb::arg("pixels") = sbcd.pixels,
       nb::arg("stage2") = sbcd.stage2, nb::arg("seed") = sbcd.seed,
       nb::arg("batch_replicates") = sbcd.batch_replicates, nb::arg("field") = "complex",
+      nb::arg("noise_scale") = sbcd.truth_noise_scale,
       "Simulation-based calibration (docs/calibration.md): `replicates` truths from the prior, their simulated "
       "data and `draws` posterior draws each; rank histograms with chi-square and ECDF p-values per test function, "
-      "coverage over replicates and a conformal interval scale (alpha = 0.1). The prior must be sampleable.");
+      "coverage over replicates, the posterior predictive coverage of a held-out measurement per replicate "
+      "(predictive_coverage: p for a calibrated model, with its standard error over replicates; not for stage2) "
+      "and a conformal interval scale (alpha = 0.1). noise_scale: the simulated noise std over sigma (2: the "
+      "noise underestimated 2x). The prior must be sampleable.");
 }
 
 }  // namespace twofold::python
