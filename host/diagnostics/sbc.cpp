@@ -87,10 +87,6 @@ std::size_t replicates_per_batch(const context& ctx, const linear_operator& op, 
   return std::max<std::size_t>(1, std::min(detail::chains_that_fit(ctx, op) / K, by_host));
 }
 
-}  // namespace
-
-namespace {
-
 /// x = μ + F z for every chain of the latent batch `z`: a new image batch.
 chain_buffer image_of(const context& ctx, const latent_factor& f, const chain_buffer& z) {
   const image_shape s = f.factor->codomain();
