@@ -37,24 +37,58 @@ factor_prior read_factor_prior(const problem_inputs& o, const loaded_problem& p)
   return f;
 }
 
+namespace {
+
+/// y − A μ and A F (float, as the engine's dense operator holds it).
+struct latent_data {
+  std::vector<cfloat> y, af;
+};
+
+latent_data latent_problem(const loaded_problem& p, const factor_prior& f) {
+  const std::size_t m = p.matrix_rows, n = f.mean.size(), k = f.rank;
+  latent_data d{std::vector<cfloat>(m), std::vector<cfloat>(m * k)};
+  for (std::size_t i = 0; i < m; ++i) {
+    double r = i < p.y.size() ? p.y[i].re : 0.0;
+    for (std::size_t j = 0; j < n; ++j) r -= p.matrix[i * n + j] * f.mean[j];
+    d.y[i] = {float(r), 0.0f};
+    for (std::size_t l = 0; l < k; ++l) {
+      double v = 0;
+      for (std::size_t j = 0; j < n; ++j) v += p.matrix[i * n + j] * f.factor[j * k + l];
+      d.af[i * k + l] = {float(v), 0.0f};
+    }
+  }
+  return d;
+}
+
+gaussian_prior white_prior(const context& ctx, std::size_t k) {
+  return {ctx, gaussian_basis::pixel, {1, k}, std::vector<cfloat>(k), std::vector<float>(k, 1.0f)};
+}
+
+}  // namespace
+
+sbc_result calibrate_factor_prior(const context& ctx, const loaded_problem& p, const factor_prior& f, double sigma,
+                                  const sampler_params& sp, const sbc_params& params) {
+  const std::size_t n = f.mean.size(), k = f.rank;
+  const auto d = latent_problem(p, f);
+  latent_factor x_of_z;
+  x_of_z.image_operator = p.op;
+  std::vector<cfloat> factor(n * k), mean(n);
+  for (std::size_t i = 0; i < factor.size(); ++i) factor[i] = {float(f.factor[i]), 0.0f};
+  for (std::size_t i = 0; i < n; ++i) mean[i] = {float(f.mean[i]), 0.0f};
+  x_of_z.factor = std::make_shared<dense_operator>(ctx, factor, n, image_shape{1, k});
+  x_of_z.mean = std::move(mean);
+  const auto zop = std::make_shared<dense_operator>(ctx, d.af, p.matrix_rows, image_shape{1, k});
+  return simulation_based_calibration(ctx, zop, x_of_z, sigma, field::real, white_prior(ctx, k), sp, params);
+}
+
 sample_result sample_factor_prior(const context& ctx, const loaded_problem& p, const factor_prior& f, double sigma,
                                   const sampler_params& sp, const design_params& design,
                                   const progress_callback& progress) {
   const std::size_t m = p.matrix_rows, n = f.mean.size(), k = f.rank;
-  std::vector<cfloat> b(m * k), yz(m);
-  for (std::size_t i = 0; i < m; ++i) {
-    double r = p.y[i].re;
-    for (std::size_t j = 0; j < n; ++j) r -= p.matrix[i * n + j] * f.mean[j];
-    yz[i] = {float(r), 0.0f};
-    for (std::size_t l = 0; l < k; ++l) {
-      double v = 0;
-      for (std::size_t j = 0; j < n; ++j) v += p.matrix[i * n + j] * f.factor[j * k + l];
-      b[i * k + l] = {float(v), 0.0f};
-    }
-  }
+  const auto [yz, b] = latent_problem(p, f);
   const auto zop = std::make_shared<dense_operator>(ctx, b, m, image_shape{1, k});
   const inverse_problem zproblem(ctx, zop, yz, sigma, field::real);
-  const gaussian_prior white(ctx, gaussian_basis::pixel, {1, k}, std::vector<cfloat>(k), std::vector<float>(k, 1.0f));
+  const gaussian_prior white = white_prior(ctx, k);
   design_params keep = design;
   keep.keep_draws = true;
   const auto z = sample(ctx, zproblem, white, sp, keep, progress);

@@ -32,6 +32,12 @@ sample_result sample_factor_prior(const context& ctx, const loaded_problem& p, c
                                   const sampler_params& sp, const design_params& design,
                                   const progress_callback& progress);
 
+/// --design sbc with this prior: SBC of the sampler on z (operator A F, prior N(0, I)),
+/// x* = μ + F z* and every draw mapped to x = μ + F z (the library's latent-factor SBC,
+/// include/twofold/diagnostics/sbc.hpp). p.y's values are not used.
+sbc_result calibrate_factor_prior(const context& ctx, const loaded_problem& p, const factor_prior& f, double sigma,
+                                  const sampler_params& sp, const sbc_params& params);
+
 /// The exact posterior of the same problem (dense_posterior_factor_prior).
 gaussian_posterior_maps factor_prior_reference(const loaded_problem& p, const factor_prior& f, double sigma);
 

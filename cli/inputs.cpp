@@ -131,7 +131,37 @@ void expect_image(const std::vector<std::size_t>& shape, image_shape expected, c
 std::vector<std::string> input_paths(const problem_inputs& o) {
   return {o.measurements,   o.mask,          o.maps,          o.matrix,       o.kernel,
           o.prior_images,   o.prior_mean,    o.prior_variance, o.prior_spectrum, o.prior_weights,
-          o.truth,          o.forward,       o.noise_cov,     o.prior_factor,   o.model.path};
+          o.truth,          o.forward,       o.noise_cov,     o.prior_factor,   o.model.path,    o.heldout};
+}
+
+std::vector<cfloat> read_heldout_measurements(const problem_inputs& o, const loaded_problem& p) {
+  if (o.heldout.empty()) return {};
+  const auto a = io::read_complex_array(o.heldout, "held-out measurements", {"kspace", o.slice});  // finite
+  const std::string what = "held-out measurements " + o.heldout;
+  const std::size_t one = p.whitener ? p.sensor_y.size() : p.y.size();
+  std::size_t trailing = 1;
+  for (std::size_t d = 1; d < a.shape.size(); ++d) trailing *= a.shape[d];
+  const bool single = a.values.size() == one, stack = a.shape.size() >= 2 && trailing == one && a.shape[0] >= 1;
+  TWOFOLD_EXPECTS(!a.values.empty() && (single || stack),
+                  what + " has shape " + shape_text(a.shape) + " but one measurement has " + std::to_string(one) +
+                      " values (expected the measurements' shape, or [S, ...] of it)");
+  const std::size_t S = a.values.size() / one;
+  if (!p.whitener) {
+    std::vector<cfloat> out(a.values);
+    if (p.scale != 1.0)
+      for (auto& z : out) z = cfloat(cdouble(z) * (1.0 / p.scale));
+    return out;
+  }
+  TWOFOLD_EXPECTS(all_real(a.values), what + ": --noise-cov needs real data");
+  std::vector<double> columns(one * S);  // [channels, S]: the whitener's layout
+  for (std::size_t s = 0; s < S; ++s)
+    for (std::size_t c = 0; c < one; ++c) columns[c * S + s] = a.values[s * one + c].re;
+  const auto w = p.whitener->apply(columns, S, what);
+  const std::size_t r = p.whitener->rank;
+  std::vector<cfloat> out(S * r);
+  for (std::size_t s = 0; s < S; ++s)
+    for (std::size_t i = 0; i < r; ++i) out[s * r + i] = cfloat{float(w[i * S + s]), 0.0f};
+  return out;
 }
 
 void check_input_shapes(const problem_inputs& o) {
@@ -493,6 +523,9 @@ void add_input_options(CLI::App& cmd, problem_inputs& o) {
       ->capture_default_str()
       ->check(number_in(0, 1, false, false));
   cmd.add_option("--truth", o.truth, "ground-truth image [H, W] for the error map");
+  cmd.add_option("--heldout-measurements", o.heldout,
+                  "held-out measurements of the same object ([S, ...] of the measurements' shape, e.g. other trials): "
+                  "calibration.json gets their posterior predictive coverage (docs/calibration.md)");
   cmd.add_option("--forward", o.forward,
                   "dense (EEG): a folder from python/eeg/make_forward.py; --matrix and --noise-cov default to its "
                   "leadfield.npy and noise_covariance.npy, and the report draws its source and channel positions");

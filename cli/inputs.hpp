@@ -56,6 +56,9 @@ struct problem_inputs {
   minimum_norm_params source{};   ///< --prior minimum-norm
   std::string prior_factor;       ///< --prior factor: F [n, k], prior covariance F Fᵀ
   model_options model;            ///< --prior torchscript
+  /// Held-out measurements of the same object ([S, measurement] or one measurement, the
+  /// data's units and layout): the posterior predictive coverage in calibration.json.
+  std::string heldout;
 };
 
 /// Registers the flags of `inputs` on a subcommand.
@@ -94,6 +97,12 @@ double spectral_norm(std::span<const cfloat> a, std::size_t m, std::size_t n);
 /// measurements, and the prior and truth images against the image they imply.
 /// The same checks run again, on the read arrays, in `load_problem` and `read_prior`.
 void check_input_shapes(const problem_inputs& o);
+
+/// --heldout-measurements: S measurements of y's layout ([S, ...] or one), brought to
+/// the units the engine samples (whitened by --noise-cov, divided by the dense
+/// normalisation): [S, codomain]. bad_input naming the file on a size mismatch, a
+/// non-finite value or (real problems) complex values. Empty when the flag is absent.
+std::vector<cfloat> read_heldout_measurements(const problem_inputs& o, const loaded_problem& p);
 
 /// Every input file the options name (for the output folder's "never replace a
 /// folder holding an input" rule).

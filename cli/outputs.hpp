@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <optional>
+#include <span>
+#include <cstdint>
 #include <vector>
 
 namespace twofold::cli {
@@ -36,10 +38,16 @@ struct run_record {
 
 /// The calibration and validity figures of one sampled problem (docs/design.md §1.7) for
 /// calibration.json, and the 5 %/95 % quantile maps: coverage against the truth when
-/// known, per-draw normalised residuals, forward PSNR, entanglement. `result` must
-/// hold its draws (design.keep_draws).
+/// known, per-draw normalised residuals, forward PSNR, entanglement, and the posterior
+/// predictive coverage of `heldout` ([S, codomain] in the problem's units; none when
+/// empty; replicate noise from `seed`). `result` must hold its draws (design.keep_draws).
 nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const sample_result& result,
-                                   const std::optional<std::vector<cfloat>>& truth, quantile_maps& quantiles);
+                                   const std::optional<std::vector<cfloat>>& truth, quantile_maps& quantiles,
+                                   std::span<const cfloat> heldout = {}, std::uint64_t seed = 0);
+
+/// calibration.json's "predictive_coverage" entry (docs/calibration.md); `over` says
+/// what the groups are.
+nlohmann::json predictive_coverage_json(const predictive_coverage_curve& c, const std::string& over);
 
 /// Stages everything in `folder` (the caller commits it, after the report). Throws
 /// `runtime_failure` before staging anything when a map holds a NaN or an

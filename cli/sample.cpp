@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -23,6 +24,8 @@ namespace twofold::cli {
 namespace {
 
 using io::shape_text;
+
+constexpr const char* factor_prior_name = "gaussian with covariance factor F F^T";
 
 struct sample_options {
   common_options common;
@@ -34,6 +37,7 @@ struct sample_options {
   bool save_draws = false;
   checkpoint_options checkpoints;
   bool mpi = false;
+  double sbc_noise_scale = 1.0;
 };
 
 
@@ -42,14 +46,18 @@ struct sample_options {
 /// level and prior (the measurements only fix the operator's shape): --runs
 /// replicates × --chains draws. Writes calibration.json (rank histograms, χ²
 /// p-values, coverage over replicates, a conformal interval scale) and summary.json.
-void run_sbc(const sample_options& o, double sigma, const context& ctx, const loaded_problem& p, const prior& prior, field values,
-             const sampler_params& sp, bool no_report) {
+/// `calibrate` runs the library's SBC for the parameters (a prior object, or a
+/// covariance factor: calibrate_factor_prior); `prior_name` goes into summary.json.
+void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& p, const std::string& prior_name,
+             field values, const sampler_params& sp, bool no_report,
+             const std::function<sbc_result(const sbc_params&)>& calibrate) {
   sbc_params params;
   params.replicates = o.common.runs.runs;
   params.draws = o.common.runs.chains_per_run;
   params.stage2 = o.sbc_stage2;
   params.seed = o.common.runs.seed;
   params.pixels = std::min<std::size_t>(4, p.op->domain().pixels());
+  params.truth_noise_scale = o.sbc_noise_scale;
   // --wave-chains bounds the chains sampled together: whole replicates of K draws.
   if (o.common.runs.wave_chains > 0) params.batch_replicates = std::max<std::size_t>(1, o.common.runs.wave_chains / params.draws);
   params.bins = 0;
@@ -62,7 +70,7 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
                params.draws, params.stage2 ? "stage 2" : "posterior", ctx.device_name().c_str());
   const auto r = [&] {
     stage_progress progress("sbc");
-    return simulation_based_calibration(ctx, p.op, sigma, values, prior, sp, params);
+    return calibrate(params);
   }();
   nlohmann::json tests = nlohmann::json::array();
   for (const auto& t : r.tests)
@@ -74,6 +82,11 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
                                {"upper", r.band.upper}, {"simulations", r.band.null_gamma.size()}}}};
   cal["coverage"] = {{"nominal", r.coverage.nominal}, {"quantile", r.coverage.quantile},
                      {"gaussian", r.coverage.gaussian}, {"over", "replicates (x* from the prior)"}};
+  if (!r.stage2)
+    cal["predictive_coverage"] = predictive_coverage_json(
+        r.predictive_coverage, "replicates: a held-out measurement A x* + n' of each replicate against the replicated "
+                               "measurements A x_k + n_k of its K draws (standard error over replicates)");
+  if (o.sbc_noise_scale != 1.0) cal["sbc"]["simulated_noise_scale"] = o.sbc_noise_scale;
   const auto conformal = conformal_scale(r, 0.1, r.replicates / 2);
   cal["conformal"] = {{"alpha", conformal.alpha},
                       {"scale", std::isfinite(conformal.scale) ? nlohmann::json(conformal.scale) : nlohmann::json()},
@@ -85,7 +98,7 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
                                     "exchangeable replicates (conformal risk control)"}};
   nlohmann::json summary;
   summary["command"] = "sample --design sbc";
-  summary["inputs"] = {{"operator", p.op->name()}, {"sigma_y", o.sigma}, {"prior", prior.name()},
+  summary["inputs"] = {{"operator", p.op->name()}, {"sigma_y", o.sigma}, {"prior", prior_name},
                        {"field", values == field::real ? "real" : "complex"}};
   summary["sampler"] = {{"kind", to_string(sp.kind)}, {"levels", sp.schedule.levels}};
   double smallest = 1, smallest_ecdf = 1;
@@ -94,6 +107,7 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
     smallest_ecdf = std::min(smallest_ecdf, t.ecdf_p);
   }
   summary["sbc"] = {{"replicates", r.replicates}, {"draws", r.draws}, {"smallest_chi2_p", smallest},
+                    {"simulated_noise_scale", o.sbc_noise_scale},
                     {"smallest_ecdf_p", smallest_ecdf},
                     {"tests", r.tests.size()}, {"batches", r.batches}, {"seconds", r.seconds},
                     {"device", ctx.device_name()}};
@@ -105,10 +119,14 @@ void run_sbc(const sample_options& o, double sigma, const context& ctx, const lo
     TWOFOLD_ENSURES(out.good(), std::string("could not write ") + name);
   }
   finish_folder(folder, no_report);
+  const double calibrated = 0.9 * double(r.draws - 1) / double(r.draws + 1);
   std::printf("twofold sample --design sbc: smallest chi-square p-value %.3g over %zu test functions; 90 %% intervals "
-              "cover %.3f (calibrated: about %.3f); outputs in %s\n",
-              smallest, r.tests.size(), r.coverage.quantile[8],
-              0.9 * double(r.draws - 1) / double(r.draws + 1), o.common.out.c_str());
+              "cover %.3f (calibrated: about %.3f)",
+              smallest, r.tests.size(), r.coverage.quantile[8], calibrated);
+  if (!r.stage2)
+    std::printf("; 90 %% predictive intervals cover %.3f +- %.3f of held-out measurements", 
+                r.predictive_coverage.curve.quantile[8], r.predictive_coverage.quantile_standard_error[8]);
+  std::printf("; outputs in %s\n", o.common.out.c_str());
 }
 
 void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
@@ -164,8 +182,15 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   std::optional<eeg_forward> forward;
   if (!o.inputs.forward.empty()) forward = read_forward(o.inputs.forward, false);
   if (sbc) {
-    TWOFOLD_EXPECTS(!factor, "--design sbc does not support --prior factor");
-    return run_sbc(o, sigma, ctx, p, *prior, values, sp, no_report);
+    TWOFOLD_EXPECTS(o.inputs.heldout.empty(), "--heldout-measurements does not apply to --design sbc (it simulates "
+                                              "a held-out measurement per replicate)");
+    if (factor)
+      return run_sbc(o, ctx, p, factor_prior_name, values, sp, no_report, [&](const sbc_params& params) {
+        return calibrate_factor_prior(ctx, p, *fp, sigma, sp, params);
+      });
+    return run_sbc(o, ctx, p, prior->name(), values, sp, no_report, [&](const sbc_params& params) {
+      return simulation_based_calibration(ctx, p.op, sigma, values, *prior, sp, params);
+    });
   }
   std::optional<std::vector<cfloat>> truth;
   if (!o.inputs.truth.empty()) {
@@ -173,6 +198,8 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
     expect_image(t.shape, shape, "truth image", "the image (the operator's domain)");
     truth = t.values;
   }
+  TWOFOLD_EXPECTS(o.sbc_noise_scale == 1.0, "--sbc-noise-scale needs --design sbc");
+  const auto heldout = read_heldout_measurements(o.inputs, p);
   const inverse_problem problem(ctx, p.op, p.y, sigma, values);
   require_memory_for_draws(dp, shape);
   std::optional<gaussian_posterior_maps> reference;
@@ -206,7 +233,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   summary["inputs"] = {{"operator", p.op->name()},   {"measurements", o.inputs.measurements}, {"mask", o.inputs.mask},
                        {"maps", o.inputs.maps},             {"matrix", o.inputs.matrix},             {"sigma_y", o.sigma},
                        {"field", values == field::real ? "real" : "complex"},
-                       {"prior", factor ? std::string("gaussian with covariance factor F F^T") : prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
+                       {"prior", factor ? std::string(factor_prior_name) : prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
                        {"measurement_shape", to_string(p.op->codomain())}};
   if (p.scale != 1.0) summary["inputs"]["operator_scale"] = p.scale;  // A, y and sigma were divided by it
   if (o.inputs.prior_kind == "torchscript")
@@ -235,7 +262,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   quantile_maps quantiles;
   const auto calibration = [&] {
     stage_progress progress("calibration figures");
-    return calibration_figures(ctx, problem, result, truth, quantiles);
+    return calibration_figures(ctx, problem, result, truth, quantiles, heldout, dp.seed);
   }();
   auto zero_filled = problem.zero_filled();  // (A/c)ᴴ(y/c) = Aᴴy/c²: back to the data's units
   for (auto& z : zero_filled) z = cfloat(cdouble(z) * (p.scale * p.scale));
@@ -269,6 +296,11 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_flag("--mpi", o->mpi,
                 "split the runs over the processes of an MPI job (mpirun -n P twofold sample ... --mpi); rank 0 "
                 "writes --out; the maps are bit-identical to one process's (docs/scaling.md)");
+  cmd->add_option("--sbc-noise-scale", o->sbc_noise_scale,
+                  "--design sbc: simulate the data with this many times the assumed noise std (1: SBC proper; 2: a "
+                  "noise level underestimated 2x, which the predictive coverage and the residual test flag)")
+      ->capture_default_str()
+      ->check(number_in(1e-3, 1e3, false, false));
   auto no_report = std::make_shared<bool>(false);
   cmd->add_flag("--no-report", *no_report, "do not write report.html (it needs python3 with matplotlib)");
   return [o, no_report, cmd] { run_sample(*o, *no_report, *cmd); };

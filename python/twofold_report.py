@@ -14,36 +14,16 @@ summary.json, corrupt calibration.json or map); 3 missing dependency (numpy,
 matplotlib) or failure to write.
 """
 
-import base64
 import html
-import io
 import json
 import math
 import os
 import sys
 import tempfile
 
-BAD_INPUT, RUNTIME_FAILURE = 2, 3
-
-
-class BadInput(Exception):
-    """An input file is missing or unreadable; the message names it."""
-
-
-def fail(code, message):
-    sys.stderr.write("twofold report: error: %s\n" % message)
-    sys.exit(code)
-
-
-try:
-    import numpy as np
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError as e:  # the maps are the primary output; the page is a view of them
-    fail(RUNTIME_FAILURE, "the HTML report needs numpy and matplotlib (%s); on Debian/Ubuntu: "
-         "apt-get install python3-matplotlib" % e)
+from twofold_report_base import (BAD_INPUT, RUNTIME_FAILURE, BadInput, fail, figure_html, finite_max, format_value,
+                                 np, plt, png_data_uri)
+from twofold_report_eeg import eeg_section
 
 
 # ---- reading -------------------------------------------------------------------------
@@ -83,18 +63,6 @@ def std_of(variance):
 
 # ---- figures -------------------------------------------------------------------------
 
-def png_data_uri(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def finite_max(a):
-    f = a[np.isfinite(a)]
-    return float(f.max()) if f.size else 1.0
-
-
 def map_figure(values, title, cmap, unit, vmax=None):
     fig, ax = plt.subplots(figsize=(3.4, 3.0))
     vmax = finite_max(values) if vmax is None else vmax
@@ -105,6 +73,18 @@ def map_figure(values, title, cmap, unit, vmax=None):
     bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     bar.set_label(unit, fontsize=8)
     bar.ax.tick_params(labelsize=7)
+    return png_data_uri(fig)
+
+
+def coverage_axes(fig, ax, ylabel, title):
+    """The unit square of a coverage curve (nominal p against the fraction inside), as a data URI."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("nominal coverage p")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
     return png_data_uri(fig)
 
 
@@ -120,14 +100,26 @@ def coverage_figure(cov):
                 raise BadInput("calibration.json: coverage.%s has %d values for %d nominal levels"
                                % (key, emp.size, nominal.size))
             ax.plot(nominal, emp, marker="o", markersize=3, color=colour, label=label)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("nominal coverage p")
-    ax.set_ylabel("fraction of true values inside")
-    ax.set_title("Coverage of central p-intervals", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.grid(alpha=0.3)
-    return png_data_uri(fig)
+    return coverage_axes(fig, ax, "fraction of true values inside", "Coverage of central p-intervals")
+
+
+def predictive_coverage_figure(pc):
+    """Posterior predictive coverage of held-out measurements: the empirical curve with
+    ±2 standard errors against the diagonal, what a calibrated model gives."""
+    nominal = np.asarray(pc.get("nominal", []), dtype=float)
+    arrays = {}
+    for key in ("quantile", "standard_error"):
+        arrays[key] = np.asarray(pc.get(key, []), dtype=float)
+        if arrays[key].shape != nominal.shape:
+            raise BadInput("calibration.json: predictive_coverage.%s has %d values for %d nominal levels"
+                           % (key, arrays[key].size, nominal.size))
+    emp, se = arrays["quantile"], arrays["standard_error"]
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="calibrated (diagonal)")
+    ax.fill_between(nominal, emp - 2 * se, emp + 2 * se, color="#1b9e77", alpha=0.25, linewidth=0)
+    ax.plot(nominal, emp, marker="o", markersize=3, color="#1b9e77",
+            label="held-out measurements (± 2 SE over %s)" % pc.get("groups", "?"))
+    return coverage_axes(fig, ax, "fraction of held-out values inside", "Predictive coverage in measurement space")
 
 
 def residual_figure(residuals):
@@ -204,162 +196,6 @@ def sbc_figure(test, L, K, band):
     return png_data_uri(fig)
 
 
-# ---- EEG: glass-brain projections and sensor topomaps ------------------------------
-
-def read_vector(folder, name, shape_tail=None):
-    """OUTDIR/name.npy as float64 with shape [n] or [n, *shape_tail]; None when absent."""
-    path = os.path.join(folder, name + ".npy")
-    if not os.path.exists(path):
-        return None
-    try:
-        a = np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise BadInput("'%s' is not a readable .npy file: %s" % (path, e))
-    want = 1 if shape_tail is None else 1 + len(shape_tail)
-    if a.ndim != want or a.size == 0 or (shape_tail and tuple(a.shape[1:]) != tuple(shape_tail)):
-        raise BadInput("'%s' has shape %s" % (path, list(a.shape)))
-    return a.astype(np.float64)
-
-
-# The three orthogonal views of head coordinates (x right, y anterior, z up).
-VIEWS = [("axial (from above)", 0, 1, 2, "x (mm)", "y (mm)"),
-         ("coronal (from the front)", 0, 2, 1, "x (mm)", "z (mm)"),
-         ("sagittal (from the right)", 1, 2, 0, "y (mm)", "z (mm)")]
-
-
-def glass_brain_figure(positions, values, centre, radius, title, cmap, unit, vmax):
-    """Maximum-intensity projections along each axis: every grid cell of the view shows
-    the largest value of the sources projected onto it."""
-    fig, axes = plt.subplots(1, 3, figsize=(10.2, 3.3))
-    mm = (positions - centre) * 1000
-    spacing = np.min(np.linalg.norm(mm[:, None] - mm[None], axis=-1) + 1e9 * np.eye(len(mm)), axis=1)
-    cell = float(np.median(spacing)) if len(mm) > 1 else 10.0
-    for ax, (name, i, j, _, xl, yl) in zip(axes, VIEWS):
-        keys = np.round(mm[:, [i, j]] / cell).astype(int)
-        best = {}
-        for k, v in zip(map(tuple, keys), values):
-            if k not in best or v > best[k]:
-                best[k] = v
-        pts = np.array(list(best.keys()), dtype=float) * cell
-        vals = np.array(list(best.values()))
-        order = np.argsort(vals)
-        sc = ax.scatter(pts[order, 0], pts[order, 1], c=vals[order], cmap=cmap, vmin=0, vmax=vmax,
-                        s=(cell * 0.9) ** 2 * 0.35, marker="s", linewidths=0)
-        ax.add_patch(plt.Circle((0, 0), radius * 1000, fill=False, color="0.6", lw=1))
-        ax.set_aspect("equal")
-        ax.set_xlim(-radius * 1100, radius * 1100)
-        ax.set_ylim(-radius * 1100, radius * 1100)
-        ax.set_title(name, fontsize=8)
-        ax.set_xlabel(xl, fontsize=7)
-        ax.set_ylabel(yl, fontsize=7)
-        ax.tick_params(labelsize=6)
-    bar = fig.colorbar(sc, ax=axes, fraction=0.02, pad=0.02)
-    bar.set_label(unit, fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-    fig.suptitle(title, fontsize=10)
-    return png_data_uri(fig)
-
-
-def topomap_xy(channels, centre):
-    """Azimuthal equidistant projection about the vertex: the usual flat scalp map."""
-    d = channels - centre
-    r = np.linalg.norm(d, axis=1)
-    theta = np.arccos(np.clip(d[:, 2] / np.maximum(r, 1e-12), -1, 1))
-    phi = np.arctan2(d[:, 1], d[:, 0])
-    return np.stack([theta * np.cos(phi), theta * np.sin(phi)], axis=1)
-
-
-def topomap_figure(channels, centre, maps, titles):
-    import matplotlib.tri as mtri
-    xy = topomap_xy(channels, centre)
-    level = max(float(np.max(np.abs(m))) for m in maps) or 1.0
-    fig, axes = plt.subplots(1, len(maps), figsize=(3.3 * len(maps), 3.2))
-    tri = mtri.Triangulation(xy[:, 0], xy[:, 1])
-    rim = float(np.max(np.linalg.norm(xy, axis=1))) * 1.05
-    for ax, m, t in zip(np.atleast_1d(axes), maps, titles):
-        cs = ax.tricontourf(tri, m, levels=np.linspace(-level, level, 21), cmap="RdBu_r", extend="both")
-        ax.plot(xy[:, 0], xy[:, 1], "k.", ms=2)
-        ax.add_patch(plt.Circle((0, 0), rim, fill=False, color="0.3", lw=1))
-        ax.plot([-0.08 * rim, 0, 0.08 * rim], [rim, 1.08 * rim, rim], color="0.3", lw=1)  # nose (+y)
-        ax.set_aspect("equal")
-        ax.set_xlim(-1.15 * rim, 1.15 * rim)
-        ax.set_ylim(-1.15 * rim, 1.2 * rim)
-        ax.axis("off")
-        ax.set_title(t, fontsize=9)
-    bar = fig.colorbar(cs, ax=axes, fraction=0.025, pad=0.02)
-    bar.set_label("µV", fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-    return png_data_uri(fig)
-
-
-def eeg_section(folder, summary):
-    """Figures and a depth table for EEG output folders (source_positions.npy present)."""
-    positions = read_vector(folder, "source_positions", (3,))
-    channels = read_vector(folder, "channel_positions", (3,))
-    eeg = summary.get("eeg", {}) if isinstance(summary.get("eeg"), dict) else {}
-    centre = np.asarray(eeg.get("head_centre_m", positions.mean(axis=0)), dtype=float)
-    radius = float(np.max(np.linalg.norm(channels - centre, axis=1))) if channels is not None else \
-        float(np.max(np.linalg.norm(positions - centre, axis=1)))
-    figs = []
-    named = [("source_truth", "truth |q*| per source", "viridis", "nA m"),
-             ("source_mean", "posterior mean |q̂| per source", "viridis", "nA m"),
-             ("source_ambiguity_std", "ambiguity std per source", "magma", "nA m"),
-             ("source_estimation_std", "estimation std per source", "magma", "nA m"),
-             ("source_total_std", "total posterior std per source", "magma", "nA m"),
-             ("source_reference_ambiguity_std", "exact ambiguity std per source", "magma", "nA m"),
-             ("source_reference_estimation_std", "exact estimation std per source", "magma", "nA m")]
-    loaded = {n: read_vector(folder, n) for n, *_ in named}
-    for n, v in loaded.items():
-        if v is not None and len(v) != len(positions):
-            raise BadInput("%s.npy has %d sources but source_positions.npy has %d" % (n, len(v), len(positions)))
-    amp_level = max((finite_max(loaded[n]) for n in ("source_truth", "source_mean") if loaded[n] is not None),
-                    default=1.0)
-    std_level = max((finite_max(v) for n, v in loaded.items() if n.endswith("_std") and v is not None), default=1.0)
-    captions = {
-        "source_truth": "the simulated source amplitudes (free orientation: the norm of the x, y, z moments)",
-        "source_mean": "the norm of the posterior mean moment per source",
-        "source_ambiguity_std": "√(trace of the 3×3 ambiguity block): what the electrodes can never see; deep "
-                                "sources are mostly prior",
-        "source_estimation_std": "√(trace of the 3×3 estimation block, clipped at 0): what noise leaves open",
-        "source_total_std": "√(trace of the 3×3 posterior covariance block)",
-        "source_reference_ambiguity_std": "the same from the exact posterior (closed form), for comparison",
-        "source_reference_estimation_std": "the same from the exact posterior: no Monte Carlo noise, so the "
-                                           "sampled map's floor from a finite number of runs shows up against it",
-    }
-    for n, title, cmap, unit in named:
-        if loaded[n] is not None:
-            level = amp_level if n in ("source_truth", "source_mean") else std_level
-            figs.append(figure_html(glass_brain_figure(positions, loaded[n], centre, radius, title, cmap, unit,
-                                                       level if level > 0 else 1.0),
-                                    title, captions[n] + " (maximum-intensity projections; one colour scale for "
-                                                         "all std maps)"))
-    data, fit, res = (read_vector(folder, n) for n in ("sensor_data", "sensor_fit", "sensor_residual"))
-    if channels is not None and data is not None and res is not None:
-        maps, titles = [data], ["data y"]
-        if fit is not None:
-            maps.append(fit), titles.append("fit L q̂")
-        maps.append(res), titles.append("residual y − L q̂")
-        figs.append(figure_html(topomap_figure(channels, centre, maps, titles), "sensor topomaps",
-                                "scalp maps (nose up, one colour scale, µV): a residual with structure means "
-                                "the posterior mean misses part of the data; noise-like residual is expected"))
-    table = []
-    for key, label in (("exact_depth_bands", "exact posterior"), ("depth_bands", "sampled")):
-        rows = eeg.get(key)
-        if isinstance(rows, list) and rows:
-            table.append("<h3>Per-source std by depth: distance to the nearest electrode (%s, nA m)</h3>" % label)
-            table.append("<table><tr><th>depth (mm)</th><th>sources</th><th>ambiguity std</th>"
-                         "<th>estimation std</th><th>prior std</th><th>ambiguity / prior variance</th></tr>")
-            for row in rows:
-                lo, hi = row.get("depth_mm", [0, None])
-                band = "%g–%g" % (lo, hi) if hi is not None else "≥ %g" % lo
-                table.append("<tr><td>%s</td>%s</tr>" % (html.escape(band), "".join(
-                    '<td class="v">%s</td>' % format_value(row.get(k, ""))
-                    for k in ("sources", "mean_ambiguity_std", "mean_estimation_std", "mean_prior_std",
-                              "mean_ambiguity_fraction_of_prior_variance"))))
-            table.append("</table>")
-    return figs, table
-
-
 # ---- the summary table ---------------------------------------------------------------
 
 EXPLANATIONS = {
@@ -418,16 +254,6 @@ EXPLANATIONS = {
 }
 
 
-def format_value(v):
-    if isinstance(v, float):
-        return "%.4g" % v
-    if isinstance(v, list) and all(isinstance(x, (int, float)) for x in v):
-        return " × ".join(format_value(x) for x in v) if len(v) <= 4 else json.dumps(v)
-    if isinstance(v, (dict, list)):
-        return json.dumps(v)
-    return str(v)
-
-
 def flatten(prefix, value, rows):
     if isinstance(value, dict) and prefix.count(".") < 2:
         for k, v in value.items():
@@ -461,11 +287,6 @@ td, th { border-bottom: 1px solid #e3e3e3; padding: 4px 10px; text-align: left; 
 td.v { font-family: ui-monospace, monospace; white-space: nowrap; } td.e { color: #555; width: 55%; }
 p.note { color: #444; max-width: 60em; }
 """
-
-
-def figure_html(uri, alt, caption):
-    return ('<figure><img src="%s" alt="%s"><figcaption>%s</figcaption></figure>'
-            % (uri, html.escape(alt, quote=True), html.escape(caption)))
 
 
 def map_section(folder):
@@ -515,6 +336,13 @@ def calibration_section(cal):
         figs.append(figure_html(coverage_figure(cal["coverage"]), "coverage curve",
                                 "on the diagonal = calibrated; below = intervals too narrow (over-confident), "
                                 "above = too wide"))
+    if isinstance(cal.get("predictive_coverage"), dict) and "nominal" in cal["predictive_coverage"]:
+        figs.append(figure_html(predictive_coverage_figure(cal["predictive_coverage"]), "predictive coverage curve",
+                                "held-out measurements (whitened units for EEG) inside the central p-interval of "
+                                "replicated measurements A x + n of the draws: on the diagonal when the model, "
+                                "noise level included, is right; below it the noise or the fit is understated. "
+                                "It sees a wrong noise level that the coverage of x cannot, where most of the "
+                                "variance is ambiguity"))
     if isinstance(cal.get("residuals"), list) and cal["residuals"]:
         figs.append(figure_html(residual_figure(cal["residuals"]), "normalised residual histogram",
                                 "forward consistency: draws that explain the data as well as the noise allows sit at 1"))

@@ -41,17 +41,21 @@ void draw_from(const context& ctx, const prior& p, chain_view x, const rng_strea
   p.draw(ctx, x, 0.0, rng);
 }
 
-/// ‖A x_c − y‖² for every image of a batch (backend memory), y the measurement set
-/// of replicate first + c / per_replicate.
-std::vector<double> squared_residuals(const context& ctx, const inverse_problem& problem, const_chain_view x,
+/// A x_c for every image of a batch (backend memory), on the host [chains, M].
+std::vector<cfloat> forward_images(const context& ctx, const linear_operator& op, const_chain_view x) {
+  chain_buffer ax(ctx, x.chains, op.codomain());
+  op.apply(ctx, x, ax.view());
+  return to_host(ctx, ax.storage);
+}
+
+/// ‖A x_c − y‖² for every image of a batch from its A x_c (`a`, host), y the
+/// measurement set of replicate first + c / per_replicate.
+std::vector<double> squared_residuals(const inverse_problem& problem, std::span<const cfloat> a, std::size_t chains,
                                       std::size_t first, std::size_t per_replicate) {
   const std::size_t M = problem.op().codomain().pixels();
-  chain_buffer ax(ctx, x.chains, problem.op().codomain());
-  problem.op().apply(ctx, x, ax.view());
-  const auto a = to_host(ctx, ax.storage);
   const auto& y = problem.measurements();
-  std::vector<double> r(x.chains);
-  for (std::size_t c = 0; c < x.chains; ++c) {
+  std::vector<double> r(chains);
+  for (std::size_t c = 0; c < chains; ++c) {
     const cfloat* yl = y.data() + (first + c / per_replicate) * M;
     for (std::size_t i = 0; i < M; ++i) r[c] += norm2(cdouble(a[c * M + i]) - cdouble(yl[i]));
   }
@@ -83,11 +87,21 @@ std::size_t replicates_per_batch(const context& ctx, const linear_operator& op, 
   return std::max<std::size_t>(1, std::min(detail::chains_that_fit(ctx, op) / K, by_host));
 }
 
-}  // namespace
+/// x = μ + F z for every chain of the latent batch `z`: a new image batch.
+chain_buffer image_of(const context& ctx, const latent_factor& f, const chain_buffer& z) {
+  const image_shape s = f.factor->codomain();
+  chain_buffer x(ctx, z.chains, s);
+  f.factor->apply(ctx, z.view(), x.view());
+  auto h = to_host(ctx, x.storage);
+  for (std::size_t i = 0; i < h.size(); ++i) h[i] += f.mean[i % s.pixels()];
+  return to_backend(ctx, h, z.chains, s);
+}
 
-sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
-                                        field values, const prior& prior, const sampler_params& sampler_settings,
-                                        const sbc_params& params, const twofold::prior* truth_prior) {
+/// SBC proper (`factor` null: the sampler's unknown is the image) or of a latent prior
+/// (the sampler samples z on A F; test functions, coverage and conformal see x = μ + F z).
+sbc_result calibrate(const context& ctx, std::shared_ptr<const linear_operator> op, const latent_factor* factor,
+                     double sigma_y, field values, const prior& prior, const sampler_params& sampler_settings,
+                     const sbc_params& params, const twofold::prior* truth_prior) {
   const std::size_t L = params.replicates, K = params.draws;
   TWOFOLD_EXPECTS(op != nullptr, "SBC needs an operator");
   TWOFOLD_EXPECTS(L >= 2, "SBC replicates L must be >= 2 (got " + std::to_string(L) + ")");
@@ -96,13 +110,16 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   TWOFOLD_EXPECTS(params.bins >= 2 && params.bins <= K + 1 && (K + 1) % params.bins == 0,
                   "SBC bins must divide the K + 1 = " + std::to_string(K + 1) + " possible ranks (got " +
                       std::to_string(params.bins) + ")");
-  const image_shape s = op->domain();
+  // The image x the test functions see, and the operator on it (A); the sampler's
+  // unknown has op's domain (z, when a latent factor maps it to x).
+  const linear_operator& image_op = factor ? *factor->image_operator : *op;
+  const image_shape s = image_op.domain(), sz = op->domain();
   const std::size_t N = s.pixels();
   TWOFOLD_EXPECTS(params.pixels <= N, "SBC pixel test functions: " + std::to_string(params.pixels) +
                                           " requested, the image has " + std::to_string(N) + " pixels");
   const auto start = std::chrono::steady_clock::now();
   const twofold::prior& truth_from = truth_prior ? *truth_prior : prior;
-  TWOFOLD_EXPECTS(truth_from.shape() == s, "SBC: the truth prior's shape differs from the operator's image shape");
+  TWOFOLD_EXPECTS(truth_from.shape() == sz, "SBC: the truth prior's shape differs from the operator's image shape");
   const bool real = values == field::real;
   const gaussian_prior* gaussian = prior.gaussian_form();
   // A mixture's log density where it has one (no atoms).
@@ -116,34 +133,45 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
     const rng_stream r{params.seed, 0, 0, rng_purpose::test, 77, real};
     for (std::size_t i = 0; i < 2 * N; ++i) w[i] = r.normal(i / N, i % N);
     dirs = to_backend(ctx, w, 2, s);
-    op->range_project(ctx, chain_view{dirs.storage.data(), 1, s});
-    op->null_project(ctx, chain_view{dirs.storage.data() + N, 1, s});
+    image_op.range_project(ctx, chain_view{dirs.storage.data(), 1, s});
+    image_op.null_project(ctx, chain_view{dirs.storage.data() + N, 1, s});
   }
   const auto dir = to_host(ctx, dirs.storage);
 
   // Every replicate's x*_l (chain l) and y_l = A x*_l + n_l: one problem with L
   // measurement sets, whose run l is replicate l.
-  chain_buffer truth(ctx, L, s);
+  chain_buffer truth(ctx, L, sz);  // x*_l (z*_l with a latent factor)
   draw_from(ctx, truth_from, truth.view(), rng_stream{params.seed, 0, 0, rng_purpose::prior_perturbation, 9, real});
-  const auto yh = simulate_measurements(ctx, *op, truth.view(), sigma_y,
+  TWOFOLD_EXPECTS(std::isfinite(params.truth_noise_scale) && params.truth_noise_scale > 0,
+                  "SBC: the simulated noise scale must be finite and > 0 (got " +
+                      std::to_string(params.truth_noise_scale) + ")");
+  const double truth_sigma = sigma_y * params.truth_noise_scale;
+  const auto yh = simulate_measurements(ctx, *op, truth.view(), truth_sigma,
                                         rng_stream{params.seed, 0, 0, rng_purpose::measurement_noise, 9, real});
+  // A held-out measurement of every x*_l (independent noise) for the predictive coverage.
+  const auto heldout = simulate_measurements(ctx, *op, truth.view(), truth_sigma,
+                                             rng_stream{params.seed, 0, 0, rng_purpose::measurement_noise, 10, real});
   const inverse_problem problem(ctx, op, yh, sigma_y, values, L);
+  const std::size_t M = op->codomain().pixels();
+  const auto& measured = problem.measured_mask();
   const auto sampler = detail::make_sampler(ctx, problem, prior, sampler_settings, K);
-  // Stage 2 conditions run l on x_R = P_R x*_l and ranks P_N x against P_N x*_l.
-  chain_buffer anchors;
-  if (params.stage2) {
-    anchors = chain_buffer(ctx, L, s);
-    copy(ctx, truth.storage, anchors.storage);
-    op->range_project(ctx, anchors.view());
-    op->null_project(ctx, truth.view());
-  }
-  const auto truths = to_host(ctx, truth.storage);
   std::vector<double> truth_residual, truth_density;
-  if (!params.stage2) {
-    truth_residual = squared_residuals(ctx, problem, truth.view(), 0, 1);
-    if (gaussian) truth_density = prior_quadratic(ctx, *gaussian, truths, L);
+  if (!params.stage2) {  // of z* itself: ‖A F z − y‖ = ‖A x − y‖, and the latent prior's density
+    truth_residual = squared_residuals(problem, forward_images(ctx, *op, truth.view()), L, 0, 1);
+    if (gaussian) truth_density = prior_quadratic(ctx, *gaussian, to_host(ctx, truth.storage), L);
     if (mixture) truth_density = mixture->log_density(ctx, truth.view());
   }
+  // Stage 2 conditions run l on P_R x*_l (P_R z*_l for A F, which fixes A x*_l and so
+  // P_R x*_l) and ranks P_N x against P_N x*_l.
+  chain_buffer anchors;
+  if (params.stage2) {
+    anchors = chain_buffer(ctx, L, sz);
+    copy(ctx, truth.storage, anchors.storage);
+    op->range_project(ctx, anchors.view());
+  }
+  if (factor) truth = image_of(ctx, *factor, truth);
+  if (params.stage2) image_op.null_project(ctx, truth.view());
+  const auto truths = to_host(ctx, truth.storage);
 
   sbc_result out;
   out.replicates = L;
@@ -167,7 +195,7 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   out.coverage.gaussian.assign(levels.size(), 0.0);
   for (double l = 0; l <= 5.0 + 1e-9; l += 0.02) out.scales.push_back(l);
   out.miscoverage_by_scale.resize(L);
-  std::vector<coverage_curve> coverage_by_replicate(L);
+  std::vector<coverage_curve> coverage_by_replicate(L), predictive_by_replicate(params.stage2 ? 0 : L);
 
   const auto dot_re = [&](const cfloat* a, const cfloat* b) {
     double d = 0;
@@ -181,24 +209,30 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   for (std::size_t first = 0; first < L; first += per_batch) {
     const std::size_t count = std::min(per_batch, L - first);
     ++out.batches;
-    chain_buffer x(ctx, count * K, s);
+    chain_buffer x(ctx, count * K, sz);
     const rng_stream rng{params.seed, first * K, 0, rng_purpose::diffusion_noise, 1, real};
-    if (params.stage2) {
+    if (params.stage2)
       sampler->conditional(ctx, x.view(), rng, anchors.storage.data(), K, {});
-      op->null_project(ctx, x.view());
-    } else {
+    else
       sampler->posterior(ctx, x.view(), rng, K, {});
+    {
+      const auto sampled = to_host(ctx, x.storage);
+      for (std::size_t i = 0; i < sampled.size(); ++i)
+        TWOFOLD_ENSURES(is_finite(sampled[i]), "SBC: a draw of replicate " +
+                                                   std::to_string(first + i / (K * sz.pixels())) +
+                                                   " is not finite; try more noise levels or a smaller step");
     }
-    const auto xs = to_host(ctx, x.storage);
-    for (std::size_t i = 0; i < xs.size(); ++i)
-      TWOFOLD_ENSURES(is_finite(xs[i]), "SBC: a draw of replicate " + std::to_string(first + i / (K * N)) +
-                                            " is not finite; try more noise levels or a smaller step");
     std::vector<double> residual, density;
-    if (!params.stage2) {
-      residual = squared_residuals(ctx, problem, x.view(), first, K);
-      if (gaussian) density = prior_quadratic(ctx, *gaussian, xs, count * K);
+    std::vector<cfloat> ax;
+    if (!params.stage2) {  // of the sampled unknown (z with a latent factor; see above)
+      ax = forward_images(ctx, *op, x.view());
+      residual = squared_residuals(problem, ax, count * K, first, K);
+      if (gaussian) density = prior_quadratic(ctx, *gaussian, to_host(ctx, x.storage), count * K);
       if (mixture) density = mixture->log_density(ctx, x.view());
     }
+    if (factor) x = image_of(ctx, *factor, x);
+    if (params.stage2) image_op.null_project(ctx, x.view());
+    const auto xs = to_host(ctx, x.storage);
 
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t j = 0; j < std::int64_t(count); ++j) {
@@ -244,6 +278,15 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
       }
       coverage_by_replicate[l] = c;
       out.miscoverage_by_scale[l] = std::move(miss);
+      // The held-out measurement against the replicated ones A x_k + n_k (noise of the
+      // assumed σ_y; chain l·K + k of its stream, whatever the batch).
+      if (!params.stage2)
+        predictive_by_replicate[l] = detail::predictive_coverage_of(
+            detail::replicated_measurements(std::span<const cfloat>(ax.data() + std::size_t(j) * K * M, K * M),
+                                            measured, sigma_y, values,
+                                            rng_stream{params.seed, l * K, 0, rng_purpose::measurement_noise, 11, real}),
+            detail::measured_coordinates(std::span<const cfloat>(heldout.data() + l * M, M), measured, values), levels,
+            params.seed, l * M * (real ? 1 : 2));
     }
   }
   for (const auto& c : coverage_by_replicate)
@@ -251,6 +294,9 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
       out.coverage.quantile[i] += c.quantile[i] / double(L);
       out.coverage.gaussian[i] += c.gaussian[i] / double(L);
     }
+  if (!params.stage2)
+    out.predictive_coverage = average_coverage(predictive_by_replicate,
+                                               (values == field::complex ? 2 : 1) * problem.measured_entries(), K);
   out.band = uniform_rank_ecdf_band(L, K, 0.01, params.seed);
   for (auto& t : out.tests) {
     chi_square(t, params.bins, K);
@@ -261,6 +307,49 @@ sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<cons
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
+}
+
+}  // namespace
+
+sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
+                                        field values, const prior& prior, const sampler_params& sampler,
+                                        const sbc_params& params, const twofold::prior* truth_prior) {
+  return calibrate(ctx, std::move(op), nullptr, sigma_y, values, prior, sampler, params, truth_prior);
+}
+
+sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op,
+                                        const latent_factor& factor, double sigma_y, field values,
+                                        const prior& latent_prior, const sampler_params& sampler,
+                                        const sbc_params& params, const twofold::prior* truth_prior) {
+  TWOFOLD_EXPECTS(op != nullptr && factor.image_operator != nullptr && factor.factor != nullptr,
+                  "SBC with a latent factor needs the operators A F, A and F");
+  const image_shape sz = op->domain(), s = factor.image_operator->domain();
+  TWOFOLD_EXPECTS(factor.factor->domain() == sz && factor.factor->codomain() == s,
+                  "SBC latent factor: F must map the prior's shape " + to_string(sz) + " to A's image " + to_string(s) +
+                      " (got " + to_string(factor.factor->domain()) + " -> " + to_string(factor.factor->codomain()) +
+                      ")");
+  TWOFOLD_EXPECTS(op->codomain() == factor.image_operator->codomain(),
+                  "SBC latent factor: A F and A must have the same measurements");
+  TWOFOLD_EXPECTS(factor.mean.size() == s.pixels(), "SBC latent factor: the mean must be one image of " +
+                                                        to_string(s) + " (got " + std::to_string(factor.mean.size()) +
+                                                        " values)");
+  {  // op must be A F: one random probe, to float round-off
+    const bool real = values == field::real;
+    std::vector<cfloat> w(sz.pixels());
+    const rng_stream r{params.seed, 0, 0, rng_purpose::test, 79, real};
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = r.normal(0, i);
+    const chain_buffer z = to_backend(ctx, w, 1, sz);
+    chain_buffer fz(ctx, 1, s), afz(ctx, 1, op->codomain()), bz(ctx, 1, op->codomain());
+    factor.factor->apply(ctx, z.view(), fz.view());
+    factor.image_operator->apply(ctx, fz.view(), afz.view());
+    op->apply(ctx, z.view(), bz.view());
+    const auto a = to_host(ctx, afz.storage), b = to_host(ctx, bz.storage);
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff += norm2(cdouble(a[i]) - cdouble(b[i])), norm += norm2(cdouble(a[i]));
+    TWOFOLD_EXPECTS(diff <= 1e-6 * norm, "SBC latent factor: the sampled operator is not A F (relative difference " +
+                                             std::to_string(std::sqrt(diff / std::max(norm, 1e-300))) + ")");
+  }
+  return calibrate(ctx, std::move(op), &factor, sigma_y, values, latent_prior, sampler, params, truth_prior);
 }
 
 conformal_result conformal_scale(const sbc_result& sbc, double alpha, std::size_t calibration) {

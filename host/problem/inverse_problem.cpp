@@ -38,7 +38,9 @@ inverse_problem::inverse_problem(const context& ctx, std::shared_ptr<const linea
   op_->apply(ctx, probe.view(), reach.view());
   const std::vector<cfloat> reached = to_host(ctx, reach.storage);
   y_host_.assign(measurements.begin(), measurements.end());
-  for (std::size_t i = 0; i < m.pixels(); ++i) measured_entries_ += reached[i] == cfloat{} ? 0 : 1;
+  measured_.resize(m.pixels());
+  for (std::size_t i = 0; i < m.pixels(); ++i) measured_[i] = reached[i] == cfloat{} ? 0 : 1;
+  for (const std::uint8_t r : measured_) measured_entries_ += r;
   for (std::size_t i = 0; i < y_host_.size(); ++i)
     if (reached[i % m.pixels()] == cfloat{}) y_host_[i] = cfloat{};
   chain_buffer y(ctx, sets, m), aty(ctx, sets, op_->domain());
@@ -58,6 +60,7 @@ inverse_problem inverse_problem::measurement_set(const context& ctx, std::size_t
   one.sigma_y_ = sigma_y_;
   one.field_ = field_;
   one.measured_entries_ = measured_entries_;
+  one.measured_ = measured_;
   one.y_host_.assign(y_host_.begin() + std::ptrdiff_t(r * M), y_host_.begin() + std::ptrdiff_t((r + 1) * M));
   one.aty_host_.assign(aty_host_.begin() + std::ptrdiff_t(r * N), aty_host_.begin() + std::ptrdiff_t((r + 1) * N));
   one.y_ = to_backend(ctx, std::span<const cfloat>(one.y_host_));

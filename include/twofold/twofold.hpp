@@ -51,6 +51,7 @@
 #include <twofold/exact/mixture.hpp>
 
 #include <twofold/diagnostics/coverage.hpp>
+#include <twofold/diagnostics/predictive_coverage.hpp>
 #include <twofold/diagnostics/rank_statistics.hpp>
 #include <twofold/diagnostics/sbc.hpp>
 #include <twofold/diagnostics/sliced_wasserstein.hpp>

@@ -207,6 +207,28 @@ field parse_field(const std::string& text, const char* name) {
   raise(PyExc_ValueError, std::string(name) + ": must be 'complex' or 'real' (got '" + text + "')");
 }
 
+/// A batch [chains, shape] (or one image [shape]) as a chain buffer on ctx.
+chain_buffer batch_in(const context& ctx, const any_array& a, image_shape shape, const char* name,
+                      bool& single) {
+  const auto v = complex_values(a, name);
+  const std::size_t dims = shape_of(shape).size();
+  single = a.ndim() == dims;
+  if (!single && a.ndim() != dims + 1)
+    raise(PyExc_ValueError, std::string(name) + ": must be one array of shape " + to_string(shape) +
+                                " or a batch [chains, ...] of them");
+  const std::size_t n = shape.pixels();
+  if (v.size() == 0 || v.size() % n != 0)
+    raise(PyExc_ValueError, std::string(name) + ": size " + std::to_string(v.size()) + " is not a multiple of " +
+                                to_string(shape));
+  return to_backend(ctx, v.values, v.size() / n, shape);
+}
+
+nb::object batch_out(const context& ctx, const chain_buffer& b, bool single) {
+  auto shape = shape_of(b.shape);
+  if (!single) shape.insert(shape.begin(), b.chains);
+  return numpy_array(to_host(ctx, b.view()), shape);
+}
+
 void bind_arrays(nb::module_& m) {
   m.def(
       "_input_address",

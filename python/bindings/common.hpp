@@ -92,8 +92,27 @@ field parse_field(const std::string& text, const char* name);
 /// Raises a Python exception of `type` with `message` (throws nb::python_error).
 [[noreturn]] void raise(PyObject* type, const std::string& message);
 
-void bind_arrays(nb::module_& m);
-void bind_denoiser(nb::module_& m, nb::module_& priors);
+/// A batch [chains, shape] (or one image [shape]: `single`) as a chain buffer on ctx;
+/// ValueError naming `name` when the array has neither layout.
+chain_buffer batch_in(const context& ctx, const any_array& a, image_shape shape, const char* name, bool& single);
+/// The NumPy array of a chain buffer: [chains, shape], or [shape] when `single`.
+nb::object batch_out(const context& ctx, const chain_buffer& b, bool single);
+
+/// The settings of a `sampler=` argument: a sampler name or a twofold.Sampler (sampling.cpp).
+sampler_params to_sampler(nb::handle sampler);
+/// ValueError unless the prior was built on the problem's context (or on none).
+void check_same_context(const py_problem& problem, const py_prior& prior);
+
+// One bind_* per layer of include/twofold/, each in its own file, registered in module.cpp.
+void bind_arrays(nb::module_& m);       // arrays.cpp: test hooks of the array conversions
+void bind_context(nb::module_& m);      // context.cpp: Context, backends()
+void bind_operators(nb::module_& m);    // operators.cpp: twofold.operators
+void bind_problem(nb::module_& m);      // problem.cpp: InverseProblem, simulate()
+void bind_priors(nb::module_& m);       // priors.cpp: twofold.priors (with the Denoiser)
+void bind_denoiser(nb::module_& m, nb::module_& priors);  // denoiser.cpp, called by bind_priors
+void bind_sampling(nb::module_& m);     // sampling.cpp: Sampler, sample(), posterior_draws()
+void bind_exact(nb::module_& m);        // exact.cpp: exact_posterior()
+void bind_calibration(nb::module_& m);  // calibration.cpp: coverage(), sbc()
 
 /// Whether the run that just failed was stopped by a Python callback (its
 /// exception stored in `state`); then re-raises that exception with a note.

@@ -192,6 +192,45 @@ TEST_F(CliOperator, DenseRealLeadField) {
   EXPECT_EQ(summary["inputs"]["field"], "real");
 }
 
+/// --heldout-measurements: calibration.json's predictive_coverage over the held-out sets
+/// (one group per set, one coordinate per measured entry; inpainting leaves the
+/// unobserved pixels out), and the inputs it refuses with exit 2 and nothing written.
+TEST_F(CliOperator, HeldOutMeasurementsGivePredictiveCoverage) {
+  const auto mask = testing::random_mask({H, W}, 0.5, 11);
+  std::size_t observed = 0;
+  for (const float v : mask) observed += v > 0 ? 1 : 0;
+  write_image("pixels.npy", mask);
+  write_image("y.npy", noisy(testing::random_image({H, W}, 10), 0.1, false));
+  std::vector<cfloat> heldout;
+  for (std::uint64_t s = 0; s < 3; ++s) {
+    const auto h = noisy(testing::random_image({H, W}, 20 + s), 0.1, false);
+    heldout.insert(heldout.end(), h.begin(), h.end());
+  }
+  write_image("heldout.npy", heldout, {3, H, W});
+  const std::string base = "sample --operator inpaint --mask " + path("pixels.npy") + " --measurements " +
+                           path("y.npy") + " --sigma 0.1" + prior() + design();
+  run_ok(base + " --heldout-measurements " + path("heldout.npy"));
+  std::ifstream in(out() / "calibration.json");
+  const auto pc = nlohmann::json::parse(in)["predictive_coverage"];
+  EXPECT_EQ(pc["groups"], 3);
+  EXPECT_EQ(pc["coordinates"], 2 * observed);  // Re and Im of every observed pixel
+  EXPECT_EQ(pc["draws"], 16 * 8);
+  EXPECT_EQ(pc["quantile"].size(), pc["nominal"].size());
+  EXPECT_EQ(pc["standard_error"].size(), pc["nominal"].size());
+  fs::remove_all(out());
+  write_image("heldout_wrong.npy", std::vector<cfloat>(H * W + 1), {H * W + 1});
+  expect_bad(base + " --heldout-measurements " + path("heldout_wrong.npy"), "held-out measurements");
+  auto with_nan = heldout;
+  with_nan[5].re = std::numeric_limits<float>::quiet_NaN();
+  write_image("heldout_nan.npy", with_nan, {3, H, W});
+  expect_bad(base + " --heldout-measurements " + path("heldout_nan.npy"), "must be finite");
+  expect_bad(base + " --sbc-noise-scale 2", "--sbc-noise-scale needs --design sbc");
+  expect_bad("sample --operator inpaint --mask " + path("pixels.npy") + " --measurements " + path("y.npy") +
+                 " --sigma 0.1" + prior() + " --sampler pto --design sbc --runs 4 --chains 19 --backend cpu "
+                 "--heldout-measurements " + path("heldout.npy"),
+             "--heldout-measurements does not apply to --design sbc");
+}
+
 TEST_F(CliOperator, BlurInpaintAndSuperres) {
   write_image("y_blur.npy", noisy(testing::random_image({H, W}, 10), 0.1, false));
   // A 2×2 box: its transfer function vanishes at the Nyquist row and column (a null space).
@@ -382,6 +421,20 @@ TEST_F(CliOperator, SimulationBasedCalibrationDesign) {
     std::ifstream summary(out().string() + "-b/summary.json");
     EXPECT_EQ(nlohmann::json::parse(summary)["sbc"]["batches"], 30);
     fs::remove_all(out().string() + "-b");
+    fs::remove_all(out());
+  }
+  // The held-out measurement of every replicate: covered at p with the right noise
+  // (4 standard errors over the 60 replicates), far less with --sbc-noise-scale 2.
+  for (const std::string scale : {"1", "2"}) {
+    const auto r = run_cli(base + " --runs 60 --chains 19 --no-report --sbc-noise-scale " + scale + " --out " +
+                           out().string());
+    ASSERT_EQ(r.code, 0) << r.output;
+    std::ifstream in(out() / "calibration.json");
+    const auto pc = nlohmann::json::parse(in)["predictive_coverage"];
+    const double c = pc["quantile"][8].get<double>(), se = pc["standard_error"][8].get<double>();
+    EXPECT_EQ(pc["nominal"][8].get<double>(), 0.9);
+    if (scale == "1") EXPECT_NEAR(c, 0.9, 4 * se);
+    else EXPECT_LT(c, 0.9 - 5 * se);
     fs::remove_all(out());
   }
   expect_bad(base + " --runs 10 --chains 100", "divisor between 2 and 20");

@@ -33,7 +33,12 @@ def main():
     # inside 5 %.
     check(abs(c["ambiguity_ratio"] - 1) < 0.05, f"sampled / exact ambiguity {c['ambiguity_ratio']:.3f} within 5 %")
     page = open(os.path.join(out, "report.html"), encoding="utf-8").read()
-    for alt in ("ambiguity std per source", "exact estimation std per source", "sensor topomaps"):
+    pc = json.load(open(os.path.join(out, "calibration.json")))["predictive_coverage"]
+    check(pc["groups"] == 20 and pc["coordinates"] == summary["problem"]["whitened_rank"],
+          f"predictive coverage of 20 held-out measurements' {pc['coordinates']} whitened channels: "
+          f"{pc['quantile'][pc['nominal'].index(0.9)]:.3f} at p = 0.9")
+    for alt in ("ambiguity std per source", "exact estimation std per source", "sensor topomaps",
+                "predictive coverage curve"):
         check(f'alt="{alt}"' in page, f"report.html shows '{alt}'")
     check('alt="ambiguity std"' not in page, "report.html has no 1 x n strip maps")
     for name in ("source_positions", "channel_positions", "sensor_residual", "source_ambiguity_std"):

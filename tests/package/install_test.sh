@@ -15,5 +15,8 @@ if [ -x "$prefix/bin/twofold" ]; then
   if python3 -c 'import numpy, matplotlib' 2>/dev/null; then
     "$prefix/bin/twofold" demo --size 16 --runs 2 --chains 4 --levels 30 --backend cpu --out "$consumer/out" >/dev/null 2>&1
     test -s "$consumer/out/report.html"
+    # The EEG section comes from a module installed beside the script.
+    "$prefix/bin/twofold" demo --problem eeg --runs 2 --chains 4 --backend cpu --out "$consumer/eeg" >/dev/null 2>&1
+    grep -q "Sources and sensors" "$consumer/eeg/report.html"
   fi
 fi

@@ -213,6 +213,21 @@ def test_sbc_of_the_exact_sampler_returns_ranks_and_coverage():
         assert sum(t["histogram"]) == 40
     assert min(t["chi2_p"] for t in out["tests"]) > 1e-4
     assert len(out["coverage"]["nominal"]) == len(out["coverage"]["quantile"])
+    pc = out["predictive_coverage"]
+    assert len(pc["quantile"]) == len(pc["nominal"]) == len(pc["standard_error"])
+
+
+def test_sbc_predictive_coverage_flags_twice_the_noise():
+    """The held-out measurements' predictive coverage at p = 0.9 is p for the right noise
+    (within 4 standard errors over the 100 replicates) and far below it when the data
+    carry twice the assumed noise (noise_scale=2; more than 5 standard errors)."""
+    p = GaussianMri()
+    args = dict(sampler="pto", replicates=100, draws=9, bins=5, seed=3)
+    good = twofold.sbc(p.op, p.sigma, p.prior, **args)["predictive_coverage"]
+    bad = twofold.sbc(p.op, p.sigma, p.prior, noise_scale=2.0, **args)["predictive_coverage"]
+    i = good["nominal"].index(0.9)
+    assert abs(good["quantile"][i] - 0.9) < 4 * good["standard_error"][i]
+    assert bad["quantile"][i] < 0.9 - 5 * bad["standard_error"][i]
 
 
 def test_a_real_field_problem_with_a_dense_operator():

@@ -7,6 +7,7 @@
 #include <twofold/core/context.hpp>
 #include <twofold/core/types.hpp>
 #include <twofold/diagnostics/coverage.hpp>
+#include <twofold/diagnostics/predictive_coverage.hpp>
 #include <twofold/diagnostics/rank_statistics.hpp>
 #include <twofold/operators/linear_operator.hpp>
 #include <twofold/priors/prior.hpp>
@@ -43,6 +44,11 @@ struct sbc_params {
   /// memory. On the CPU results do not depend on it (bit-identical), only memory use
   /// and speed do; on CUDA they agree to float rounding (docs/design.md §4.5).
   std::size_t batch_replicates = 0;
+  /// The simulated noise's std over the sampler's σ_y (for y_l and the held-out
+  /// measurement): 1 is SBC proper; another value simulates data whose noise the model
+  /// misstates (e.g. 2: noise underestimated 2×), the case the predictive coverage and
+  /// the residual test exist to catch.
+  double truth_noise_scale = 1.0;
 };
 
 struct sbc_result {
@@ -55,6 +61,12 @@ struct sbc_result {
   /// Coverage over replicates: for each nominal level, the mean over replicates of
   /// the fraction of pixels whose x* lies in its per-pixel quantile interval.
   coverage_curve coverage;
+  /// Posterior predictive coverage in measurement space over replicates
+  /// (predictive_coverage.hpp): a held-out y_new,l = A x*_l + n'_l of every replicate
+  /// against the replicated measurements A x_k + n_k of its K draws. Expected p (the
+  /// diagonal) at every level for a calibrated sampler and the right noise; the
+  /// standard error is over replicates (independent). Empty for stage 2.
+  predictive_coverage_curve predictive_coverage;
   /// Per replicate: the fraction of coordinates outside [q_5%, q_95%] scaled about
   /// the median by λ, for the conformal calibration below (one curve per replicate).
   std::vector<std::vector<double>> miscoverage_by_scale;
@@ -72,10 +84,31 @@ struct sbc_result {
 /// split into batches of whole replicates only where backend memory or 256 MiB of
 /// host draws ask (or params.batch_replicates); draw k of replicate l is chain
 /// l·K + k, so results do not depend on the split. The prior must be sampleable (Gaussian or Gaussian mixture).
+/// Also the predictive coverage of a held-out measurement per replicate (above).
 /// `truth_prior`: where x* comes from (default: `prior` itself). A different one
 /// makes a deliberately miscalibrated sampler — the case SBC exists to catch.
 sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
                                         field values, const prior& prior, const sampler_params& sampler,
+                                        const sbc_params& params, const twofold::prior* truth_prior = nullptr);
+
+/// A prior given through a change of variables x = μ + F z, z ~ a latent prior (e.g.
+/// N(μ, F Fᵀ) with z ~ N(0, I_k): a covariance factor on a source grid, docs/eeg.md).
+struct latent_factor {
+  std::shared_ptr<const linear_operator> image_operator;  ///< A, on the image x
+  std::shared_ptr<const linear_operator> factor;          ///< F: the latent prior's shape → A's domain
+  std::vector<cfloat> mean;                               ///< μ, one image of A's domain
+};
+
+/// SBC of the prior x = μ + F z: x*_l = μ + F z*_l with z*_l from `latent_prior` (or
+/// `truth_prior`), y_l = A x*_l + n_l; the sampler samples z on `op` = A F (checked on
+/// a random probe) and every draw is mapped to x = μ + F z. The pixels, the range and
+/// null projections (of A), coverage and conformal scale see x; the residual is
+/// ‖A F z − y‖² = ‖A x − y‖², and the prior quadratic form is the latent one
+/// (‖z‖² for z ~ N(0, I), which equals (x − μ)ᵀ(F Fᵀ)⁺(x − μ) when F has full column
+/// rank). Stage 2 conditions z on P_R z* of A F (this fixes A x*, so P_R x*) and ranks P_N x.
+sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op,
+                                        const latent_factor& factor, double sigma_y, field values,
+                                        const prior& latent_prior, const sampler_params& sampler,
                                         const sbc_params& params, const twofold::prior* truth_prior = nullptr);
 
 /// Conformal risk control (Angelopoulos et al. 2022) of the interval scale λ: the

@@ -9,6 +9,7 @@
 #include <twofold/core/run_data.hpp>
 #include <twofold/operators/linear_operator.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
@@ -55,6 +56,8 @@ class inverse_problem {
   const cfloat* measurements_device() const { return y_.data(); }
   /// m: the number of entries of one y that A reaches (the rest are 0 in y).
   std::size_t measured_entries() const { return measured_entries_; }
+  /// Per entry of one y: 1 where A reaches it (a measurement), 0 elsewhere.
+  const std::vector<std::uint8_t>& measured_mask() const { return measured_; }
   /// Aᴴy of every set, [S, H, W] on the backend (the data term of likelihood scores).
   const cfloat* adjoint_measurements() const { return aty_.data(); }
   /// Aᴴy on the host ([S, H, W]): the zero-filled reconstruction for Cartesian MRI.
@@ -79,6 +82,7 @@ class inverse_problem {
   field field_ = field::complex;
   std::size_t sets_ = 1;
   std::size_t measured_entries_ = 0;
+  std::vector<std::uint8_t> measured_;
   std::vector<cfloat> y_host_, aty_host_;
   buffer<cfloat> y_, aty_;
 };
