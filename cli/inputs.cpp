@@ -146,12 +146,7 @@ std::vector<cfloat> read_heldout_measurements(const problem_inputs& o, const loa
                   what + " has shape " + shape_text(a.shape) + " but one measurement has " + std::to_string(one) +
                       " values (expected the measurements' shape, or [S, ...] of it)");
   const std::size_t S = a.values.size() / one;
-  if (!p.whitener) {
-    std::vector<cfloat> out(a.values);
-    if (p.scale != 1.0)
-      for (auto& z : out) z = cfloat(cdouble(z) * (1.0 / p.scale));
-    return out;
-  }
+  if (!p.whitener) return a.values;
   TWOFOLD_EXPECTS(all_real(a.values), what + ": --noise-cov needs real data");
   std::vector<double> columns(one * S);  // [channels, S]: the whitener's layout
   for (std::size_t s = 0; s < S; ++s)
@@ -225,35 +220,7 @@ void check_input_shapes(const problem_inputs& o) {
   if (const auto t = peek(o.truth, "truth image"); !t.empty()) expect_image(t, *image, "truth image", domain);
 }
 
-double spectral_norm(std::span<const cfloat> a, std::size_t m, std::size_t n) {
-  std::vector<cdouble> v(n), w(m);
-  for (std::size_t j = 0; j < n; ++j) v[j] = cdouble(1.0 + 0.01 * double(j % 7), 0.0);
-  double lambda = 0;
-  for (int it = 0; it < 200; ++it) {
-    double vv = 0;
-    for (const auto& z : v) vv += norm2(z);
-    const double inv = 1.0 / std::sqrt(vv);
-    for (auto& z : v) z = z * inv;
-    for (std::size_t i = 0; i < m; ++i) {
-      cdouble s{};
-      for (std::size_t j = 0; j < n; ++j) s = s + cdouble(a[i * n + j]) * v[j];
-      w[i] = s;
-    }
-    std::fill(v.begin(), v.end(), cdouble{});
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t j = 0; j < n; ++j) v[j] = v[j] + conj(cdouble(a[i * n + j])) * w[i];
-    double next = 0;
-    for (const auto& z : w) next += norm2(z);  // ‖A v‖² with ‖v‖ = 1: the Rayleigh quotient of AᴴA
-    if (std::abs(next - lambda) <= 1e-6 * next) {
-      lambda = next;
-      break;
-    }
-    lambda = next;
-  }
-  return std::sqrt(lambda);
-}
-
-loaded_problem load_problem(const context& ctx, const problem_inputs& given, bool normalise_dense) {
+loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
   problem_inputs o = given;
   if (!o.forward.empty()) {  // an EEG forward folder: its files unless given explicitly
     const std::filesystem::path dir(o.forward);
@@ -306,20 +273,7 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& given, boo
     TWOFOLD_EXPECTS(y.values.size() == a.shape[0] && (y.shape.size() == 1 || y.shape.size() == 2),
                     "measurements have shape " + shape_text(y.shape) + " but the matrix has " +
                         std::to_string(a.shape[0]) + " rows (expected [" + std::to_string(a.shape[0]) + "])");
-    auto matrix = a.values;
-    if (normalise_dense) {
-      const double c = spectral_norm(matrix, a.shape[0], a.shape[1]);
-      if (c > 1.0) {
-        p.scale = c;
-        for (auto& z : matrix) z = cfloat(cdouble(z) * (1.0 / c));
-        for (auto& z : p.y) z = cfloat(cdouble(z) * (1.0 / c));
-        std::fprintf(stderr,
-                     "twofold: note: the matrix has spectral norm %.4g > 1, which langevin's step rule does not "
-                     "allow; sampling the same posterior from A/%.4g, y/%.4g and sigma/%.4g\n",
-                     c, c, c, c);
-      }
-    }
-    p.op = std::make_shared<dense_operator>(ctx, matrix, a.shape[0], image_shape{1, a.shape[1]});
+    p.op = std::make_shared<dense_operator>(ctx, a.values, a.shape[0], image_shape{1, a.shape[1]});
     p.real_data = p.real_data && all_real(a.values);
     if (all_real(a.values)) {
       p.matrix.resize(a.values.size());

@@ -76,20 +76,10 @@ struct loaded_problem {
   std::size_t matrix_rows = 0;
   std::optional<noise_whitener> whitener;  ///< --noise-cov: y and the matrix were whitened by it
   std::vector<double> sensor_matrix, sensor_y;  ///< --noise-cov: the unwhitened matrix and data
-  /// The dense matrix and y were divided by this (its spectral norm ‖A‖₂; 1: as given).
-  /// Sample with σ/scale: y/c = (A/c) x + n/c has the same posterior.
-  double scale = 1.0;
 };
 
-/// Reads the operator and its measurements. With `normalise_dense`, a dense matrix
-/// whose spectral norm c = ‖A‖₂ exceeds 1 is divided by c, and so is y (the caller
-/// divides σ by `scale`): the posterior is unchanged, and step rules that assume
-/// ‖A‖ ≤ 1 (langevin's) stay stable.
-loaded_problem load_problem(const context& ctx, const problem_inputs& o, bool normalise_dense = false);
-
-/// The spectral norm ‖A‖₂ of a row-major m × n matrix (power iteration on AᴴA,
-/// converged to 1e-6 relative or 200 iterations).
-double spectral_norm(std::span<const cfloat> a, std::size_t m, std::size_t n);
+/// Reads the operator and its measurements.
+loaded_problem load_problem(const context& ctx, const problem_inputs& o);
 
 /// Checks the inputs' sizes against each other from their headers alone, before
 /// any large file is read (a many-gigabyte k-space is not read to find that its

@@ -164,10 +164,9 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
 
   const loaded_problem p = [&] {
     stage_progress progress("reading inputs");
-    // Langevin's step rule needs ‖A‖ ≤ 1 (inputs.hpp); a factor prior keeps the matrix as given.
-    return load_problem(ctx, o.inputs, sp.kind == sampler_kind::langevin && o.inputs.prior_kind != "factor");
+    return load_problem(ctx, o.inputs);
   }();
-  const double sigma = o.sigma / p.scale;  // the sampled problem's noise (p.scale = 1 unless normalised)
+  const double sigma = o.sigma;
   const image_shape shape = p.op->domain();
   const field values = choose_field(o.inputs, p);
   const bool factor = o.inputs.prior_kind == "factor";  // --prior factor: sampled through x = μ + F z
@@ -235,7 +234,8 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
                        {"field", values == field::real ? "real" : "complex"},
                        {"prior", factor ? std::string(factor_prior_name) : prior->name()}, {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
                        {"measurement_shape", to_string(p.op->codomain())}};
-  if (p.scale != 1.0) summary["inputs"]["operator_scale"] = p.scale;  // A, y and sigma were divided by it
+  // ‖A‖₂ (Langevin's step rule scales with it above 1; docs/design.md §1.5).
+  if (p.op->name() == "dense") summary["inputs"]["operator_norm"] = p.op->norm_bound(ctx);
   if (o.inputs.prior_kind == "torchscript")
     summary["inputs"]["model"] = {{"path", o.inputs.model.path}, {"output", o.inputs.model.output},
                                   {"noise", o.inputs.model.noise}, {"scale", o.inputs.model.scale}};
@@ -264,9 +264,7 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
     stage_progress progress("calibration figures");
     return calibration_figures(ctx, problem, result, truth, quantiles, heldout, dp.seed);
   }();
-  auto zero_filled = problem.zero_filled();  // (A/c)ᴴ(y/c) = Aᴴy/c²: back to the data's units
-  for (auto& z : zero_filled) z = cfloat(cdouble(z) * (p.scale * p.scale));
-  write_outputs(folder, {result.maps, zero_filled, p.mask, truth, reference, summary, o.cfl, quantiles,
+  write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl, quantiles,
                          calibration, o.save_draws ? &result.draws : nullptr});
   finish_folder(folder, no_report);
   checkpoints.remove();  // the run is complete: its checkpoint is obsolete

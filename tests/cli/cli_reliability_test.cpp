@@ -246,8 +246,9 @@ TEST_F(CliReliability, F9_F11_NumericFlagsAreValidatedBeforeWork) {
 }
 
 // F12: a valid dense problem (a random 20 × 256 Gaussian matrix, ‖A‖ ≈ 20) with the
-// default Langevin settings diverged ("try more noise levels"). Langevin's step rule
-// assumes ‖A‖ ≤ 1; the CLI now samples the same posterior from A/‖A‖, y/‖A‖, σ/‖A‖.
+// default Langevin settings diverged ("try more noise levels"). Langevin's step rule now
+// scales with c = max(1, ‖A‖) (the library's, docs/design.md §1.5), which samples the same
+// posterior as the rule for ‖A‖ ≤ 1 on A/c, y/c, σ/c; the summary records ‖A‖.
 TEST_F(CliReliability, F12_DefaultLangevinWorksOnARandomDenseProblem) {
   const std::size_t m = 20, n = 256;
   std::mt19937 rng(7);
@@ -272,7 +273,7 @@ TEST_F(CliReliability, F12_DefaultLangevinWorksOnARandomDenseProblem) {
                          out().string());
   ASSERT_EQ(r.code, 0) << r.output;
   const auto summary = nlohmann::json::parse(bytes_of(out() / "summary.json"));
-  EXPECT_GT(summary["inputs"]["operator_scale"].get<double>(), 10.0);
+  EXPECT_GT(summary["inputs"]["operator_norm"].get<double>(), 10.0);
   EXPECT_EQ(summary["inputs"]["sigma_y"].get<double>(), 0.1);
 }
 
