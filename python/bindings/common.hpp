@@ -94,6 +94,7 @@ field parse_field(const std::string& text, const char* name);
 
 void bind_arrays(nb::module_& m);
 void bind_denoiser(nb::module_& m, nb::module_& priors);
+void bind_data(nb::module_& m);  // data.cpp: twofold.data
 
 /// Whether the run that just failed was stopped by a Python callback (its
 /// exception stored in `state`); then re-raises that exception with a note.

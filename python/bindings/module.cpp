@@ -269,6 +269,7 @@ NB_MODULE(_twofold, m) {
   });
 
   bind_arrays(m);
+  bind_data(m);
 
   m.def(
       "backends",
