@@ -15,19 +15,25 @@ Model (the contract of the C++ TorchScript prior, docs/learned_priors.md):
 forward(x, noise) with x [B, 2, H, W] float32 (real and imaginary parts of the complex
 image) and noise [B] the engine's level s, z = x0 + s*eps with eps ~ CN(0, I) (each real
 part has std s/sqrt(2), docs/design.md section 1.3); it returns the denoised image
-x0_hat ~ E[x0 | z] [B, 2, H, W] ("x0" output, scale 1). Inside, EDM preconditioning
-(Karras et al. 2022) with sigma = s/sqrt(2) per real part:
-  D(z, s) = c_skip z + c_out F(c_in z, c_noise),  c_skip = sd^2/(sigma^2 + sd^2),
-  c_out = sigma sd / sqrt(sigma^2 + sd^2),  c_in = 1/sqrt(sigma^2 + sd^2),  c_noise = log(sigma)/4,
-sd the data's std per real part (measured on the first training members). F is a
-small UNet (pixel-unshuffle by 2, three scales, noise-conditioned by FiLM); it is
-fully convolutional (any H, W; multiples of 8 need no padding).
+x0_hat ~ E[x0 | z] [B, 2, H, W] ("x0" output, scale 1). Inside, a Gaussian
+preconditioning (in the spirit of EDM's, Karras et al. 2022, with the pixel-basis
+Gaussian prior in place of a single data scale):
+  D(z, s) = D_G(z, s) + r F(features, log(s)/4),
+  D_G = (v z + s^2 mu)/(v + s^2),  r = sqrt(v s^2 / (2 (v + s^2))),
+mu, v the per-pixel mean and variance E|x - mu|^2 of the first --gaussian-images
+training members, estimated as twofold.priors.gaussian_from_images estimates the demo's
+prior (so F = 0 is exactly that Gaussian prior's MMSE denoiser, and r its posterior
+std per real part); features: the whitened (z - mu)/sqrt((v + s^2)/2) and the maps
+mu/sd, sqrt(v)/sd (sd the data's std per real part). F is a small UNet
+(pixel-unshuffle by 2, three scales, noise-conditioned by FiLM). Any H, W: mu and v
+are resampled bilinearly to other sizes (the phantom fills the same normalised square
+at every size), and the UNet pads to a multiple of 8.
 
 Loss. s log-uniform in [--s-min, --s-max] (default 5e-4 .. 20, covering the engine's
-default schedule 1e-3 .. 10, include/twofold/sampling/schedule.hpp); EDM's weight
-lambda(sigma) = 1/c_out^2 on ||D - x0||^2, i.e. ||F - (x0 - c_skip z)/c_out||^2, which
-is O(1) at every level so all levels learn. Adam, cosine learning rate, and an
-exponential moving average of the weights (exported).
+default schedule 1e-3 .. 10, include/twofold/sampling/schedule.hpp); weight 1/r^2 on
+||D - x0||^2, i.e. ||F - (x0 - D_G)/r||^2: unit scale at every level (1 for the
+Gaussian denoiser itself on data from that Gaussian), so all levels learn. Adam,
+cosine learning rate, and an exponential moving average of the weights (exported).
 
 Determinism: torch.manual_seed, torch.use_deterministic_algorithms, 2 threads, CPU.
 
@@ -80,12 +86,12 @@ class Block(nn.Module):
 class UNet(nn.Module):
     """F(x, c_noise): pixel-unshuffle by 2, blocks at 1/2, 1/4 and 1/8 of the size."""
 
-    def __init__(self, channels=(16, 32, 64), emb: int = 64):
+    def __init__(self, channels=(16, 32, 64), emb: int = 64, inputs: int = 2):
         super().__init__()
         self.freqs = nn.Parameter(torch.exp(torch.linspace(0.0, math.log(64.0), 8)), requires_grad=False)
         self.emb = nn.Sequential(nn.Linear(16, emb), nn.SiLU(), nn.Linear(emb, emb))
         c0, c1, c2 = channels
-        self.inp = nn.Conv2d(8, c0, 3, padding=1)
+        self.inp = nn.Conv2d(4 * inputs, c0, 3, padding=1)
         self.enc0 = Block(c0, c0, emb)
         self.down1 = nn.Conv2d(c0, c1, 3, stride=2, padding=1)
         self.enc1 = Block(c1, c1, emb)
@@ -111,32 +117,58 @@ class UNet(nn.Module):
 
 
 class PhantomDenoiser(nn.Module):
-    """The shipped module: forward(x [B, 2, H, W], noise [B] = s) -> x0_hat [B, 2, H, W]."""
+    """The shipped module: forward(x [B, 2, H, W], noise [B] = s) -> x0_hat [B, 2, H, W].
 
-    def __init__(self, sigma_data: float, channels=(16, 32, 64)):
+    D(z, s) = D_G(z, s) + r F(inputs, log(s)/4): D_G is the MMSE denoiser of the
+    pixel-basis Gaussian CN(mu, diag(v)) of the training images, (v z + s^2 mu)/(v + s^2),
+    and r = sqrt(v s^2 / (2 (v + s^2))) its posterior std per real part, so the UNet F
+    learns a unit-scale correction (F = 0 is exactly the Gaussian prior). F sees the
+    whitened input (z - mu)/sqrt((v + s^2)/2) and the maps mu, sqrt(v) (scaled by the
+    data's std sd). mu and v are stored at the training shape; at another size they
+    are resampled bilinearly (the phantom fills the same normalised square at any size)."""
+
+    def __init__(self, mean: torch.Tensor, variance: torch.Tensor, sigma_data: float, channels=(16, 32, 64)):
         super().__init__()
         self.sigma_data = float(sigma_data)
-        self.net = UNet(channels)
+        self.register_buffer("mean", mean.reshape(1, 2, *mean.shape[-2:]).clone())
+        self.register_buffer("variance", variance.clamp(min=1e-6).reshape(1, 1, *variance.shape[-2:]).clone())
+        self.net = UNet(channels, inputs=5)
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         if noise.dim() == 0:
             noise = noise.expand(b)
-        sigma = (noise.to(x.dtype) / math.sqrt(2.0)).reshape(b, 1, 1, 1)
+        s2 = (noise.to(x.dtype) ** 2).reshape(b, 1, 1, 1)
+        mu = self.mean
+        v = self.variance
+        if mu.shape[-2] != h or mu.shape[-1] != w:
+            mu = F.interpolate(mu, size=[h, w], mode="bilinear", align_corners=False)
+            v = F.interpolate(v, size=[h, w], mode="bilinear", align_corners=False)
+        denom = v + s2
+        gaussian = (v * x + s2 * mu) / denom
+        r = torch.sqrt(v * s2 / (2.0 * denom))
         sd = self.sigma_data
-        denom = sigma * sigma + sd * sd
-        c_skip = (sd * sd) / denom
-        c_out = sigma * sd / torch.sqrt(denom)
-        c_in = 1.0 / torch.sqrt(denom)
-        c_noise = torch.log(sigma.reshape(b)) / 4.0
+        features = torch.cat([(x - mu) / torch.sqrt(denom / 2.0), mu.expand(b, 2, h, w) / sd,
+                              torch.sqrt(v).expand(b, 1, h, w) / sd], dim=1)
         # The UNet halves the size three times: pad to a multiple of 8, crop after.
         ph = (8 - h % 8) % 8
         pw = (8 - w % 8) % 8
-        xin = c_in * x
         if ph > 0 or pw > 0:
-            xin = F.pad(xin, [0, pw, 0, ph])
-        f = self.net(xin, c_noise)[:, :, :h, :w]
-        return c_skip * x + c_out * f
+            features = F.pad(features, [0, pw, 0, ph])
+        f = self.net(features, torch.log(noise.to(x.dtype)) / 4.0)[:, :, :h, :w]
+        return gaussian + r * f
+
+    @torch.jit.export
+    def gaussian_denoiser(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """D_G alone (the module at F = 0), at the training shape."""
+        s2 = (noise.to(x.dtype) ** 2).reshape(-1, 1, 1, 1)
+        return (self.variance * x + s2 * self.mean) / (self.variance + s2)
+
+    @torch.jit.export
+    def posterior_std(self, noise: torch.Tensor) -> torch.Tensor:
+        """r, the Gaussian posterior std per real part (the loss weight is 1/r^2), training shape."""
+        s2 = (noise ** 2).reshape(-1, 1, 1, 1)
+        return torch.sqrt(self.variance * s2 / (2.0 * (self.variance + s2)))
 
 
 def to_channels(images: np.ndarray) -> torch.Tensor:
@@ -158,6 +190,8 @@ def main():
     parser.add_argument("--family-seed", type=int, default=16)
     parser.add_argument("--heldout-first", type=int, default=1_000_000,
                         help="first member never trained on (validation uses members from here on)")
+    parser.add_argument("--gaussian-images", type=int, default=2000,
+                        help="training members [0, N) the Gaussian part is estimated from")
     parser.add_argument("--s-min", type=float, default=5e-4)
     parser.add_argument("--s-max", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=0, help="torch seed (initialisation, noise levels, noise)")
@@ -178,13 +212,23 @@ def main():
     torch.use_deterministic_algorithms(True)
     start = time.time()
 
-    # sd: the std per real part of the data, from the first 1000 training members.
-    probe = batch_images(args.family_seed, 0, 1000)
-    sigma_data = float(probe.std())
-    model = PhantomDenoiser(sigma_data)
-    ema = PhantomDenoiser(sigma_data)
+    # The Gaussian part: the pixel-basis Gaussian of the first --gaussian-images training
+    # members, estimated as twofold.priors.gaussian_from_images does (mean; unbiased
+    # variance E|x - mu|^2 plus 1e-3 of its largest value); sd: the data's std per real part.
+    probe = twofold.data.phantoms(SHAPE, args.family_seed, 0, args.gaussian_images)
+    mean = probe.astype(np.complex128).mean(axis=0).astype(np.complex64)
+    var = (np.abs(probe - mean[None]).astype(np.float64) ** 2).sum(axis=0) / (len(probe) - 1)
+    var = (var + 1e-3 * var.max()).astype(np.float32)
+    sigma_data = float(to_channels(probe).std())
+    mean_t = to_channels(mean[None])[0]
+    var_t = torch.from_numpy(var)
+    model = PhantomDenoiser(mean_t, var_t, sigma_data)
+    ema = PhantomDenoiser(mean_t, var_t, sigma_data)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
+    # Script now (TorchScript reads this file's source, which must not change while training);
+    # the trained EMA weights are loaded into it at the end.
+    scripted = torch.jit.script(PhantomDenoiser(mean_t, var_t, sigma_data))
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"sigma_data {sigma_data:.4f}, {params} parameters", flush=True)
 
@@ -199,12 +243,11 @@ def main():
     for step in range(1, args.steps + 1):
         x0 = batch_images(args.family_seed, (step - 1) * args.batch, args.batch)
         s = torch.exp(log_lo + (log_hi - log_lo) * torch.rand(args.batch))
-        sigma = (s / math.sqrt(2.0)).reshape(-1, 1, 1, 1)
-        z = x0 + sigma * torch.randn_like(x0)
-        sd2 = sigma_data ** 2
-        c_out = sigma * sigma_data / torch.sqrt(sigma * sigma + sd2)
-        # EDM weight 1/c_out^2 on ||D - x0||^2, per image (mean over pixels).
-        per_image = ((model(z, s) - x0) / c_out).pow(2).mean(dim=(1, 2, 3))
+        z = x0 + (s / math.sqrt(2.0)).reshape(-1, 1, 1, 1) * torch.randn_like(x0)
+        # Weight 1/r^2 on ||D - x0||^2 (r: the Gaussian posterior std per real part), per
+        # image (mean over pixels): 1 for the Gaussian prior's own denoiser (F = 0) on data
+        # from that Gaussian; below 1 where the network does better.
+        per_image = ((model(z, s) - x0) / model.posterior_std(s)).pow(2).mean(dim=(1, 2, 3))
         loss = per_image.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -229,7 +272,8 @@ def main():
     train_seconds = time.time() - start
 
     ema.eval()
-    scripted = torch.jit.script(ema)
+    scripted.load_state_dict(ema.state_dict())
+    scripted.eval()
     tmp = model_path + ".partial"
     scripted.save(tmp)
     os.replace(tmp, model_path)
@@ -259,9 +303,11 @@ def main():
             "heldout_first": args.heldout_first,
             "fresh_members_per_batch": True,
             "sigma_data": sigma_data,
+            "gaussian_part_members": [0, args.gaussian_images],
         },
         "training": {
-            "objective": "denoising score matching, EDM preconditioning and weight 1/c_out^2",
+            "objective": "denoising score matching; D = D_G + r F (D_G, r: the Gaussian prior's MMSE denoiser "
+                         "and posterior std per real part); loss ||D - x0||^2 / r^2",
             "noise_levels": {"distribution": "log-uniform in s", "s_min": args.s_min, "s_max": args.s_max},
             "steps": args.steps,
             "batch": args.batch,
@@ -272,8 +318,10 @@ def main():
             "threads": args.threads,
             "final_loss": rows[-1][1] if rows else None,
         },
-        "architecture": "UNet: pixel-unshuffle 2, channels (16, 32, 64) at 1/2, 1/4, 1/8 size, FiLM noise "
-                        "conditioning, residual blocks; EDM preconditioning",
+        "architecture": "D(z, s) = D_G(z, s) + r(s) F: the pixel-basis Gaussian prior's MMSE denoiser plus a "
+                        "UNet correction scaled by its posterior std; F: pixel-unshuffle 2, channels (16, 32, 64) at "
+                        "1/2, 1/4, 1/8 size, FiLM noise conditioning on log(s)/4, residual blocks; inputs the "
+                        "whitened z and the maps mu, sqrt(v)",
         "parameters": params,
         "command": "PYTHONPATH=build/python /usr/bin/python3 python/train_prior.py " + " ".join(sys.argv[1:]),
         "wall_seconds": round(train_seconds, 1),
