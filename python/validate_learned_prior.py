@@ -293,6 +293,7 @@ def main():
     parser.add_argument("--sampler", default="ddrm")
     parser.add_argument("--levels", type=int, default=20)
     parser.add_argument("--chains", type=int, default=16)
+    parser.add_argument("--step", type=float, default=None, help="langevin's step epsilon (default: the library's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sbc-replicates", type=int, default=100)
     parser.add_argument("--sbc-draws", type=int, default=9)
@@ -305,10 +306,11 @@ def main():
     torch.manual_seed(0)
     module, info = load_network(args.model)
     shape = tuple(info["training_shape"])
-    sampler = twofold.Sampler(args.sampler, levels=args.levels)
+    sampler = (twofold.Sampler(args.sampler, levels=args.levels) if args.step is None else
+               twofold.Sampler(args.sampler, levels=args.levels, step=args.step))
     start = time.time()
     res = {"command": "PYTHONPATH=build/python /usr/bin/python3 python/validate_learned_prior.py " + " ".join(sys.argv[1:]),
-           "sampler": f"{args.sampler}, {args.levels} levels", "chains": args.chains, "images": args.images,
+           "sampler": f"{args.sampler}, {args.levels} levels" + ("" if args.step is None else f", step {args.step:g}"), "chains": args.chains, "images": args.images,
            "sigma_y": SIGMA_Y, "model": info.get("command"), "torch_version": torch.__version__}
     res["usefulness"] = usefulness(args, module, info, sampler, shape)
     if not args.skip_sbc:
