@@ -113,6 +113,7 @@ void bind_denoiser(nb::module_& m, nb::module_& priors);  // denoiser.cpp, calle
 void bind_sampling(nb::module_& m);     // sampling.cpp: Sampler, sample(), posterior_draws()
 void bind_exact(nb::module_& m);        // exact.cpp: exact_posterior()
 void bind_calibration(nb::module_& m);  // calibration.cpp: coverage(), sbc()
+void bind_data(nb::module_& m);         // data.cpp: twofold.data (phantoms, line masks)
 
 /// Whether the run that just failed was stopped by a Python callback (its
 /// exception stored in `state`); then re-raises that exception with a note.

@@ -42,6 +42,7 @@ NB_MODULE(_twofold, m) {
   bind_sampling(m);
   bind_exact(m);
   bind_calibration(m);
+  bind_data(m);
 }
 
 }  // namespace twofold::python

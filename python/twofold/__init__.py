@@ -28,13 +28,13 @@ from ._twofold import (
     sbc,
     simulate,
 )
-from . import operators, priors
+from . import data, operators, priors
 
 __version__ = _twofold.__version__
 
 __all__ = [
     "CallbackError", "Context", "DeviceError", "ExactPosterior", "InverseProblem", "Sampler", "SampleResult",
-    "coverage", "default_context", "exact_posterior", "info", "operators", "posterior_draws", "priors",
+    "coverage", "data", "default_context", "exact_posterior", "info", "operators", "posterior_draws", "priors",
     "sample", "sbc", "simulate", "__version__",
 ]
 
