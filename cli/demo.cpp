@@ -56,6 +56,30 @@ fs::path default_learned_model() {
   return TWOFOLD_LEARNED_MODEL_SOURCE;
 }
 
+/// The demo's measurement: member 0 of the phantom family keyed by --seed, a random
+/// line mask, and y = M F x* + n, n ~ CN(0, σ² I).
+struct demo_measurement {
+  std::vector<cfloat> truth;
+  std::vector<std::uint8_t> lines;
+  std::vector<float> mask;
+  std::vector<cfloat> kspace;
+  inverse_problem problem;
+};
+
+demo_measurement measure_demo_phantom(const context& ctx, const demo_options& o, image_shape shape) {
+  auto truth = make_phantom({shape, o.common.runs.seed, 1.0, true}, 0);
+  line_mask_params lm;
+  lm.width = shape.width;
+  lm.acceleration = o.acceleration;
+  lm.seed = o.common.runs.seed;
+  auto lines = make_line_mask(lm);
+  auto mask = expand_line_mask(lines, shape);
+  const auto op = std::make_shared<fourier_mask_operator>(ctx, shape, mask);
+  auto kspace = simulate_measurements(ctx, *op, truth, o.sigma, field::complex, o.common.runs.seed);
+  inverse_problem problem(ctx, op, kspace, o.sigma);
+  return {std::move(truth), std::move(lines), std::move(mask), std::move(kspace), std::move(problem)};
+}
+
 /// The demo with a TorchScript prior: the phantom problem, no exact reference.
 void run_network_demo(const demo_options& o, bool no_report) {
   const auto sp = to_sampler_params(o.common);
@@ -83,17 +107,8 @@ void run_network_demo(const demo_options& o, bool no_report) {
   const auto net = load_torchscript_prior(ctx, model, shape, field::complex);
   std::fprintf(stderr, "twofold demo with %s on %s\n", net->name().c_str(), ctx.device_name().c_str());
 
-  const phantom_params family{shape, o.common.runs.seed, 1.0, true};
-  const auto truth = make_phantom(family, 0);
-  line_mask_params lm;
-  lm.width = shape.width;
-  lm.acceleration = o.acceleration;
-  lm.seed = o.common.runs.seed;
-  const auto lines = make_line_mask(lm);
-  const auto mask = expand_line_mask(lines, shape);
-  const auto op = std::make_shared<fourier_mask_operator>(ctx, shape, mask);
-  const auto kspace = simulate_measurements(ctx, *op, truth, o.sigma, field::complex, o.common.runs.seed);
-  const inverse_problem problem(ctx, op, kspace, o.sigma);
+  const demo_measurement measured = measure_demo_phantom(ctx, o, shape);
+  const auto& [truth, lines, mask, kspace, problem] = measured;
 
   design_params keep = dp;
   keep.keep_draws = true;
@@ -190,7 +205,8 @@ void run_demo(const demo_options& o, bool no_report, const CLI::App& cmd) {
 
   const image_shape shape{o.size, o.size};
   const phantom_params family{shape, o.common.runs.seed, 1.0, true};
-  const auto truth = make_phantom(family, 0);
+  const demo_measurement measured = measure_demo_phantom(ctx, o, shape);  // member 0 of `family`
+  const auto& [truth, lines, mask, kspace, problem] = measured;
   const auto others = make_phantom_family(family, 1, o.family);
   const auto prior = estimate_gaussian_prior(ctx, gaussian_basis::pixel, shape, others);
   // --prior-scale: the sampler is told a prior whose variance is off by this factor
@@ -199,18 +215,6 @@ void run_demo(const demo_options& o, bool no_report, const CLI::App& cmd) {
   auto told_variance = prior.variance();
   for (auto& v : told_variance) v *= float(o.prior_scale);
   const gaussian_prior told(ctx, gaussian_basis::pixel, shape, prior.mean(), told_variance);
-
-  line_mask_params lm;
-  lm.width = shape.width;
-  lm.acceleration = o.acceleration;
-  lm.seed = o.common.runs.seed;
-  const auto lines = make_line_mask(lm);
-  const auto mask = expand_line_mask(lines, shape);
-  const auto op = std::make_shared<fourier_mask_operator>(ctx, shape, mask);
-
-  // y = M F x* + n, n ~ CN(0, σ² I).
-  const auto kspace = simulate_measurements(ctx, *op, truth, o.sigma, field::complex, o.common.runs.seed);
-  const inverse_problem problem(ctx, op, kspace, o.sigma);
 
   design_params keep = dp;
   keep.keep_draws = true;

@@ -55,11 +55,10 @@ bench/peers/torch_langevin.py is the same algorithm in PyTorch.
 """
 
 import json
-import platform
 import sys
 import time
 
-from peer_arguments import edm_levels, parse_args
+from peer_common import edm_levels, parse_args, print_report
 
 
 def main(argv):
@@ -296,29 +295,8 @@ def main(argv):
         u, steps = run(levels)
         seconds.append(time.perf_counter() - t0)
         assert u.dtype == np.complex64, f"state was promoted to {u.dtype}"
-    median = float(np.median(seconds))
-    print(json.dumps({
-        "name": "numpy",
-        "sampler": args.sampler,
-        "operator": args.operator,
-        "coils": args.coils if args.operator == "multicoil" else None,
-        "sensors": args.sensors if args.operator == "dense" else None,
-        "projection_cg_iterations": projection["iterations"] if args.operator == "multicoil" else None,
-        "projection_seconds": projection["seconds"][1:],
-        "projection_relative_residual": projection.get("relative_residual"),
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "dtype": "complex64",
-        "shape": [H, W],
-        "chains": C,
-        "levels": args.levels,
-        "steps_per_chain": steps,
-        "repeats": args.repeats,
-        "seconds": median,
-        "all_seconds": seconds,
-        "chain_steps_per_second": C * steps / median,
-        "inputs": "random arrays of the problem's shapes (timing only)",
-    }))
+    print_report(args, "numpy", steps, seconds, projection, {"numpy_version": np.__version__},
+                 "random arrays of the problem's shapes (timing only)")
     return 0
 
 

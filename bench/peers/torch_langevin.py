@@ -18,12 +18,10 @@ If torch cannot be imported it prints {"skipped": reason} and exits 0.
 
 import json
 import math
-import platform
-import statistics
 import sys
 import time
 
-from peer_arguments import edm_levels, parse_args
+from peer_common import edm_levels, parse_args, print_report
 
 
 def main(argv):
@@ -275,31 +273,11 @@ def main(argv):
             synchronize()
             seconds.append(time.perf_counter() - t0)
             assert u.dtype == torch.complex64, f"state was promoted to {u.dtype}"
-    median = statistics.median(seconds)
-    print(json.dumps({
-        "name": name,
-        "sampler": args.sampler,
-        "operator": args.operator,
-        "coils": args.coils if args.operator == "multicoil" else None,
-        "sensors": args.sensors if args.operator == "dense" else None,
-        "projection_cg_iterations": projection["iterations"] if args.operator == "multicoil" else None,
-        "projection_seconds": projection["seconds"][1:],
-        "projection_relative_residual": projection.get("relative_residual"),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-        "threads": torch.get_num_threads(),
-        "dtype": "complex64",
-        "shape": [H, W],
-        "chains": C,
-        "levels": args.levels,
-        "steps_per_chain": steps,
-        "repeats": args.repeats,
-        "seconds": median,
-        "all_seconds": seconds,
-        "chain_steps_per_second": C * steps / median,
-        "inputs": "random tensors of the problem's shapes (timing only)",
-    }))
+    print_report(args, name, steps, seconds, projection,
+                 {"torch_version": torch.__version__,
+                  "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+                  "threads": torch.get_num_threads()},
+                 "random tensors of the problem's shapes (timing only)")
     return 0
 
 

@@ -1,8 +1,11 @@
-"""Command-line flags shared by the bench's peer scripts (numpy_langevin.py,
-torch_langevin.py): the sizes and sampler settings twofold_bench hands them
-(bench/peer.cpp), and the noise levels both compute from them."""
+"""What the bench's peer scripts (numpy_langevin.py, torch_langevin.py) share: the
+command-line flags with the sizes and sampler settings twofold_bench hands them
+(bench/peer.cpp), the noise levels computed from them, and the JSON report line."""
 
 import argparse
+import json
+import platform
+import statistics
 
 
 def parse_args(argv, description, extra=None):
@@ -54,3 +57,31 @@ def edm_levels(n, s_min, s_max, rho):
     s = [(a + i / (n - 1) * (b - a)) ** rho for i in range(n)]
     s[0], s[-1] = s_max, s_min
     return s
+
+
+def print_report(args, name, steps, seconds, projection, versions, inputs):
+    """The peer's one JSON line: sizes, versions, every timing and chain_steps_per_second
+    (chains · steps / median seconds) for twofold_bench to read."""
+    median = statistics.median(seconds)
+    print(json.dumps({
+        "name": name,
+        "sampler": args.sampler,
+        "operator": args.operator,
+        "coils": args.coils if args.operator == "multicoil" else None,
+        "sensors": args.sensors if args.operator == "dense" else None,
+        "projection_cg_iterations": projection["iterations"] if args.operator == "multicoil" else None,
+        "projection_seconds": projection["seconds"][1:],
+        "projection_relative_residual": projection.get("relative_residual"),
+        **versions,
+        "python_version": platform.python_version(),
+        "dtype": "complex64",
+        "shape": [args.height, args.width],
+        "chains": args.chains,
+        "levels": args.levels,
+        "steps_per_chain": steps,
+        "repeats": args.repeats,
+        "seconds": median,
+        "all_seconds": seconds,
+        "chain_steps_per_second": args.chains * steps / median,
+        "inputs": inputs,
+    }))
