@@ -1,7 +1,7 @@
 // twofold: posterior sampling for linear inverse problems from the command line.
 // Exit codes (docs/design.md §5): 0 success, 2 bad input, 3 runtime or device failure.
 #include "commands.hpp"
-#include "mpi.hpp"
+#include "run/mpi.hpp"
 
 #include <twofold/twofold.hpp>
 

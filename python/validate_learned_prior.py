@@ -59,7 +59,7 @@ from scipy import ndimage, stats
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 import twofold  # noqa: E402
 
-SIGMA_Y = 0.02  # the demo's noise level (cli/demo.cpp)
+SIGMA_Y = 0.02  # the demo's noise level (cli/commands/demo.cpp)
 
 
 class NetworkDenoiser:

@@ -1,4 +1,4 @@
-#include "checkpoint.hpp"
+#include "run/checkpoint.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,13 +1,13 @@
 // `twofold sample`: the engine on user data, for every operator and input format.
 // Every input is read and checked before the output folder is touched; nothing is
 // written unless all succeeds.
-#include "checkpoint.hpp"
+#include "run/checkpoint.hpp"
 #include "commands.hpp"
-#include "eeg.hpp"
-#include "factor_prior.hpp"
-#include "inputs.hpp"
-#include "mpi.hpp"
-#include "outputs.hpp"
+#include "commands/eeg.hpp"
+#include "inputs/factor_prior.hpp"
+#include "inputs/inputs.hpp"
+#include "run/mpi.hpp"
+#include "run/outputs.hpp"
 
 #include <twofold/twofold.hpp>
 
@@ -239,16 +239,10 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   if (o.inputs.prior_kind == "torchscript")
     summary["inputs"]["model"] = {{"path", o.inputs.model.path}, {"output", o.inputs.model.output},
                                   {"noise", o.inputs.model.noise}, {"scale", o.inputs.model.scale}};
-  summary["sampler"] = {{"kind", to_string(sp.kind)}, {"schedule", to_string(sp.schedule.kind)},
-                        {"levels", sp.schedule.levels}, {"inner_steps", sp.langevin.inner_steps}};
-  summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
-                       {"seed", dp.seed}};
-  summary["report"] = {{"device", result.report.device}, {"seconds", result.report.seconds},
-                       {"chains", result.report.chains},
-                       {"chain_steps_per_second", result.report.chain_steps_per_second}};
+  record_run(summary, sp, dp, result.report);
   if (reference) summary["against_exact_reference"] = compare_with_reference(result.maps, *reference);
   require_finite_maps(result.maps, std::string(to_string(sp.kind)));
-  if (forward) {  // EEG: per-source maps and sensor-space data for the report (cli/eeg.cpp)
+  if (forward) {  // EEG: per-source maps and sensor-space data for the report (cli/commands/eeg.cpp)
     std::vector<double> sensor_y = p.sensor_y;
     if (sensor_y.empty())
       for (const cfloat z : p.y) sensor_y.push_back(z.re);

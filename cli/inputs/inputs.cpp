@@ -1,7 +1,7 @@
 // Reading and checking the inputs of `twofold sample` (see inputs.hpp).
-#include "inputs.hpp"
+#include "inputs/inputs.hpp"
 #include "commands.hpp"
-#include "outputs.hpp"
+#include "run/outputs.hpp"
 
 #include <twofold/twofold.hpp>
 

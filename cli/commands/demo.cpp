@@ -4,11 +4,11 @@
 // problem (row-wise dense algebra, exact for line masks) to measure it against.
 // `--prior learned` / `--prior torchscript`: the same problem (64² by default) with a
 // TorchScript denoiser as the prior; there is no exact reference then.
-#include "checkpoint.hpp"
+#include "run/checkpoint.hpp"
 #include "commands.hpp"
-#include "eeg.hpp"
-#include "inputs.hpp"
-#include "outputs.hpp"
+#include "commands/eeg.hpp"
+#include "inputs/inputs.hpp"
+#include "run/outputs.hpp"
 
 #include <twofold/twofold.hpp>
 
@@ -34,7 +34,7 @@ struct demo_options {
   double acceleration = 4.0;
   double sigma = 0.02;
   double prior_scale = 1.0;  ///< the sampler's prior variance × this (≠ 1: a deliberately miscalibrated run)
-  std::string problem = "mri";  ///< mri | eeg (cli/eeg.cpp)
+  std::string problem = "mri";  ///< mri | eeg (cli/commands/eeg.cpp)
   eeg_demo_options eeg;
   std::string prior = "gaussian";  ///< gaussian | torchscript (--model) | learned (the shipped model)
   model_options model;
@@ -125,22 +125,10 @@ void run_network_demo(const demo_options& o, bool no_report) {
                         {"prior", "TorchScript denoiser " + model.path},
                         {"model", {{"path", model.path}, {"output", model.output}, {"noise", model.noise},
                                    {"scale", model.scale}}}};
-  summary["sampler"] = {{"kind", to_string(sp.kind)},
-                        {"schedule", to_string(sp.schedule.kind)},
-                        {"levels", sp.schedule.levels},
-                        {"inner_steps", sp.langevin.inner_steps},
-                        {"step", sp.langevin.step}};
-  summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
-                       {"seed", dp.seed}};
-  summary["report"] = {{"device", result.report.device},
-                       {"seconds", result.report.seconds},
-                       {"chains", result.report.chains},
-                       {"steps_per_chain", result.report.steps_per_chain},
-                       {"chain_steps_per_second", result.report.chain_steps_per_second},
-                       {"waves", result.report.waves},
-                       {"network_calls", timing.calls},
-                       {"network_seconds", timing.network_seconds},
-                       {"network_call_seconds", timing.call_seconds}};
+  record_run(summary, sp, dp, result.report);
+  summary["report"]["network_calls"] = timing.calls;
+  summary["report"]["network_seconds"] = timing.network_seconds;
+  summary["report"]["network_call_seconds"] = timing.call_seconds;
   quantile_maps quantiles;
   const auto calibration = [&] {
     stage_progress progress("calibration figures");
@@ -233,19 +221,7 @@ void run_demo(const demo_options& o, bool no_report, const CLI::App& cmd) {
                         {"sigma_y", o.sigma},
                         {"prior", "pixel-basis Gaussian estimated from " + std::to_string(o.family) + " phantoms"},
                         {"prior_scale", o.prior_scale}};
-  summary["sampler"] = {{"kind", to_string(sp.kind)},
-                        {"schedule", to_string(sp.schedule.kind)},
-                        {"levels", sp.schedule.levels},
-                        {"inner_steps", sp.langevin.inner_steps},
-                        {"step", sp.langevin.step}};
-  summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
-                       {"seed", dp.seed}};
-  summary["report"] = {{"device", result.report.device},
-                       {"seconds", result.report.seconds},
-                       {"chains", result.report.chains},
-                       {"steps_per_chain", result.report.steps_per_chain},
-                       {"chain_steps_per_second", result.report.chain_steps_per_second},
-                       {"waves", result.report.waves}};
+  record_run(summary, sp, dp, result.report);
   summary["against_exact_reference"] = compare_with_reference(result.maps, reference);
   quantile_maps quantiles;
   const auto calibration = [&] {

@@ -1,4 +1,4 @@
-#include "outputs.hpp"
+#include "run/outputs.hpp"
 
 #include <twofold/twofold.hpp>
 
@@ -96,6 +96,22 @@ float max_of(const std::vector<float>& v) {
 }
 
 }  // namespace
+
+void record_run(nlohmann::json& summary, const sampler_params& sp, const design_params& dp, const sample_report& report) {
+  summary["sampler"] = {{"kind", to_string(sp.kind)},
+                        {"schedule", to_string(sp.schedule.kind)},
+                        {"levels", sp.schedule.levels},
+                        {"inner_steps", sp.langevin.inner_steps},
+                        {"step", sp.langevin.step}};
+  summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
+                       {"seed", dp.seed}};
+  summary["report"] = {{"device", report.device},
+                       {"seconds", report.seconds},
+                       {"chains", report.chains},
+                       {"steps_per_chain", report.steps_per_chain},
+                       {"chain_steps_per_second", report.chain_steps_per_second},
+                       {"waves", report.waves}};
+}
 
 nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussian_posterior_maps& ref) {
   const std::size_t N = maps.mean.size();

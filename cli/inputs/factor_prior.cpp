@@ -1,7 +1,7 @@
 // `--prior factor` (see factor_prior.hpp): z of y − A μ = (A F) z + n sampled with the
 // N(0, I) prior, every kept draw mapped to x = μ + F z, the maps of x accumulated by
 // maps_from_draws; the exact reference by dense_posterior_factor_prior.
-#include "factor_prior.hpp"
+#include "inputs/factor_prior.hpp"
 
 #include <twofold/twofold.hpp>
 

@@ -91,6 +91,10 @@ class stage_progress {
   std::unique_ptr<state> state_;
 };
 
+/// summary.json's "sampler", "design" and "report" entries: the settings a run used
+/// and what it cost (every command writes them the same way).
+void record_run(nlohmann::json& summary, const sampler_params& sp, const design_params& dp, const sample_report& report);
+
 /// Sampler-versus-reference figures for the summary: mean error in units of the
 /// exact posterior std, and ratios of the spatially averaged variance maps.
 nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussian_posterior_maps& ref);

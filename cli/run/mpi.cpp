@@ -1,4 +1,4 @@
-#include "mpi.hpp"
+#include "run/mpi.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -3,7 +3,7 @@
 /// `--prior factor`: a Gaussian prior N(μ, F Fᵀ) given by a covariance factor on dense
 /// real problems, sampled by a change of variables around the engine (docs/eeg.md).
 
-#include "inputs.hpp"
+#include "inputs/inputs.hpp"
 
 #include <twofold/twofold.hpp>
 

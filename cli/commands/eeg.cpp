@@ -1,8 +1,8 @@
 // EEG source imaging in the command line (see eeg.hpp): forward folders, source- and
 // sensor-space outputs, and `twofold demo --problem eeg`.
-#include "eeg.hpp"
-#include "inputs.hpp"
-#include "outputs.hpp"
+#include "commands/eeg.hpp"
+#include "inputs/inputs.hpp"
+#include "run/outputs.hpp"
 
 #include <twofold/twofold.hpp>
 
@@ -325,15 +325,7 @@ void run_eeg_demo(const common_options& common, const eeg_demo_options& o, bool 
                         {"sigma_y", 1.0},
                         {"noise", "N(0, C) in sensor space; unit white noise after whitening"},
                         {"patches", patch_json}};
-  summary["sampler"] = {{"kind", to_string(sp.kind)},
-                        {"schedule", to_string(sp.schedule.kind)},
-                        {"levels", sp.schedule.levels}};
-  summary["design"] = {{"kind", to_string(dp.kind)}, {"runs", dp.runs}, {"chains_per_run", dp.chains_per_run},
-                       {"seed", dp.seed}};
-  summary["report"] = {{"device", result.report.device},
-                       {"seconds", result.report.seconds},
-                       {"chains", result.report.chains},
-                       {"chain_steps_per_second", result.report.chain_steps_per_second}};
+  record_run(summary, sp, dp, result.report);
   summary["against_exact_reference"] = compare_with_reference(result.maps, reference);
   const std::optional<std::vector<cfloat>> truth_opt = truth;
   auto eeg = stage_eeg_outputs(folder, f, result.maps, y, truth_opt, &v, &reference);
