@@ -72,9 +72,11 @@ grep -q "line flags" <<<"$log" || fail "a failing rank: its error is not shown: 
 [ -e failed ] && fail "a failing rank: the output folder was written"
 echo "a rank with bad input: job exit $code, nothing written"
 
-# A rank killed mid-run (a direct child of mpirun): non-zero, the old folder intact.
+# A rank killed mid-run (a direct child of mpirun): non-zero, the old folder intact. The
+# run is long (60 000 levels, about 30 s on an idle 2-core machine) so that the kill,
+# about a second in, always lands before the last share has reached rank 0.
 cp -a ref_replicate killed
-"$mpiexec" -n 2 --oversubscribe "$cli" "${args[@]}" --mask mask.npy --levels 3000 --out killed --mpi \
+"$mpiexec" -n 2 --oversubscribe "$cli" "${args[@]}" --mask mask.npy --levels 60000 --out killed --mpi \
   >/dev/null 2>&1 &
 launcher=$!
 victim=""
