@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 namespace twofold::math {
 
@@ -140,7 +141,7 @@ struct mixture_component_factors {
 /// the CPU in one pass instead of 3K + 2. One index per chain.
 inline constexpr std::size_t small_mixture_pixels = 16, small_mixture_components = 16;
 struct small_mixture_denoise {
-  static constexpr std::size_t lanes = 16;
+  static constexpr std::size_t lanes = 32;
   cfloat* out;  ///< may alias z
   const cfloat* z;
   const cfloat* means;          ///< [K, N], shared by every chain
@@ -150,19 +151,31 @@ struct small_mixture_denoise {
   std::size_t components;       ///< ≤ small_mixture_components
   std::size_t pixels;           ///< ≤ small_mixture_pixels
   double kappa;
-  /// Chains first … first + W − 1 (element.hpp, tiled_by_chain).
+  /// Chains first … first + W − 1 (element.hpp, tiled_by_chain). One pixel (a scalar
+  /// mixture) gets the tile with the pixel count a compile-time constant, which lets
+  /// the compiler load a tile's chains as one contiguous vector; the bits are the same.
   template <std::size_t W>
   TWOFOLD_HD void chains(std::size_t first) const {
-    const cfloat* zc = z + first * pixels;
+    if (pixels == 1)
+      tile<W>(first, std::integral_constant<std::size_t, 1>{});
+    else
+      tile<W>(first, pixels);
+  }
+  TWOFOLD_HD void operator()(std::size_t c) const { chains<1>(c); }
+
+ private:
+  template <std::size_t W, class PixelCount>
+  TWOFOLD_HD void tile(std::size_t first, PixelCount n) const {
+    const cfloat* zc = z + first * n;
     double l[small_mixture_components][W];  // log weights, then weights
     for (std::size_t k = 0; k < components; ++k) {
       double q[W];
       for (std::size_t j = 0; j < W; ++j) q[j] = 0;
-      for (std::size_t p = 0; p < pixels; ++p) {
-        const cfloat mean = means[k * pixels + p];
-        const float scale = residual_scale[k * pixels + p];
+      for (std::size_t p = 0; p < n; ++p) {
+        const cfloat mean = means[k * n + p];
+        const float scale = residual_scale[k * n + p];
         for (std::size_t j = 0; j < W; ++j) {
-          const float re = scale * (zc[j * pixels + p].re - mean.re), im = scale * (zc[j * pixels + p].im - mean.im);
+          const float re = scale * (zc[j * n + p].re - mean.re), im = scale * (zc[j * n + p].im - mean.im);
           q[j] += double(re) * re + double(im) * im;
         }
       }
@@ -180,23 +193,22 @@ struct small_mixture_denoise {
         total[j] += l[k][j];
       }
     }
-    for (std::size_t p = 0; p < pixels; ++p) {
+    for (std::size_t p = 0; p < n; ++p) {
       float re[W] = {}, im[W] = {};  // Σ_k r_k D_k, in component order
       for (std::size_t k = 0; k < components; ++k) {
-        const cfloat mean = means[k * pixels + p];
-        const double factor = shrink[k * pixels + p];
+        const cfloat mean = means[k * n + p];
+        const double factor = shrink[k * n + p];
         for (std::size_t j = 0; j < W; ++j) {
           const float r = static_cast<float>(l[k][j] / total[j]);
-          const float term_re = r * static_cast<float>(mean.re + factor * (double(zc[j * pixels + p].re) - mean.re));
-          const float term_im = r * static_cast<float>(mean.im + factor * (double(zc[j * pixels + p].im) - mean.im));
+          const float term_re = r * static_cast<float>(mean.re + factor * (double(zc[j * n + p].re) - mean.re));
+          const float term_im = r * static_cast<float>(mean.im + factor * (double(zc[j * n + p].im) - mean.im));
           re[j] = k == 0 ? term_re : re[j] + term_re;
           im[j] = k == 0 ? term_im : im[j] + term_im;
         }
       }
-      for (std::size_t j = 0; j < W; ++j) out[(first + j) * pixels + p] = cfloat{re[j], im[j]};
+      for (std::size_t j = 0; j < W; ++j) out[(first + j) * n + p] = cfloat{re[j], im[j]};
     }
   }
-  TWOFOLD_HD void operator()(std::size_t c) const { chains<1>(c); }
 };
 
 /// u[i] = μ_k[p] + √(v_k[p] + s²) ζ with k chosen per chain by one uniform

@@ -112,6 +112,19 @@ void box_muller_words(const rng_stream& rng, std::size_t blocks, const block_wor
   }
 }
 
+/// One draw per block (chains of one element): block k's first draw at draws[k], the
+/// Box–Muller transform of the second half not computed.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void box_muller_first_words(const rng_stream& rng, std::size_t blocks, const block_words& words, cfloat* draws) {
+  alignas(64) float re[max_blocks], im[max_blocks];
+  for (std::size_t k = 0; k < blocks; ++k) {
+    const cfloat z0 = box_muller(words[0][k], words[1][k]);
+    re[k] = z0.re;
+    im[k] = z0.im;
+  }
+  for (std::size_t k = 0; k < blocks; ++k) draws[k] = rng.field_of({re[k], im[k]});
+}
+
 }  // namespace
 
 void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t chains, std::size_t first, std::size_t count,
@@ -127,6 +140,12 @@ void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t chains, 
       ctr.block[k] = shared.c0 + static_cast<std::uint32_t>(k);
       ctr.chain[k] = shared.c1;
     }
+  } else if (per_chain == 1) {  // one block per chain: a vector loop
+    for (std::size_t k = 0; k < blocks; ++k) {
+      ctr.block[k] = shared.c0;
+      ctr.chain[k] = shared.c1 + static_cast<std::uint32_t>(k);
+    }
+    for (std::size_t k = blocks; k < padded; ++k) ctr.block[k] = ctr.chain[k] = 0;
   } else {
     for (std::size_t j = 0, k = 0; j < chains; ++j)
       for (std::size_t b = 0; b < per_chain; ++b, ++k) {
@@ -139,6 +158,10 @@ void fill_normals(const rng_stream& rng, std::size_t chain, std::size_t chains, 
   philox_words(ctr, make_key(rng.seed), blocks, words, code);
   if (count % 2 == 0) {  // chain j's elements are draws j·count ... j·count + count − 1
     box_muller_words(rng, blocks, words, out);
+    return;
+  }
+  if (count == 1) {  // one element per chain: only the first half of each block
+    box_muller_first_words(rng, blocks, words, out);
     return;
   }
   // An odd chain size: each chain's last block gives one element.
