@@ -153,12 +153,11 @@ std::vector<memory_pass> passes_per_step(const scenario_config& c) {
   }
   if (c.sampler == sampler_kind::exact) {
     // exact_sampler::ancestral: the one-component Fourier-basis posterior's denoiser
-    // (host/priors/gaussian_mixture.cpp: the plain DFT pair around the raw-order shrink,
-    // the mean term added; no centring passes), ancestral_step.
+    // (host/priors/fourier_gaussian_denoiser.cpp: the plain DFT pair around one raw-order
+    // pass that shrinks and adds the mean term; no centring passes), ancestral_step.
     p.push_back({"denoise: DFT d <- F u, out of place (library FFT, assumed one pass)", 1, 1, N});
-    p.push_back({"denoise: multiply_by_map d *= w_raw/N (the raw-order shrink map, one image per call)", 1, 1, N});
+    p.push_back({"denoise: raw_order_denoise d = (w_raw/N) d + (1 - w_raw) mu_raw (maps: one image per call)", 1, 1, N});
     p.push_back({"denoise: inverse DFT of d, in place (library FFT)", 1, 1, N});
-    p.push_back({"denoise: add_run_data d += the mean term (one image for the batch)", 1, 1, N});
     p.push_back({"ancestral_step: reads u, d; writes u", 2, 1, N});
     return p;
   }

@@ -34,7 +34,7 @@
   X(::twofold::math::normal_pairs<::twofold::math::scaled_normal>)                \
   X(::twofold::math::by_element<::twofold::math::gaussian_shrink>) \
   X(::twofold::math::raw_order_shrink_map)         \
-  X(::twofold::math::shrunk_mean)                  \
+  X(::twofold::math::by_element<::twofold::math::raw_order_denoise>) \
   X(::twofold::math::normal_pairs<::twofold::math::gaussian_draw>)                \
   X(::twofold::math::by_element<::twofold::math::regularised_covariance>) \
   X(::twofold::math::by_element<::twofold::math::shrink_by_variance>) \
@@ -45,7 +45,7 @@
   X(::twofold::math::by_element<::twofold::math::mixture_accumulate>) \
   X(::twofold::math::by_element<::twofold::math::mixture_deviation>) \
   X(::twofold::math::by_element<::twofold::math::mixture_vjp_accumulate>) \
-  X(::twofold::math::by_element<::twofold::math::mixture_draw>) \
+  X(::twofold::math::normal_pairs<::twofold::math::mixture_draw>) \
   X(::twofold::math::normal_pairs<::twofold::math::langevin_step<::twofold::math::annealed_likelihood>>) \
   X(::twofold::math::normal_pairs<::twofold::math::langevin_step<::twofold::math::no_likelihood>>) \
   X(::twofold::math::normal_pairs<::twofold::math::fused_langevin_step<::twofold::math::annealed_likelihood>>) \

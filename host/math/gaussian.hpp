@@ -61,6 +61,8 @@ struct gaussian_shrink {
 /// (w + ⌊W/2⌋) mod W), times `scale`.
 struct raw_order_shrink_map {
   float* map;
+  cfloat* mean_term;       ///< (1 − w_raw) ⊙ raw_mean, raw order
+  const cfloat* raw_mean;  ///< F m / N of the prior mean image m, raw order
   const float* variance;  ///< centred k-space order, one image
   std::size_t height, width;
   double s2;
@@ -70,16 +72,18 @@ struct raw_order_shrink_map {
     const float v = variance[centred_index(h, height) * width + centred_index(w, width)];
     const double shrink = v > 0 ? double(v) / (double(v) + s2) : 0.0;
     map[p] = static_cast<float>(shrink * scale);
+    mean_term[p] = static_cast<float>(1.0 - shrink) * raw_mean[p];
   }
 };
 
-/// The mean term of that denoiser in k-space, one image: (1 − w) ⊙ μ̃ = D(0, s).
-struct shrunk_mean {
-  cfloat* out;
-  const cfloat* mean;
-  const float* variance;
-  double s2;
-  TWOFOLD_HD void operator()(std::size_t p) const { out[p] = gaussian_denoise(cfloat{}, mean[p], variance[p], s2); }
+/// x[i] = w[pixel] x[i] + b[pixel]: the Fourier-basis Gaussian denoiser's one pass in
+/// raw k-space order (host/priors/fourier_gaussian_denoiser.hpp).
+struct raw_order_denoise {
+  cfloat* x;
+  const float* w;
+  const cfloat* b;
+  std::size_t pixels;
+  TWOFOLD_HD void at(element e) const { x[e.i] = w[e.pixel] * x[e.i] + b[e.pixel]; }
 };
 
 /// u[i] = μ[p] + sqrt(v[p] + s²) ζ: a draw from CN(μ, v + s²) per coefficient

@@ -226,18 +226,21 @@ struct mixture_draw {
   double s2;
   rng_stream rng;
   std::size_t only;
-  TWOFOLD_HD void at(element e) const {
+  /// zeta = rng.normal(chain, pixel), from the backend's normal tiles or pairs.
+  TWOFOLD_HD void at(element e, cfloat zeta) const {
     const std::size_t i = e.i, c = e.chain, p = e.pixel;
-    const double pick = uniform(rng.seed, rng.first_chain + c, rng_purpose::mixture_component, rng.substream);
     std::size_t k = 0;
-    while (k + 1 < components && pick >= cumulative.at(c, k)) ++k;
+    if (components > 1) {  // one component (a Gaussian) needs no pick
+      const double pick = uniform(rng.seed, rng.first_chain + c, rng_purpose::mixture_component, rng.substream);
+      while (k + 1 < components && pick >= cumulative.at(c, k)) ++k;
+    }
     if (only < components && k != only) {
       u[i] = cfloat{};
       return;
     }
     const std::size_t slot = only < components ? 0 : k;
     const cfloat mean = means.data[slot * component_stride + means.run(c) * means.size + p];
-    u[i] = mean + static_cast<float>(std::sqrt(double(variances[slot * pixels + p]) + s2)) * rng.normal(c, p);
+    u[i] = mean + static_cast<float>(std::sqrt(double(variances[slot * pixels + p]) + s2)) * zeta;
   }
 };
 

@@ -9,6 +9,7 @@
 
 #include <fftw3.h>
 #include <cstdint>
+#include <cstring>
 
 #include <map>
 #include <mutex>
@@ -40,11 +41,26 @@ class fftw_engine final : public fft_engine {
     // the new-array execute's signature is not const.
     auto* src = reinterpret_cast<fftwf_complex*>(const_cast<cfloat*>(in));
     auto* dst = reinterpret_cast<fftwf_complex*>(out);
-    const fftwf_plan p = plan(src, dst, shape, dir, aligned, in_place);
     const auto count = static_cast<std::int64_t>(batch);
-#pragma omp parallel for schedule(static) if (batch * shape.pixels() >= min_parallel_elements)
+    const std::size_t pixels = shape.pixels();
+    if (in_place && pixels <= small_image_pixels) {
+      // FFTW plans short in-place transforms (the rows of a line mask's projection) as
+      // buffered ones that allocate on the heap at every execution; an out-of-place
+      // plan into a stack buffer and a copy back cost less than the allocation.
+      const fftwf_plan p = plan(src, nullptr, shape, dir, aligned, false);
+#pragma omp parallel for schedule(static) if (batch * pixels >= min_parallel_elements)
+      for (std::int64_t c = 0; c < count; ++c) {
+        alignas(64) fftwf_complex scratch[small_image_pixels];
+        fftwf_complex* image = src + static_cast<std::size_t>(c) * pixels;
+        fftwf_execute_dft(p, image, scratch);
+        std::memcpy(image, scratch, pixels * sizeof(fftwf_complex));
+      }
+      return;
+    }
+    const fftwf_plan p = plan(src, dst, shape, dir, aligned, in_place);
+#pragma omp parallel for schedule(static) if (batch * pixels >= min_parallel_elements)
     for (std::int64_t c = 0; c < count; ++c) {
-      const std::size_t offset = static_cast<std::size_t>(c) * shape.pixels();
+      const std::size_t offset = static_cast<std::size_t>(c) * pixels;
       fftwf_execute_dft(p, src + offset, dst + offset);  // new-array execute is thread-safe
     }
   }
@@ -52,11 +68,19 @@ class fftw_engine final : public fft_engine {
  private:
   using key = std::tuple<std::size_t, std::size_t, int, bool, bool>;
 
+  /// Images of at most this many pixels transform in place through a stack buffer (16 KiB).
+  static constexpr std::size_t small_image_pixels = 2048;
+
+  /// The cached plan; `out` null for an out-of-place one whose output is a buffer of its own.
   fftwf_plan plan(fftwf_complex* in, fftwf_complex* out, image_shape shape, fft_direction dir, bool aligned,
                   bool in_place) {
     const key k{shape.height, shape.width, dir == fft_direction::forward ? 0 : 1, aligned, in_place};
     if (auto it = plans_.find(k); it != plans_.end()) return it->second;
     std::lock_guard lock(planner_mutex());
+    // FFTW_ESTIMATE plans without touching the arrays; a null output only needs an
+    // address distinct from the input with the input's alignment.
+    alignas(64) static fftwf_complex planning_output[1];
+    if (out == nullptr) out = planning_output;
     fftwf_plan plan = fftwf_plan_dft_2d(static_cast<int>(shape.height), static_cast<int>(shape.width), in, out,
                                         dir == fft_direction::forward ? FFTW_FORWARD : FFTW_BACKWARD,
                                         FFTW_ESTIMATE | (aligned ? 0 : FFTW_UNALIGNED));

@@ -77,7 +77,7 @@ class gaussian_prior final : public prior {
   buffer<cfloat> mean_;         // in the prior's basis (k-space mean for fourier)
   buffer<float> variance_;
   buffer<float> precision_;     // 1/variance (0 where the variance is 0)
-  /// The Fourier-basis denoiser's per-call mean image, kept (shared by copies).
+  /// The Fourier-basis denoiser's raw-order maps, kept (shared by copies, which share the mean).
   std::shared_ptr<detail::denoiser_scratch> scratch_ = detail::make_denoiser_scratch();
 };
 
