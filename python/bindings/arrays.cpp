@@ -178,20 +178,22 @@ void expect_ndim(const any_array& a, const char* name, std::initializer_list<std
   raise(PyExc_ValueError, std::string(name) + ": must have " + want + " dimensions (got shape " + shape_text(a) + ")");
 }
 
-nb::object numpy_array(std::vector<double>&& v, std::vector<std::size_t> shape) {
-  return owning_array(std::move(v), shape, nb::dtype<double>());
+bool is_numpy_array(PyObject* o) { return PyObject_HasAttrString(o, "dtype") && PyObject_HasAttrString(o, "shape"); }
+
+float64_array numpy_array(std::vector<double>&& v, std::vector<std::size_t> shape) {
+  return nb::borrow<float64_array>(owning_array(std::move(v), shape, nb::dtype<double>()));
 }
-nb::object numpy_array(std::vector<float>&& v, std::vector<std::size_t> shape) {
-  return owning_array(std::move(v), shape, nb::dtype<float>());
+float32_array numpy_array(std::vector<float>&& v, std::vector<std::size_t> shape) {
+  return nb::borrow<float32_array>(owning_array(std::move(v), shape, nb::dtype<float>()));
 }
-nb::object numpy_array(std::vector<cdouble>&& v, std::vector<std::size_t> shape) {
-  return owning_array(std::move(v), shape, nb::dtype<std::complex<double>>());
+complex128_array numpy_array(std::vector<cdouble>&& v, std::vector<std::size_t> shape) {
+  return nb::borrow<complex128_array>(owning_array(std::move(v), shape, nb::dtype<std::complex<double>>()));
 }
-nb::object numpy_array(std::vector<cfloat>&& v, std::vector<std::size_t> shape) {
-  return owning_array(std::move(v), shape, nb::dtype<std::complex<float>>());
+complex64_array numpy_array(std::vector<cfloat>&& v, std::vector<std::size_t> shape) {
+  return nb::borrow<complex64_array>(owning_array(std::move(v), shape, nb::dtype<std::complex<float>>()));
 }
-nb::object numpy_or_none(std::vector<double>&& v, std::vector<std::size_t> shape) {
-  if (v.empty()) return nb::none();
+std::optional<float64_array> numpy_or_none(std::vector<double>&& v, std::vector<std::size_t> shape) {
+  if (v.empty()) return std::nullopt;
   return numpy_array(std::move(v), std::move(shape));
 }
 
@@ -223,7 +225,7 @@ chain_buffer batch_in(const context& ctx, const any_array& a, image_shape shape,
   return to_backend(ctx, v.values, v.size() / n, shape);
 }
 
-nb::object batch_out(const context& ctx, const chain_buffer& b, bool single) {
+complex64_array batch_out(const context& ctx, const chain_buffer& b, bool single) {
   auto shape = shape_of(b.shape);
   if (!single) shape.insert(shape.begin(), b.chains);
   return numpy_array(to_host(ctx, b.view()), shape);

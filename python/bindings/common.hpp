@@ -4,12 +4,14 @@
 // the public API only (include/twofold/), like cli/.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
 
 #include <twofold/twofold.hpp>
 
 #include <complex>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -76,13 +78,32 @@ any_array as_array(nb::handle obj, const char* name);
 /// Throws ValueError "name: must have N dimensions (got ...)" unless a.ndim() is one of `allowed`.
 void expect_ndim(const any_array& a, const char* name, std::initializer_list<std::size_t> allowed);
 
+/// True for a NumPy array (or any object with a dtype and a shape).
+bool is_numpy_array(PyObject* o);
+
+/// The NumPy arrays the bindings return, one type per dtype so that nanobind's stubgen
+/// writes `numpy.typing.NDArray[numpy.<dtype>]` into _twofold.pyi (tests/python/
+/// test_stubs.py checks the annotations against the arrays actually returned).
+class float32_array : public nb::object {
+  NB_OBJECT_DEFAULT(float32_array, object, "numpy.typing.NDArray[numpy.float32]", is_numpy_array)
+};
+class float64_array : public nb::object {
+  NB_OBJECT_DEFAULT(float64_array, object, "numpy.typing.NDArray[numpy.float64]", is_numpy_array)
+};
+class complex64_array : public nb::object {
+  NB_OBJECT_DEFAULT(complex64_array, object, "numpy.typing.NDArray[numpy.complex64]", is_numpy_array)
+};
+class complex128_array : public nb::object {
+  NB_OBJECT_DEFAULT(complex128_array, object, "numpy.typing.NDArray[numpy.complex128]", is_numpy_array)
+};
+
 /// NumPy arrays owning `v` (moved), C order with `shape`.
-nb::object numpy_array(std::vector<double>&& v, std::vector<std::size_t> shape);
-nb::object numpy_array(std::vector<cdouble>&& v, std::vector<std::size_t> shape);
-nb::object numpy_array(std::vector<cfloat>&& v, std::vector<std::size_t> shape);
-nb::object numpy_array(std::vector<float>&& v, std::vector<std::size_t> shape);
+float64_array numpy_array(std::vector<double>&& v, std::vector<std::size_t> shape);
+complex128_array numpy_array(std::vector<cdouble>&& v, std::vector<std::size_t> shape);
+complex64_array numpy_array(std::vector<cfloat>&& v, std::vector<std::size_t> shape);
+float32_array numpy_array(std::vector<float>&& v, std::vector<std::size_t> shape);
 /// None for an empty vector.
-nb::object numpy_or_none(std::vector<double>&& v, std::vector<std::size_t> shape);
+std::optional<float64_array> numpy_or_none(std::vector<double>&& v, std::vector<std::size_t> shape);
 
 /// [H, W], or [coils, H, W] for several coil planes, or [m] for 1 × m.
 std::vector<std::size_t> shape_of(image_shape s);
@@ -96,7 +117,7 @@ field parse_field(const std::string& text, const char* name);
 /// ValueError naming `name` when the array has neither layout.
 chain_buffer batch_in(const context& ctx, const any_array& a, image_shape shape, const char* name, bool& single);
 /// The NumPy array of a chain buffer: [chains, shape], or [shape] when `single`.
-nb::object batch_out(const context& ctx, const chain_buffer& b, bool single);
+complex64_array batch_out(const context& ctx, const chain_buffer& b, bool single);
 
 /// The settings of a `sampler=` argument: a sampler name or a twofold.Sampler (sampling.cpp).
 sampler_params to_sampler(nb::handle sampler);

@@ -11,7 +11,8 @@ namespace twofold::python {
 namespace {
 
 struct py_exact {
-  nb::object mean, variance, ambiguity, estimation, range_variance, null_variance;
+  complex128_array mean;
+  std::optional<float64_array> variance, ambiguity, estimation, range_variance, null_variance;
 };
 
 }  // namespace

@@ -123,8 +123,10 @@ struct run_guard {
 };
 
 struct py_sample_result {
-  nb::object mean, total_variance, ambiguity, estimation, estimation_clipped, between_run_variance, range_variance,
-      null_variance, draws, quantile_lo, quantile_hi;
+  complex128_array mean;
+  float64_array total_variance, between_run_variance, range_variance, null_variance;
+  std::optional<float64_array> ambiguity, estimation, estimation_clipped, quantile_lo, quantile_hi;
+  std::optional<complex64_array> draws;
   nb::dict report;
 };
 
@@ -243,7 +245,6 @@ void bind_sampling(nb::module_& m) {
         out.between_run_variance = numpy_array(std::move(r.maps.between_run_variance), shape);
         out.range_variance = numpy_array(std::move(r.maps.range_variance), shape);
         out.null_variance = numpy_array(std::move(r.maps.null_variance), shape);
-        out.draws = out.quantile_lo = out.quantile_hi = nb::none();
         if (keep_draws) {
           auto q = pixel_quantiles(r.draws, r.maps.shape, problem.problem->values());
           out.quantile_lo = numpy_array(std::move(q.lo), shape);
