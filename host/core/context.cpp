@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <atomic>
+#include <limits>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -129,12 +130,18 @@ std::atomic<std::size_t> host_waits{0};
 void count_host_wait() noexcept { host_waits.fetch_add(1, std::memory_order_relaxed); }
 std::size_t host_wait_count() noexcept { return host_waits.load(std::memory_order_relaxed); }
 
+namespace {
+std::atomic<std::size_t> host_allocation_limit{std::numeric_limits<std::size_t>::max()};
+}  // namespace
+
+void limit_host_allocations(std::size_t bytes) noexcept { host_allocation_limit.store(bytes); }
+
 void* allocate_bytes(const context& ctx, std::size_t bytes) {
   if (bytes == 0) return nullptr;
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (ctx.is_cuda()) return cuda::allocate(bytes);
-  void* p = cpu::allocate_host_block(bytes);
-  if (!p) throw_runtime_failure(__FILE__, __LINE__, "out of host memory allocating " + std::to_string(bytes) + " bytes");
+  void* p = bytes <= host_allocation_limit.load(std::memory_order_relaxed) ? cpu::allocate_host_block(bytes) : nullptr;
+  if (!p) throw_out_of_memory(__FILE__, __LINE__, "out of host memory allocating " + std::to_string(bytes) + " bytes");
   return p;
 }
 

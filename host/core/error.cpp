@@ -15,4 +15,8 @@ void throw_device_failure(const char* file, int line, const std::string& msg) {
   throw device_failure(msg, std::string(file) + ":" + std::to_string(line));
 }
 
+void throw_out_of_memory(const char* file, int line, const std::string& msg) {
+  throw out_of_memory(msg, std::string(file) + ":" + std::to_string(line));
+}
+
 }  // namespace twofold::detail

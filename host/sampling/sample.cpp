@@ -97,22 +97,52 @@ class design_runner {
   template <class Draw, class Consume, class After>
   void waves(std::string_view stage, std::size_t begin, std::size_t end, std::size_t per_run, std::size_t systems,
              std::uint32_t substream, Draw&& draw, Consume&& consume, After&& after_wave) {
-    const auto plan = plan_waves(begin, end, per_run, capacity_, systems);
     const std::size_t total = end - begin;
     std::size_t done = 0;
-    for (const auto& [first, count] : plan) {
-      chain_buffer x(ctx_, count, shape_);
+    auto plan = plan_waves(begin, end, per_run, capacity_, systems);
+    for (std::size_t i = 0; i < plan.size();) {
+      const auto [first, count] = plan[i];
       const rng_stream rng{design_.seed, first, 0, rng_purpose::diffusion_noise, substream, real_};
       const auto observe = [&](std::size_t step, std::size_t steps) { report(stage, done, total, step, steps, count); };
-      draw(x.view(), rng, observe);
-      check_finite(ctx_, x.view(), first);
-      consume(x.view(), first);
+      try {
+        chain_buffer x(ctx_, count, shape_);
+        draw(x.view(), rng, observe);
+        check_finite(ctx_, x.view(), first);
+        consume(x.view(), first);
+      } catch (const out_of_memory& e) {
+        // The same chains again in smaller waves (consume has not seen them).
+        shrink_after(e, first, end, per_run, systems, count);
+        plan = plan_waves(first, end, per_run, capacity_, systems);
+        i = 0;
+        continue;
+      }
       done += count;
       ++waves_;
       largest_wave_ = std::max(largest_wave_, count);
       chain_steps_ += double(count) * double(sampler_.steps());
+      ++i;
       after_wave(first + count);
     }
+  }
+
+  /// After an allocation failure in a wave of `count` chains at `first`: halves the
+  /// capacity when the waves were sized automatically and a smaller wave exists (the
+  /// CPU's results do not depend on the wave size; CUDA's may differ in rounding), else
+  /// rethrows naming what to change.
+  void shrink_after(const out_of_memory& e, std::size_t first, std::size_t end, std::size_t per_run,
+                    std::size_t systems, std::size_t count) {
+    const std::size_t smallest = plan_waves(first, end, per_run, 1, systems).front().second;
+    if (design_.wave_chains > 0)
+      detail::throw_out_of_memory(__FILE__, __LINE__,
+                                  std::string(e.what()) + " for a wave of " + std::to_string(count) +
+                                      " chains; set a smaller wave_chains (--wave-chains), or 0 to size waves "
+                                      "automatically");
+    if (count <= smallest)
+      detail::throw_out_of_memory(__FILE__, __LINE__,
+                                  std::string(e.what()) + " even for the smallest wave (" + std::to_string(count) +
+                                      " chains)");
+    capacity_ = std::max<std::size_t>(count / 2, 1);
+    ++shrunk_;
   }
 
   sample_report finish_report(std::size_t chains) const {
@@ -124,6 +154,7 @@ class design_runner {
     r.steps_per_chain = sampler_.steps();
     r.waves = waves_;
     r.wave_chains = largest_wave_;
+    r.waves_halved = shrunk_;
     r.seconds = elapsed();
     r.chain_steps_per_second = chain_steps_ / std::max(r.seconds, 1e-9);
     return r;
@@ -148,7 +179,7 @@ class design_runner {
   bool real_;
   std::size_t capacity_;
   clock_type::time_point start_;
-  std::size_t waves_ = 0, largest_wave_ = 0;
+  std::size_t waves_ = 0, largest_wave_ = 0, shrunk_ = 0;
   double chain_steps_ = 0;
 };
 
@@ -454,6 +485,7 @@ void share_merger::add(const run_share& share) {
   s.report.steps_per_chain = share.report.steps_per_chain;
   s.report.waves += share.report.waves;
   s.report.wave_chains = std::max(s.report.wave_chains, share.report.wave_chains);
+  s.report.waves_halved += share.report.waves_halved;
   s.report.seconds = std::max(s.report.seconds, share.report.seconds);
   s.chain_steps += share.report.chain_steps_per_second * share.report.seconds;
   s.next_run += share.runs;

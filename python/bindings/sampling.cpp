@@ -139,6 +139,7 @@ nb::dict report_dict(const sample_report& r) {
   d["steps_per_chain"] = r.steps_per_chain;
   d["waves"] = r.waves;
   d["wave_chains"] = r.wave_chains;
+  d["waves_halved"] = r.waves_halved;
   d["seconds"] = r.seconds;
   d["chain_steps_per_second"] = r.chain_steps_per_second;
   return d;

@@ -114,7 +114,12 @@ std::size_t free_memory() {
 
 void* allocate(std::size_t bytes) {
   void* p = nullptr;
-  TWOFOLD_CUDA_TRY(cudaMalloc(&p, bytes));
+  const cudaError_t status = cudaMalloc(&p, bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();  // not sticky: clear it so later calls do not report it
+    throw_out_of_memory(__FILE__, __LINE__, "out of device memory allocating " + std::to_string(bytes) + " bytes");
+  }
+  TWOFOLD_CUDA_TRY(status);
   return p;
 }
 

@@ -24,6 +24,9 @@ void check_same_size(std::size_t from, std::size_t to);
 /// Backend allocations made by this process so far (every buffer, both backends):
 /// tests use it to check that sampler steps allocate nothing.
 std::size_t allocation_count() noexcept;
+/// CPU allocations of more than `bytes` fail with out_of_memory, as a full device
+/// would (tests drive the wave retry with it); the default is no limit.
+void limit_host_allocations(std::size_t bytes) noexcept;
 /// Points where the host waits for the backend, counted on both backends (on the CPU
 /// they cost nothing, but they are where a GPU run would synchronise): every
 /// to_host() read and every context::synchronize().

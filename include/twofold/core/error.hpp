@@ -45,10 +45,19 @@ class device_failure : public error {
   using error::error;
 };
 
+/// A backend allocation failed for lack of memory (device memory on CUDA, host memory
+/// on the CPU). sample() and posterior_draws() with automatic wave sizing catch it and
+/// retry the wave with half as many chains; elsewhere it is a runtime failure.
+class out_of_memory : public runtime_failure {
+ public:
+  using runtime_failure::runtime_failure;
+};
+
 namespace detail {
 [[noreturn]] void throw_bad_input(const char* file, int line, const std::string& msg);
 [[noreturn]] void throw_runtime_failure(const char* file, int line, const std::string& msg);
 [[noreturn]] void throw_device_failure(const char* file, int line, const std::string& msg);
+[[noreturn]] void throw_out_of_memory(const char* file, int line, const std::string& msg);
 }  // namespace detail
 
 }  // namespace twofold

@@ -63,6 +63,9 @@ struct sample_report {
   std::size_t runs = 0, chains_per_run = 0, chains = 0;  ///< chains: all sampled, stage 1 included
   std::size_t steps_per_chain = 0;
   std::size_t waves = 0, wave_chains = 0;
+  /// Times a wave ran out of backend memory and the waves were halved (automatic
+  /// wave sizing only; the results are those of any wave size).
+  std::size_t waves_halved = 0;
   double seconds = 0;
   double chain_steps_per_second = 0;
 };
