@@ -14,6 +14,9 @@ std::string unavailable_reason() noexcept;
 /// Devices the runtime sees (0 without a driver, a device or the build).
 int device_count() noexcept;
 void* create_stream(int device);
+/// Makes `device` current on the calling thread when it is not (contexts are used from
+/// any thread, and a thread's current device starts as 0).
+void bind_device(int device) noexcept;
 void destroy_stream(void* stream) noexcept;
 std::string device_name(int device);
 void synchronize(void* stream);

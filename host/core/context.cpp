@@ -77,7 +77,14 @@ context::context(context&&) noexcept = default;
 context& context::operator=(context&&) noexcept = default;
 
 backend_kind context::backend() const noexcept { return impl_->kind; }
-void* context::stream() const noexcept { return impl_->stream; }
+void* context::stream() const noexcept {
+  bind_device();  // every CUDA call of the library goes through stream(), fft(), blas() or allocate_bytes
+  return impl_->stream;
+}
+
+void context::bind_device() const noexcept {
+  if (impl_->kind == backend_kind::cuda) detail::cuda::bind_device(impl_->device);
+}
 
 std::string context::device_name() const {
   if (is_cuda()) return detail::cuda::device_name(impl_->device);
@@ -94,22 +101,27 @@ std::string context::device_name() const {
 
 void context::synchronize() const {
   detail::count_host_wait();
-  if (is_cuda()) detail::cuda::synchronize(impl_->stream);
+  if (is_cuda()) detail::cuda::synchronize(stream());
 }
 
 std::size_t context::available_memory() const {
-  if (is_cuda()) return detail::cuda::free_memory();
+  if (is_cuda()) {
+    bind_device();
+    return detail::cuda::free_memory();
+  }
   const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 2 : (1u << 30);
 }
 
 detail::fft_engine& context::fft() const {
+  bind_device();
   std::lock_guard lock(impl_->fft_mutex);
   if (!impl_->fft) impl_->fft = is_cuda() ? detail::make_cufft_engine(impl_->stream) : detail::make_fftw_engine();
   return *impl_->fft;
 }
 
 detail::blas_engine& context::blas() const {
+  bind_device();
   std::lock_guard lock(impl_->blas_mutex);
   if (!impl_->blas) impl_->blas = is_cuda() ? detail::make_cublas_engine(impl_->stream) : detail::make_cpu_blas_engine();
   return *impl_->blas;
@@ -139,7 +151,10 @@ void limit_host_allocations(std::size_t bytes) noexcept { host_allocation_limit.
 void* allocate_bytes(const context& ctx, std::size_t bytes) {
   if (bytes == 0) return nullptr;
   allocations.fetch_add(1, std::memory_order_relaxed);
-  if (ctx.is_cuda()) return cuda::allocate(bytes);
+  if (ctx.is_cuda()) {
+    ctx.bind_device();
+    return cuda::allocate(bytes);
+  }
   void* p = bytes <= host_allocation_limit.load(std::memory_order_relaxed) ? cpu::allocate_host_block(bytes) : nullptr;
   if (!p) throw_out_of_memory(__FILE__, __LINE__, "out of host memory allocating " + std::to_string(bytes) + " bytes");
   return p;
@@ -173,6 +188,7 @@ namespace {
 std::string unavailable_reason() noexcept { return "this build of twofold has no CUDA backend"; }
 int device_count() noexcept { return 0; }
 void* create_stream(int) { missing(); }
+void bind_device(int) noexcept {}
 void destroy_stream(void*) noexcept {}
 std::string device_name(int) { missing(); }
 void synchronize(void*) { missing(); }

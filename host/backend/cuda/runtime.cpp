@@ -96,6 +96,11 @@ void* create_stream(int device) {
   return s;
 }
 
+void bind_device(int device) noexcept {
+  int current = -1;
+  if (cudaGetDevice(&current) != cudaSuccess || current != device) (void)cudaSetDevice(device);
+}
+
 void destroy_stream(void* stream) noexcept { cudaStreamDestroy(static_cast<cudaStream_t>(stream)); }
 
 std::string device_name(int device) {

@@ -52,7 +52,12 @@ class context {
   /// "cpu: <model>, N threads" or the CUDA device name.
   std::string device_name() const;
   /// The CUDA stream (a `cudaStream_t`) every asynchronous call uses; null on the CPU.
+  /// Also makes the context's device current on the calling thread (bind_device).
   void* stream() const noexcept;
+  /// Makes this context's device current on the calling thread when it is not (CUDA;
+  /// nothing on the CPU). Every CUDA call of the library does it first, so a context
+  /// may be used from any thread, also on a device other than 0.
+  void bind_device() const noexcept;
   /// Blocks until all work queued on this context has finished.
   void synchronize() const;
   /// Bytes this backend can still allocate for chain state (device free memory
