@@ -131,6 +131,41 @@ def test_posterior_mean_beats_the_gaussian_prior_at_4x(network):
     assert np.mean(p_learned - p_gaussian) > 0.3, (p_learned, p_gaussian)
 
 
+def test_posterior_mean_with_100_ddrm_levels_beats_the_gaussians_exact_posterior_mean(network):
+    """The setting docs/validation.md chose on other held-out images (ddrm, 100 levels,
+    eta = 1): on 4 held-out images at 4x, 8 chains each, the learned prior's posterior mean
+    beats the Gaussian prior's *exact* posterior mean in PSNR (50 images, 16 chains: +1.11 +-
+    0.15 dB; here measured +0.19, +0.82, -0.95, +1.55 dB, mean +0.40). SSIM is a tie on 50
+    images (0.790 +- 0.006 against 0.780) and is not judged. The same check with ddrm at 20
+    levels (eta 0.85) must fail (-1.6 dB on the tuning images). At 8x this setting fails
+    (docs/validation.md), so only 4x is claimed."""
+    module, info = network
+    shape = tuple(info["training_shape"])
+    images, chains = 4, 8
+    x = heldout(info, images)
+    mask = twofold.data.line_mask(shape[1], acceleration=4.0, seed=0, height=shape[0])
+    op = twofold.operators.mri(mask)
+    y = np.stack([twofold.simulate(op, x[i], SIGMA_Y, seed=i) for i in range(images)])
+    problem = twofold.InverseProblem(op, y, SIGMA_Y)
+    learned = network_prior(module, shape)
+    gaussian = gaussian_of_training_images(info)
+    exact = [twofold.exact_posterior(twofold.InverseProblem(op, y[i], SIGMA_Y), gaussian).mean for i in range(images)]
+
+    def psnr(m, t):
+        return 10 * np.log10(np.abs(t).max() ** 2 / np.mean(np.abs(m - t) ** 2))
+
+    def learned_means(sampler):
+        draws = twofold.posterior_draws(problem, learned, sampler=sampler, runs=images, chains=chains, seed=0)
+        return draws.reshape(images, chains, *shape).mean(axis=1)
+
+    p_exact = np.array([psnr(exact[i], x[i]) for i in range(images)])
+    means = learned_means(twofold.Sampler("ddrm", levels=100, ddrm_eta=1.0))
+    gain = np.array([psnr(means[i], x[i]) for i in range(images)]) - p_exact
+    assert gain.mean() > 0.0, gain
+    short = learned_means(twofold.Sampler("ddrm", levels=20))
+    assert np.mean([psnr(short[i], x[i]) for i in range(images)] - p_exact) < 0, "the control must lose"
+
+
 # ---- simulation-based calibration against the network's own prior --------------------------------
 #
 # twofold.sbc(..., truths=twofold.prior_draws(...)): the truths x*_l are draws of the prior the
