@@ -47,9 +47,10 @@ struct sample_options {
 /// replicates × --chains draws. Writes calibration.json (rank histograms, χ²
 /// p-values, coverage over replicates, a conformal interval scale) and summary.json.
 /// `calibrate` runs the library's SBC for the parameters (a prior object, or a
-/// covariance factor: calibrate_factor_prior); `prior_name` goes into summary.json.
+/// covariance factor: calibrate_factor_prior); `prior_name` goes into summary.json,
+/// `truths` (where x* comes from) into both files.
 void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& p, const std::string& prior_name,
-             field values, const sampler_params& sp, bool no_report,
+             const std::string& truths, field values, const sampler_params& sp, bool no_report,
              const std::function<sbc_result(const sbc_params&)>& calibrate) {
   sbc_params params;
   params.replicates = o.common.runs.runs;
@@ -77,7 +78,8 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
     tests.push_back({{"name", t.name}, {"ranks", t.ranks}, {"histogram", t.histogram}, {"chi2", t.chi2},
                      {"chi2_p", t.chi2_p}, {"ecdf_difference", t.ecdf_difference}, {"ecdf_p", t.ecdf_p}});
   nlohmann::json cal;
-  cal["sbc"] = {{"L", r.replicates}, {"K", r.draws}, {"stage2", r.stage2}, {"bins", params.bins}, {"tests", tests},
+  cal["sbc"] = {{"L", r.replicates}, {"K", r.draws}, {"stage2", r.stage2}, {"bins", params.bins}, {"truths", truths},
+                {"tests", tests},
                 {"ecdf_band", {{"alpha", r.band.alpha}, {"z", r.band.z}, {"lower", r.band.lower},
                                {"upper", r.band.upper}, {"simulations", r.band.null_gamma.size()}}}};
   cal["coverage"] = {{"nominal", r.coverage.nominal}, {"quantile", r.coverage.quantile},
@@ -107,7 +109,7 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
     smallest_ecdf = std::min(smallest_ecdf, t.ecdf_p);
   }
   summary["sbc"] = {{"replicates", r.replicates}, {"draws", r.draws}, {"smallest_chi2_p", smallest},
-                    {"simulated_noise_scale", o.sbc_noise_scale},
+                    {"simulated_noise_scale", o.sbc_noise_scale}, {"truths", truths},
                     {"smallest_ecdf_p", smallest_ecdf},
                     {"tests", r.tests.size()}, {"batches", r.batches}, {"seconds", r.seconds},
                     {"device", ctx.device_name()}};
@@ -184,12 +186,19 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
     TWOFOLD_EXPECTS(o.inputs.heldout.empty(), "--heldout-measurements does not apply to --design sbc (it simulates "
                                               "a held-out measurement per replicate)");
     if (factor)
-      return run_sbc(o, ctx, p, factor_prior_name, values, sp, no_report, [&](const sbc_params& params) {
-        return calibrate_factor_prior(ctx, p, *fp, sigma, sp, params);
-      });
-    return run_sbc(o, ctx, p, prior->name(), values, sp, no_report, [&](const sbc_params& params) {
-      return simulation_based_calibration(ctx, p.op, sigma, values, *prior, sp, params);
-    });
+      return run_sbc(o, ctx, p, factor_prior_name, "drawn from the prior", values, sp, no_report,
+                     [&](const sbc_params& params) { return calibrate_factor_prior(ctx, p, *fp, sigma, sp, params); });
+    // A prior that cannot be drawn from (a network): x* from the same sampler run with
+    // nothing observed, the prior that sampler implies (prior_draws).
+    const bool drawn = prior->can_draw();
+    return run_sbc(o, ctx, p, prior->name(),
+                   drawn ? "drawn from the prior" : "prior_draws: the sampler with nothing observed", values, sp,
+                   no_report, [&](const sbc_params& params) {
+                     if (drawn) return simulation_based_calibration(ctx, p.op, sigma, values, *prior, sp, params);
+                     sbc_params given = params;
+                     given.truths = prior_draws(ctx, shape, values, *prior, sp, params.replicates, params.seed);
+                     return simulation_based_calibration(ctx, p.op, sigma, values, *prior, sp, given);
+                   });
   }
   std::optional<std::vector<cfloat>> truth;
   if (!o.inputs.truth.empty()) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -284,6 +285,27 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
+/// The line after which a markdown report's hand-written sections live: `--markdown`
+/// onto a file holding it keeps the line and everything after it (docs/validation.md's
+/// learned-prior section, produced by python/validate_learned_prior.py, not by this
+/// command).
+constexpr const char* kept_below_marker =
+    "<!-- twofold validate --markdown keeps this line and everything below it; the rest is generated -->";
+
+/// What `--markdown FILE` keeps of FILE: from the marker line to the end, or nothing.
+std::string kept_tail(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  std::size_t at = s.find(kept_below_marker);
+  if (at == std::string::npos) return {};
+  // The marker must start a line.
+  while (at != std::string::npos && at > 0 && s[at - 1] != '\n') at = s.find(kept_below_marker, at + 1);
+  return at == std::string::npos ? std::string() : s.substr(at);
+}
+
 std::string markdown(const nlohmann::json& j) {
   std::ostringstream md;
   md << "# Sampler validation\n\n"
@@ -382,7 +404,8 @@ void run_validate(const validate_options& o) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(text.data()), text.size());
   io::write_file_atomically(o.json, std::span<const std::span<const std::byte>>(&bytes, 1));
   if (!o.markdown.empty()) {
-    const std::string md = markdown(j);
+    // The kept sections of the file being replaced, then the whole file atomically.
+    const std::string md = markdown(j) + kept_tail(o.markdown);
     const std::span<const std::byte> mb(reinterpret_cast<const std::byte*>(md.data()), md.size());
     io::write_file_atomically(o.markdown, std::span<const std::span<const std::byte>>(&mb, 1));
   }
@@ -400,7 +423,9 @@ std::function<void()> add_validate_command(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "auto | cpu | cuda")->capture_default_str();
   cmd->add_option("--size", o->size, "ci (seconds) | full (the published table)")->capture_default_str();
   cmd->add_option("--out", o->json, "JSON output file")->capture_default_str();
-  cmd->add_option("--markdown", o->markdown, "also write the markdown report here");
+  cmd->add_option("--markdown", o->markdown,
+                  "also write the markdown report here (a line '" + std::string(kept_below_marker) +
+                      "' in the file and everything below it are kept)");
   cmd->add_option("--samplers", o->samplers, "comma-separated samplers")->capture_default_str();
   cmd->add_option("--problems", o->problems, "comma-separated problems")->capture_default_str();
   cmd->add_option("--runs", o->runs, "runs (0: the size's default)")->check(count_in(0, 1000000));

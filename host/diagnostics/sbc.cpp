@@ -141,7 +141,19 @@ sbc_result calibrate(const context& ctx, std::shared_ptr<const linear_operator> 
   // Every replicate's x*_l (chain l) and y_l = A x*_l + n_l: one problem with L
   // measurement sets, whose run l is replicate l.
   chain_buffer truth(ctx, L, sz);  // x*_l (z*_l with a latent factor)
-  draw_from(ctx, truth_from, truth.view(), rng_stream{params.seed, 0, 0, rng_purpose::prior_perturbation, 9, real});
+  if (params.truths.empty()) {
+    draw_from(ctx, truth_from, truth.view(), rng_stream{params.seed, 0, 0, rng_purpose::prior_perturbation, 9, real});
+  } else {
+    TWOFOLD_EXPECTS(truth_prior == nullptr, "SBC: give the truths or a prior to draw them from, not both");
+    TWOFOLD_EXPECTS(params.truths.size() == L * sz.pixels(),
+                    "SBC truths: " + std::to_string(params.truths.size()) + " values are not the " +
+                        std::to_string(L) + " replicates' images of " + to_string(sz));
+    for (std::size_t i = 0; i < params.truths.size(); ++i)
+      TWOFOLD_EXPECTS(is_finite(params.truths[i]) && (!real || params.truths[i].im == 0.0f),
+                      "SBC truths: value " + std::to_string(i) + " (replicate " + std::to_string(i / sz.pixels()) +
+                          ") is " + (real ? "not a finite real number" : "not finite"));
+    truth = to_backend(ctx, params.truths, L, sz);
+  }
   TWOFOLD_EXPECTS(std::isfinite(params.truth_noise_scale) && params.truth_noise_scale > 0,
                   "SBC: the simulated noise scale must be finite and > 0 (got " +
                       std::to_string(params.truth_noise_scale) + ")");

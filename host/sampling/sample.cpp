@@ -2,6 +2,7 @@
 // accumulators and turns their moments into the uncertainty maps.
 #include <twofold/core/error.hpp>
 #include <twofold/sampling/sample.hpp>
+#include <twofold/operators/spectral_operator.hpp>
 #include <twofold/sampling/scale_out.hpp>
 
 #include "host/sampling/nested_accumulator.hpp"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <string>
 
 namespace twofold {
@@ -250,6 +252,68 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
   std::vector<cfloat> draws(total * N);
   runner.waves("posterior", 0, total, K, sampler->particles(), 0,
                [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, K, obs); },
+               [&](chain_view x, std::size_t first) {
+                 detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+               },
+               [](std::size_t) {});
+  return draws;
+}
+
+namespace {
+
+/// A = 0 on H × W images, in the spectral form of a pixel mask that observes nothing
+/// (V = U = I, every a_k = 0): the problem of prior_draws, in which P_R = 0 and
+/// P_N = I. Private: a user's operator that measures nothing is refused as bad input.
+class nothing_observed final : public spectral_operator {
+ public:
+  explicit nothing_observed(image_shape shape) : spectral_operator("nothing observed", spectral_basis::pixel, shape) {
+    singular_values_.assign(shape.pixels(), 0.0f);
+  }
+  void apply(const context& ctx, const_chain_view x, chain_view y) const override {
+    expect_batch(x, shape_, "image batch");
+    expect_batch(y, shape_, "measurement batch");
+    detail::zero_bytes(ctx, y.data, y.size() * sizeof(cfloat));
+  }
+  void adjoint(const context& ctx, const_chain_view y, chain_view x) const override { apply(ctx, y, x); }
+  void normal(const context& ctx, const_chain_view x, chain_view out) const override { apply(ctx, x, out); }
+  void range_project(const context& ctx, chain_view x) const override { apply(ctx, x, x); }
+  void null_project(const context&, chain_view x) const override { expect_batch(x, shape_, "image batch"); }
+  void analyse(const context& ctx, const_chain_view x, chain_view c) const override {
+    expect_batch(x, shape_, "image batch");
+    detail::copy_if_distinct(ctx, x, c);
+  }
+  void synthesise(const context& ctx, const_chain_view c, chain_view x) const override {
+    expect_batch(c, shape_, "coefficient batch");
+    detail::copy_if_distinct(ctx, c, x);
+  }
+  void measurement_coefficients(const context& ctx, const_chain_view y, chain_view c) const override {
+    expect_batch(y, shape_, "measurement batch");
+    detail::copy_if_distinct(ctx, y, c);
+  }
+};
+
+}  // namespace
+
+std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field values, const prior& prior,
+                                const sampler_params& params, std::size_t count, std::uint64_t seed,
+                                const progress_callback& progress) {
+  TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "prior_draws: the image shape must be a non-empty H x W");
+  TWOFOLD_EXPECTS(count >= 1 && count < (std::size_t{1} << 32),
+                  "prior_draws: count must lie in [1, 2^32) (got " + std::to_string(count) + ")");
+  const auto op = std::make_shared<const nothing_observed>(shape);
+  const std::vector<cfloat> nothing(shape.pixels(), cfloat{});
+  const inverse_problem problem(ctx, op, nothing, 1.0, values);
+  const auto sampler = detail::make_sampler(ctx, problem, prior, params, count);
+  design_params design;
+  design.kind = run_design::replicate;
+  design.runs = 1;
+  design.chains_per_run = count;
+  design.seed = seed;
+  const std::size_t N = shape.pixels();
+  design_runner runner(ctx, problem, *sampler, design, progress);
+  std::vector<cfloat> draws(count * N);
+  runner.waves("prior", 0, count, count, sampler->particles(), 0,
+               [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, count, obs); },
                [&](chain_view x, std::size_t first) {
                  detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
                },

@@ -38,7 +38,7 @@ void bind_calibration(nb::module_& m) {
       "sbc",
       [](const py_operator& op, double sigma, const py_prior& prior, nb::object sampler, std::size_t replicates,
          std::size_t draws, std::size_t bins, std::size_t pixels, bool stage2, std::uint64_t seed,
-         std::size_t batch_replicates, const std::string& values, double noise_scale) {
+         std::size_t batch_replicates, const std::string& values, double noise_scale, nb::object truths) {
         if (prior.ctx && prior.ctx != op.ctx)
           raise(PyExc_ValueError, "prior: was built on another twofold.Context than the operator");
         const auto sp = to_sampler(sampler);
@@ -52,10 +52,24 @@ void bind_calibration(nb::module_& m) {
         params.batch_replicates = batch_replicates;
         params.truth_noise_scale = noise_scale;
         const auto f = parse_field(values, "field");
+        if (!truths.is_none()) {
+          const auto t = complex_values(nb::cast<any_array>(truths), "truths");
+          const image_shape shape = op.op->domain();
+          if (t.shape.size() != 3 || t.shape[0] != replicates || t.shape[1] != shape.height ||
+              t.shape[2] != shape.width)
+            raise(PyExc_ValueError, ("truths: must be [replicates, H, W] = [" + std::to_string(replicates) + ", " +
+                                     std::to_string(shape.height) + ", " + std::to_string(shape.width) + "]")
+                                        .c_str());
+          params.truths.assign(t.values.begin(), t.values.end());
+        }
+        if (prior.callback) begin_run(*prior.callback);
         sbc_result r;
-        {
+        try {
           nb::gil_scoped_release release;
           r = simulation_based_calibration(*op.ctx, op.op, sigma, f, *prior.p, sp, params);
+        } catch (...) {
+          if (prior.callback) reraise_callback_error(*prior.callback);
+          throw;
         }
         nb::list tests;
         for (const auto& t : r.tests) {
@@ -102,13 +116,15 @@ void bind_calibration(nb::module_& m) {
       nb::arg("draws") = sbcd.draws, nb::arg("bins") = sbcd.bins, nb::arg("pixels") = sbcd.pixels,
       nb::arg("stage2") = sbcd.stage2, nb::arg("seed") = sbcd.seed,
       nb::arg("batch_replicates") = sbcd.batch_replicates, nb::arg("field") = "complex",
-      nb::arg("noise_scale") = sbcd.truth_noise_scale,
+      nb::arg("noise_scale") = sbcd.truth_noise_scale, nb::arg("truths") = nb::none(),
       "Simulation-based calibration (docs/calibration.md): `replicates` truths from the prior, their simulated "
       "data and `draws` posterior draws each; rank histograms with chi-square and ECDF p-values per test function, "
       "coverage over replicates, the posterior predictive coverage of a held-out measurement per replicate "
       "(predictive_coverage: p for a calibrated model, with its standard error over replicates; not for stage2) "
       "and a conformal interval scale (alpha = 0.1). noise_scale: the simulated noise std over sigma (2: the "
-      "noise underestimated 2x). The prior must be sampleable.");
+      "noise underestimated 2x). truths: the replicates' x* [replicates, H, W] instead of draws from the prior, "
+      "e.g. twofold.prior_draws of a network prior, which cannot be drawn from directly; otherwise the prior must "
+      "be sampleable.");
 }
 
 }  // namespace twofold::python

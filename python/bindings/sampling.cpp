@@ -288,6 +288,31 @@ void bind_sampling(nb::module_& m) {
       nb::arg("wave_chains") = dd.wave_chains, nb::arg("progress") = nb::none(),
       "runs x chains posterior draws [R*K, H, W] complex64 (run r's chains are r*K ... r*K + K - 1; smc treats each "
       "run as one particle system). A problem with R measurement sets gives run r the posterior of set r.");
+  m.def(
+      "prior_draws",
+      [](const py_prior& prior, std::size_t count, nb::object sampler, std::uint64_t seed, const std::string& values,
+         const py_context* ctx, nb::object progress) {
+        const auto sp = to_sampler(sampler);
+        const auto f = parse_field(values, "field");
+        std::shared_ptr<context> c = prior.ctx;
+        if (ctx && c && ctx->ctx != c) raise(PyExc_ValueError, "ctx: the prior was built on another twofold.Context");
+        if (!c) c = resolve_context(ctx);
+        const image_shape shape = prior.p->shape();
+        run_guard guard(prior, progress);
+        auto draws = guard.run([&](const progress_callback& hook) {
+          return twofold::prior_draws(*c, shape, f, *prior.p, sp, count, seed, hook);
+        });
+        auto dims = shape_of(shape);
+        dims.insert(dims.begin(), count);
+        return numpy_array(std::move(draws), dims);
+      },
+      nb::arg("prior"), nb::arg("count"), nb::kw_only(), nb::arg("sampler") = std::string(to_string(sd.kind)),
+      nb::arg("seed") = dd.seed, nb::arg("field") = "complex", nb::arg("ctx") = nb::none(),
+      nb::arg("progress") = nb::none(),
+      "count draws [count, H, W] complex64 of the prior itself by the posterior sampler run with nothing observed "
+      "(A = 0: every likelihood term vanishes, ddrm and ddnm take their DDIM step everywhere): for a prior that "
+      "cannot be drawn from directly (a network), the draws of the prior its sampler implies, e.g. the truths of "
+      "twofold.sbc(..., truths=...).");
 }
 
 }  // namespace twofold::python

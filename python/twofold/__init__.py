@@ -24,6 +24,7 @@ from ._twofold import (
     default_context,
     exact_posterior,
     posterior_draws,
+    prior_draws,
     sample,
     sbc,
     simulate,
@@ -34,7 +35,7 @@ __version__ = _twofold.__version__
 
 __all__ = [
     "CallbackError", "Context", "DeviceError", "ExactPosterior", "InverseProblem", "Sampler", "SampleResult",
-    "coverage", "data", "default_context", "exact_posterior", "info", "operators", "posterior_draws", "priors",
+    "coverage", "data", "default_context", "exact_posterior", "info", "operators", "posterior_draws", "prior_draws", "priors",
     "sample", "sbc", "simulate", "__version__",
 ]
 

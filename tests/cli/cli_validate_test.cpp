@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <unistd.h>
 
@@ -55,8 +56,38 @@ TEST(CliValidate, ExactMatchesEveryClosedFormAndBiasIsFlagged) {
     }
   }
   EXPECT_EQ(exact_rows, 4u);
+  // --markdown onto a file with the kept-below marker line regenerates what is above
+  // it and keeps the marker and everything below (docs/validation.md's hand-written
+  // learned-prior section); a marker that does not start a line is not one.
+  const std::string marker =
+      "<!-- twofold validate --markdown keeps this line and everything below it; the rest is generated -->";
+  const std::string kept = marker + "\n\n## Hand-written\n\nkept | " + marker + " |\n";
+  {
+    std::ofstream out(dir / "v.md", std::ios::binary);
+    out << "# Stale generated part\n\nold table\n\n" << kept;
+  }
   // The same mean check rejects langevin's known mode-weight bias on the 16-D mixture.
   const auto biased = run("--samplers langevin --problems gmm-dense");
+  {
+    std::ifstream in(dir / "v.md", std::ios::binary);
+    const std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(md.find("Stale generated part"), std::string::npos) << md;
+    EXPECT_EQ(md.rfind("# Sampler validation", 0), 0u) << md;
+    EXPECT_NE(md.find("## gmm-dense"), std::string::npos) << md;
+    ASSERT_GE(md.size(), kept.size());
+    EXPECT_EQ(md.substr(md.size() - kept.size()), kept) << md;
+    EXPECT_LT(md.find("## gmm-dense"), md.find(marker)) << md;
+  }
+  {  // the marker mid-line only: nothing is kept
+    std::ofstream out(dir / "v.md", std::ios::binary);
+    out << "text " << marker << "\n## Not kept\n";
+  }
+  run("--samplers exact --problems gmm-1d");
+  {
+    std::ifstream in(dir / "v.md", std::ios::binary);
+    const std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(md.find("Not kept"), std::string::npos) << md;
+  }
   ASSERT_EQ(biased["results"].size(), 1u);
   EXPECT_GT(biased["results"][0]["mean_error"].get<double>(), 3.5 / std::sqrt(n)) << biased.dump();
   const auto bad = testing::run_cli("validate --problems nope --out " + (dir / "x.json").string());

@@ -1,7 +1,9 @@
 """The shipped learned prior (data/models/phantom-denoiser, python/train_prior.py):
 its TorchScript contract, that it denoises held-out phantoms better than the identity
-and than the Gaussian prior's exact MMSE denoiser, and that its posterior mean beats
-the Gaussian prior's exact posterior mean at 4x on held-out images (the CI-size
+and than the Gaussian prior's exact MMSE denoiser, that its posterior mean beats the
+Gaussian prior's under the same sampler at 4x on held-out images (and, with 100 ddrm levels,
+the Gaussian's exact posterior mean), and simulation-based
+calibration of its posterior and cascade stage 2 against its own prior (the CI-size
 version of python/validate_learned_prior.py; docs/validation.md)."""
 
 import json
@@ -128,3 +130,143 @@ def test_posterior_mean_beats_the_gaussian_prior_at_4x(network):
 
     p_learned, p_gaussian = mean_psnr(learned), mean_psnr(gaussian)
     assert np.mean(p_learned - p_gaussian) > 0.3, (p_learned, p_gaussian)
+
+
+def test_posterior_mean_with_100_ddrm_levels_beats_the_gaussians_exact_posterior_mean(network):
+    """The setting docs/validation.md chose on other held-out images (ddrm, 100 levels,
+    eta = 1): on 4 held-out images at 4x, 8 chains each, the learned prior's posterior mean
+    beats the Gaussian prior's *exact* posterior mean in PSNR (50 images, 16 chains: +1.11 +-
+    0.15 dB; here measured +0.19, +0.82, -0.95, +1.55 dB, mean +0.40). SSIM is a tie on 50
+    images (0.790 +- 0.006 against 0.780) and is not judged. The same check with ddrm at 20
+    levels (eta 0.85) must fail (-1.6 dB on the tuning images). At 8x this setting fails
+    (docs/validation.md), so only 4x is claimed."""
+    module, info = network
+    shape = tuple(info["training_shape"])
+    images, chains = 4, 8
+    x = heldout(info, images)
+    mask = twofold.data.line_mask(shape[1], acceleration=4.0, seed=0, height=shape[0])
+    op = twofold.operators.mri(mask)
+    y = np.stack([twofold.simulate(op, x[i], SIGMA_Y, seed=i) for i in range(images)])
+    problem = twofold.InverseProblem(op, y, SIGMA_Y)
+    learned = network_prior(module, shape)
+    gaussian = gaussian_of_training_images(info)
+    exact = [twofold.exact_posterior(twofold.InverseProblem(op, y[i], SIGMA_Y), gaussian).mean for i in range(images)]
+
+    def psnr(m, t):
+        return 10 * np.log10(np.abs(t).max() ** 2 / np.mean(np.abs(m - t) ** 2))
+
+    def learned_means(sampler):
+        draws = twofold.posterior_draws(problem, learned, sampler=sampler, runs=images, chains=chains, seed=0)
+        return draws.reshape(images, chains, *shape).mean(axis=1)
+
+    p_exact = np.array([psnr(exact[i], x[i]) for i in range(images)])
+    means = learned_means(twofold.Sampler("ddrm", levels=100, ddrm_eta=1.0))
+    gain = np.array([psnr(means[i], x[i]) for i in range(images)]) - p_exact
+    assert gain.mean() > 0.0, gain
+    short = learned_means(twofold.Sampler("ddrm", levels=20))
+    assert np.mean([psnr(short[i], x[i]) for i in range(images)] - p_exact) < 0, "the control must lose"
+
+
+# ---- simulation-based calibration against the network's own prior --------------------------------
+#
+# twofold.sbc(..., truths=twofold.prior_draws(...)): the truths x*_l are draws of the prior the
+# sampler implies (the same sampler run with nothing observed), y_l = A x*_l + n_l, K posterior
+# draws each; the ranks of f(x*) among f(x_k) are uniform on {0..K} for a sampler that is
+# consistent with its own prior. The sampler is ddrm with 20 levels (what CI affords; the same
+# setting as python/validate_learned_prior.py) at the demo's 4x mask and noise. Judged: the
+# pixel test functions and the range and null projections (posterior), the pixels and the null
+# projection (cascade stage 2: completions given P_R x*). Not judged: the residual |A x - y|^2,
+# which 20-level ddrm fails for every prior (its draws fit the data worse than the truth,
+# normalised residual about 1.5 against 1; docs/validation.md) — a property of the short
+# schedule, not of the network.
+#
+# Threshold: every judged test's chi-square and ECDF-band p-values above ALPHA / (number of
+# p-values), so a calibrated sampler fails with probability at most ALPHA = 1 % (Bonferroni)
+# over seeds; the seeds are fixed, so the outcome is deterministic. The same check must fail
+# with the noise underestimated 5x (measured: range projection chi-square p 7e-6) and with the
+# sampler's prior scaled by 0.5 (the network told the images are half as bright; measured: 5
+# of 7 judged tests at p < 1e-3). 3x noise is borderline at 40 replicates (ECDF p 5e-4, the
+# simulated band's floor, chi-square p 0.005): the range projection sees the noise only
+# where the prior does not dominate.
+
+SBC_SHAPE = (48, 48)  # the network is fully convolutional; 48^2 costs half of 64^2
+SBC_REPLICATES, SBC_DRAWS, SBC_BINS, SBC_PIXELS = 40, 9, 5, 5
+SBC_ALPHA = 0.01
+
+
+def network_prior(module, shape, scale=1.0):
+    """The x0-convention network as a twofold prior; scale c != 1: the prior of c x (D_c(z, s) =
+    c D(z / c, s / c)), a deliberately wrong prior."""
+
+    def fn(z, s):
+        x = torch.view_as_real(z).permute(0, 3, 1, 2) / scale
+        out = module(x, torch.full((z.shape[0],), float(s) / scale)) * scale
+        return torch.view_as_complex(out.permute(0, 2, 3, 1).contiguous())
+
+    return twofold.priors.Denoiser(fn, shape=shape, name="phantom-denoiser", tensors="torch")
+
+
+@pytest.fixture(scope="module")
+def sbc_setup(network):
+    module, _ = network
+    sampler = twofold.Sampler("ddrm", levels=20)
+    prior = network_prior(module, SBC_SHAPE)
+    mask = twofold.data.line_mask(SBC_SHAPE[1], acceleration=4.0, seed=0, height=SBC_SHAPE[0])
+    op = twofold.operators.mri(mask)
+    truths = twofold.prior_draws(prior, SBC_REPLICATES, sampler=sampler, seed=7)
+    return module, sampler, prior, op, truths
+
+
+def judged_p_values(result, names):
+    return {t["name"]: (t["chi2_p"], t["ecdf_p"]) for t in result["tests"] if t["name"] in names}
+
+
+def run_sbc(setup, stage2=False, noise_scale=1.0, prior=None):
+    module, sampler, good_prior, op, truths = setup
+    result = twofold.sbc(op, SIGMA_Y, prior or good_prior, sampler=sampler, replicates=SBC_REPLICATES,
+                         draws=SBC_DRAWS, bins=SBC_BINS, pixels=SBC_PIXELS, stage2=stage2, seed=3,
+                         noise_scale=noise_scale, truths=truths)
+    pixels = [t["name"] for t in result["tests"] if t["name"].startswith("pixel")]
+    names = pixels + (["null projection"] if stage2 else ["range projection", "null projection"])
+    return result, judged_p_values(result, names)
+
+
+def smallest(p):
+    return min(min(v) for v in p.values())
+
+
+def test_prior_draws_of_the_network_look_like_its_training_images(sbc_setup, network):
+    """The truths: finite, not all alike, and of the training images' brightness (the network's
+    prior is the phantom family's, so the mean magnitude must be near the family's)."""
+    module, info = network
+    truths = sbc_setup[4]
+    assert truths.shape == (SBC_REPLICATES, *SBC_SHAPE) and np.isfinite(truths).all()
+    family = heldout(info, 64, SBC_SHAPE)
+    assert abs(np.abs(truths).mean() / np.abs(family).mean() - 1) < 0.2
+    assert np.std(truths, axis=0).mean() > 0.05 * np.abs(family).mean()
+
+
+def calibrated(p):
+    """Every judged p-value (chi-square and ECDF band of each test) above ALPHA / their number."""
+    return smallest(p) > SBC_ALPHA / (2 * len(p))
+
+
+def test_sbc_of_the_learned_prior_posterior_and_stage2(sbc_setup):
+    result, p = run_sbc(sbc_setup)
+    assert len(p) == SBC_PIXELS + 2
+    assert calibrated(p), p
+    # The residual is reported, not judged (see above): ddrm's 20-level draws fit worse.
+    residual = [t for t in result["tests"] if t["name"].startswith("residual")]
+    assert len(residual) == 1
+    stage2, p2 = run_sbc(sbc_setup, stage2=True)
+    assert stage2["stage2"] and len(p2) == SBC_PIXELS + 1
+    assert calibrated(p2), p2
+
+
+def test_sbc_of_the_learned_prior_fails_with_a_wrong_noise_level_or_prior(sbc_setup):
+    _, p = run_sbc(sbc_setup, noise_scale=5.0)
+    assert not calibrated(p), p
+    wrong = network_prior(sbc_setup[0], SBC_SHAPE, scale=0.5)
+    _, p = run_sbc(sbc_setup, prior=wrong)
+    assert not calibrated(p), p
+    assert sum(min(v) < 1e-3 for v in p.values()) >= 3, p

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -93,6 +94,30 @@ TEST(CliTorchScript, SampleWithTheGaussianModelGivesTheMapsOfPriorGaussian) {
     EXPECT_EQ(summary["inputs"]["prior"], "torchscript:" + model);
     EXPECT_EQ(summary["inputs"]["model"]["path"], (c.dir / model).string());
   }
+}
+
+/// --design sbc with a network prior, which cannot be drawn from (before prior_draws
+/// this exited 2: "cannot be sampled"): x* from the same sampler run with nothing
+/// observed, recorded as such in calibration.json and summary.json. The statistics
+/// themselves are judged where they are cheap: SbcWithGivenTruths (library) and
+/// tests/python/test_learned_prior.py (the shipped network, with failing controls).
+TEST(CliTorchScript, DesignSbcDrawsTheTruthsWithTheNetworksOwnSampler) {
+  if (!cli_path()) GTEST_SKIP() << "the CLI was not built";
+  const cli_case c;
+  const fs::path out = c.dir / "sbc";
+  const auto r = run_cli("sample --kspace " + (c.dir / "kspace.npy").string() + " --mask " +
+                         (c.dir / "mask.npy").string() + " --sigma " + std::to_string(c.pc.sigma) +
+                         " --prior torchscript --model " + (c.dir / "gauss.pt").string() +
+                         " --design sbc --runs 20 --chains 9 --sampler ddrm --levels 20 --no-report --backend cpu"
+                         " --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream in(out / "calibration.json");
+  const auto cal = nlohmann::json::parse(in);
+  EXPECT_EQ(cal["sbc"]["truths"], "prior_draws: the sampler with nothing observed");
+  ASSERT_EQ(cal["sbc"]["tests"].size(), 7u);  // 4 pixels, range, null, residual
+  for (const auto& t : cal["sbc"]["tests"]) EXPECT_EQ(t["ranks"].size(), 20u) << t.dump();
+  std::ifstream s(out / "summary.json");
+  EXPECT_EQ(nlohmann::json::parse(s)["sbc"]["truths"], "prior_draws: the sampler with nothing observed");
 }
 
 TEST(CliTorchScript, BadModelsExitTwoOrThreeNamingTheModelAndWriteNothing) {

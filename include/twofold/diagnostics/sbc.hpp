@@ -49,6 +49,12 @@ struct sbc_params {
   /// misstates (e.g. 2: noise underestimated 2×), the case the predictive coverage and
   /// the residual test exist to catch.
   double truth_noise_scale = 1.0;
+  /// The truths x*_l given instead of drawn, C order [L, ...] (L = replicates images
+  /// of the sampler's unknown): SBC of a prior that cannot be drawn from directly, a
+  /// network prior, whose truths come from its own unconditional sampler
+  /// (prior_draws, sample.hpp). SBC then judges the posterior sampler against the
+  /// prior those truths follow. Empty: drawn from the prior (or `truth_prior`).
+  std::vector<cfloat> truths;
 };
 
 struct sbc_result {
@@ -83,10 +89,11 @@ struct sbc_result {
 /// batch of L·K chains (a problem with L measurement sets, inverse_problem::sets()),
 /// split into batches of whole replicates only where backend memory or 256 MiB of
 /// host draws ask (or params.batch_replicates); draw k of replicate l is chain
-/// l·K + k, so results do not depend on the split. The prior must be sampleable (Gaussian or Gaussian mixture).
+/// l·K + k, so results do not depend on the split. The prior must be sampleable (Gaussian or
+/// Gaussian mixture) unless params.truths gives the truths.
 /// Also the predictive coverage of a held-out measurement per replicate (above).
-/// `truth_prior`: where x* comes from (default: `prior` itself). A different one
-/// makes a deliberately miscalibrated sampler — the case SBC exists to catch.
+/// `truth_prior`: where x* comes from (default: `prior` itself; not with params.truths).
+/// A different one makes a deliberately miscalibrated sampler — the case SBC exists to catch.
 sbc_result simulation_based_calibration(const context& ctx, std::shared_ptr<const linear_operator> op, double sigma_y,
                                         field values, const prior& prior, const sampler_params& sampler,
                                         const sbc_params& params, const twofold::prior* truth_prior = nullptr);

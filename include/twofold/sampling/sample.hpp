@@ -141,6 +141,18 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
                                     const sampler_params& sampler, const design_params& design,
                                     const progress_callback& progress = {});
 
+/// `count` draws of the prior itself by the posterior sampler `sampler` run with
+/// nothing observed, C order [count, H, W] on the host: the problem y = A x + n on
+/// images of `shape` whose A is 0 (a spectral operator in the pixel basis with every
+/// singular value 0), so every likelihood term vanishes and every sampler takes its
+/// unconditional step in every direction (ddrm and ddnm: DDIM with their η). For a
+/// prior that cannot be drawn from directly (a network prior) these are draws of the
+/// prior its sampler implies, discretisation included: the truths of its SBC
+/// (sbc_params::truths). Chain c is chain c of one run of `count` chains (seed `seed`).
+std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field values, const prior& prior,
+                                const sampler_params& sampler, std::size_t count, std::uint64_t seed = 0,
+                                const progress_callback& progress = {});
+
 /// The maps of a design from draws on the host, C order [R·K, H, W] with run r's
 /// chains at r·K … r·K + K − 1, by the same nested accumulators sample() runs; `op`
 /// (domain H × W) gives P_R and P_N for the range and null variances. For draws that
