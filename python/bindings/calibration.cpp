@@ -36,7 +36,7 @@ void bind_calibration(nb::module_& m) {
   const sbc_params sbcd{};
   m.def(
       "sbc",
-      [](const py_operator& op, double sigma, const py_prior& prior, nb::object sampler, std::size_t replicates,
+      [](const py_operator& op, double sigma, const py_prior& prior, sampler_arg sampler, std::size_t replicates,
          std::size_t draws, std::size_t bins, std::size_t pixels, bool stage2, std::uint64_t seed,
          std::size_t batch_replicates, const std::string& values, double noise_scale, nb::object truths) {
         if (prior.ctx && prior.ctx != op.ctx)

@@ -97,6 +97,18 @@ class complex128_array : public nb::object {
   NB_OBJECT_DEFAULT(complex128_array, object, "numpy.typing.NDArray[numpy.complex128]", is_numpy_array)
 };
 
+/// Arguments that take any object and check it themselves (with the library's own
+/// error messages), typed for the stubs.
+inline bool any_object(PyObject*) { return true; }
+/// sampler=: a sampler name or a twofold.Sampler (to_sampler).
+class sampler_arg : public nb::object {
+  NB_OBJECT_DEFAULT(sampler_arg, object, "str | Sampler", any_object)
+};
+/// progress=: True for a bar, or a callable receiving each progress event (a dict).
+class progress_arg : public nb::object {
+  NB_OBJECT_DEFAULT(progress_arg, object, "bool | collections.abc.Callable[[dict], None]", any_object)
+};
+
 /// NumPy arrays owning `v` (moved), C order with `shape`.
 float64_array numpy_array(std::vector<double>&& v, std::vector<std::size_t> shape);
 complex128_array numpy_array(std::vector<cdouble>&& v, std::vector<std::size_t> shape);

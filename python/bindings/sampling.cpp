@@ -42,7 +42,7 @@ struct run_guard {
   nb::object error;      // an exception raised by the progress callable or a signal
   std::chrono::steady_clock::time_point last_signal_check = std::chrono::steady_clock::now();
 
-  run_guard(const py_prior& prior, nb::object progress) {
+  run_guard(const py_prior& prior, progress_arg progress) {
     callback = prior.callback.get();
     if (callback) begin_run(*callback);
     if (progress.is_none() || (nb::isinstance<nb::bool_>(progress) && !nb::cast<bool>(progress))) return;
@@ -226,9 +226,9 @@ void bind_sampling(nb::module_& m) {
   const design_params dd{};
   m.def(
       "sample",
-      [](const py_problem& problem, const py_prior& prior, nb::object sampler, const std::string& design,
+      [](const py_problem& problem, const py_prior& prior, sampler_arg sampler, const std::string& design,
          std::size_t runs, std::size_t chains, std::uint64_t seed, std::size_t wave_chains, bool keep_draws,
-         nb::object progress) {
+         progress_arg progress) {
         check_same_context(problem, prior);
         const auto sp = to_sampler(sampler);
         const auto dp = to_design(design, runs, chains, seed, wave_chains, keep_draws);
@@ -270,8 +270,8 @@ void bind_sampling(nb::module_& m) {
       "exception when a Python prior fails.");
   m.def(
       "posterior_draws",
-      [](const py_problem& problem, const py_prior& prior, nb::object sampler, std::size_t runs, std::size_t chains,
-         std::uint64_t seed, std::size_t wave_chains, nb::object progress) {
+      [](const py_problem& problem, const py_prior& prior, sampler_arg sampler, std::size_t runs, std::size_t chains,
+         std::uint64_t seed, std::size_t wave_chains, progress_arg progress) {
         check_same_context(problem, prior);
         const auto sp = to_sampler(sampler);
         const auto dp = to_design("replicate", runs, chains, seed, wave_chains, false);
@@ -290,8 +290,8 @@ void bind_sampling(nb::module_& m) {
       "run as one particle system). A problem with R measurement sets gives run r the posterior of set r.");
   m.def(
       "prior_draws",
-      [](const py_prior& prior, std::size_t count, nb::object sampler, std::uint64_t seed, const std::string& values,
-         const py_context* ctx, nb::object progress) {
+      [](const py_prior& prior, std::size_t count, sampler_arg sampler, std::uint64_t seed, const std::string& values,
+         const py_context* ctx, progress_arg progress) {
         const auto sp = to_sampler(sampler);
         const auto f = parse_field(values, "field");
         std::shared_ptr<context> c = prior.ctx;
