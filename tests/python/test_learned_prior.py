@@ -52,6 +52,27 @@ def denoise(module, z, s):
     return torch.view_as_complex(out.permute(0, 2, 3, 1).contiguous()).numpy()
 
 
+def heldout_problem(info, images, acceleration=4.0):
+    """Held-out images x [images, H, W] measured at the demo's line mask and noise: the
+    truths, the operator, the measurements and the problem over the set axis."""
+    shape = tuple(info["training_shape"])
+    x = heldout(info, images)
+    mask = twofold.data.line_mask(shape[1], acceleration=acceleration, seed=0, height=shape[0])
+    op = twofold.operators.mri(mask)
+    y = np.stack([twofold.simulate(op, x[i], SIGMA_Y, seed=i) for i in range(images)])
+    return x, op, y, twofold.InverseProblem(op, y, SIGMA_Y)
+
+
+def psnr(m, t):
+    return 10 * np.log10(np.abs(t).max() ** 2 / np.mean(np.abs(m - t) ** 2))
+
+
+def posterior_means(problem, prior, sampler, images, chains, shape):
+    """Each set's posterior mean [images, H, W] from `chains` draws (runs = sets, seed 0)."""
+    draws = twofold.posterior_draws(problem, prior, sampler=sampler, runs=images, chains=chains, seed=0)
+    return draws.reshape(images, chains, *shape).mean(axis=1)
+
+
 def test_model_files_and_contract(network):
     module, info = network
     assert os.path.getsize(os.path.join(MODEL, "model.pt")) <= 10 * 2 ** 20
@@ -107,28 +128,14 @@ def test_posterior_mean_beats_the_gaussian_prior_at_4x(network):
     module, info = network
     shape = tuple(info["training_shape"])
     images, chains = 4, 8
-    x = heldout(info, images)
-    mask = twofold.data.line_mask(shape[1], acceleration=4.0, seed=0, height=shape[0])
-    op = twofold.operators.mri(mask)
-    y = np.stack([twofold.simulate(op, x[i], SIGMA_Y, seed=i) for i in range(images)])
-    problem = twofold.InverseProblem(op, y, SIGMA_Y)
-
-    def fn(z, s):
-        out = module(torch.view_as_real(z).permute(0, 3, 1, 2), torch.full((z.shape[0],), float(s)))
-        return torch.view_as_complex(out.permute(0, 2, 3, 1).contiguous())
-
-    learned = twofold.priors.Denoiser(fn, shape=shape, name="phantom-denoiser", tensors="torch")
-    gaussian = gaussian_of_training_images(info)
-
-    def psnr(m, t):
-        return 10 * np.log10(np.abs(t).max() ** 2 / np.mean(np.abs(m - t) ** 2))
+    x, _, _, problem = heldout_problem(info, images)
+    sampler = twofold.Sampler("ddrm", levels=20)
 
     def mean_psnr(prior):
-        draws = twofold.posterior_draws(problem, prior, sampler=twofold.Sampler("ddrm", levels=20), runs=images,
-                                        chains=chains, seed=0).reshape(images, chains, *shape)
-        return np.array([psnr(draws[i].mean(axis=0), x[i]) for i in range(images)])
+        means = posterior_means(problem, prior, sampler, images, chains, shape)
+        return np.array([psnr(means[i], x[i]) for i in range(images)])
 
-    p_learned, p_gaussian = mean_psnr(learned), mean_psnr(gaussian)
+    p_learned, p_gaussian = mean_psnr(network_prior(module, shape)), mean_psnr(gaussian_of_training_images(info))
     assert np.mean(p_learned - p_gaussian) > 0.3, (p_learned, p_gaussian)
 
 
@@ -143,21 +150,13 @@ def test_posterior_mean_with_100_ddrm_levels_beats_the_gaussians_exact_posterior
     module, info = network
     shape = tuple(info["training_shape"])
     images, chains = 4, 8
-    x = heldout(info, images)
-    mask = twofold.data.line_mask(shape[1], acceleration=4.0, seed=0, height=shape[0])
-    op = twofold.operators.mri(mask)
-    y = np.stack([twofold.simulate(op, x[i], SIGMA_Y, seed=i) for i in range(images)])
-    problem = twofold.InverseProblem(op, y, SIGMA_Y)
+    x, op, y, problem = heldout_problem(info, images)
     learned = network_prior(module, shape)
     gaussian = gaussian_of_training_images(info)
     exact = [twofold.exact_posterior(twofold.InverseProblem(op, y[i], SIGMA_Y), gaussian).mean for i in range(images)]
 
-    def psnr(m, t):
-        return 10 * np.log10(np.abs(t).max() ** 2 / np.mean(np.abs(m - t) ** 2))
-
     def learned_means(sampler):
-        draws = twofold.posterior_draws(problem, learned, sampler=sampler, runs=images, chains=chains, seed=0)
-        return draws.reshape(images, chains, *shape).mean(axis=1)
+        return posterior_means(problem, learned, sampler, images, chains, shape)
 
     p_exact = np.array([psnr(exact[i], x[i]) for i in range(images)])
     means = learned_means(twofold.Sampler("ddrm", levels=100, ddrm_eta=1.0))
