@@ -3,6 +3,7 @@
 // written unless all succeeds.
 #include "run/checkpoint.hpp"
 #include "commands.hpp"
+#include "run/draws.hpp"
 #include "commands/eeg.hpp"
 #include "inputs/factor_prior.hpp"
 #include "inputs/inputs.hpp"
@@ -129,6 +130,44 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
   std::printf("; outputs in %s\n", o.common.out.c_str());
 }
 
+/// The file the run's draws stream to. --checkpoint/--resume: beside the checkpoint
+/// (`.<out>.twofold-checkpoint-draws.npy`), where they outlive a kill; reopened when
+/// resuming from a checkpoint, else started afresh (an older checkpoint is removed
+/// first: its draws are gone). Otherwise in the staging folder: `draws.npy` with
+/// --save-draws, else a scratch file removed before the commit.
+draw_file open_draw_file(const sample_options& o, io::output_folder& folder, const run_checkpoints& checkpoints,
+                         image_shape shape, std::size_t n) {
+  const bool pair = o.save_draws && o.cfl;
+  if (o.checkpoints.active()) {
+    const std::filesystem::path base = checkpoints.draws_base();
+    const std::filesystem::path npy = base.string() + ".npy";
+    const std::optional<std::filesystem::path> cfl = pair ? std::optional(base) : std::nullopt;
+    if (checkpoints.resuming()) return draw_file::reopen(npy, cfl, n, shape);
+    checkpoints.remove();
+    return draw_file::create(npy, cfl, n, shape);
+  }
+  if (!o.save_draws) return draw_file::create(folder.staging_dir() / ".draws-scratch.npy", std::nullopt, n, shape);
+  std::optional<std::filesystem::path> cfl;
+  if (pair) {
+    folder.stage("draws.hdr");
+    cfl = folder.stage("draws.cfl").replace_extension();
+  }
+  return draw_file::create(folder.stage("draws.npy"), cfl, n, shape);
+}
+
+/// Before the commit: --save-draws puts the draws into the folder (a hard link of the
+/// checkpoint's file, which stays until the commit), else the scratch file goes.
+void keep_or_remove_draws(const sample_options& o, io::output_folder& folder, draw_file& draws) {
+  if (!o.save_draws) return draws.remove();
+  if (!o.checkpoints.active()) return;  // written in place
+  std::optional<std::filesystem::path> cfl;
+  if (o.cfl) {
+    folder.stage("draws.hdr");
+    cfl = folder.stage("draws.cfl").replace_extension();
+  }
+  draws.publish_as(folder.stage("draws.npy"), cfl);
+}
+
 void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   const auto sp = to_sampler_params(o.common);
   const bool sbc = o.common.design == "sbc";
@@ -200,7 +239,10 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   TWOFOLD_EXPECTS(o.sbc_noise_scale == 1.0, "--sbc-noise-scale needs --design sbc");
   const auto heldout = read_heldout_measurements(o.inputs, p);
   const inverse_problem problem(ctx, p.op, p.y, sigma, values);
-  require_memory_for_draws(dp, shape);
+  // The draws stream to a file (cli/run/draws.hpp); these two read them all into memory.
+  if (factor) require_memory_for_draws(dp, shape, "--prior factor's draws (transformed in memory)");
+  if (!heldout.empty())
+    require_memory_for_draws(dp, shape, "the predictive coverage of --heldout-measurements reads every draw, which");
   std::optional<gaussian_posterior_maps> reference;
   if (o.reference && writer) {
     stage_progress progress("exact reference");
@@ -212,17 +254,26 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   if (writer)
     std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
-  design_params keep = dp;
-  keep.keep_draws = true;
+  // The R·K draws go to a file wave by wave as the library hands them over: the run
+  // holds one wave of them, never all (the figures below read the file in pieces).
+  std::optional<draw_file> draws;
+  if (writer) draws = open_draw_file(o, *staged, checkpoints, shape, dp.runs * dp.chains_per_run);
+  design_params streamed = dp;
+  streamed.keep_draws = !writer;  // --mpi: the other processes send their share's draws to rank 0
+  if (writer) streamed.draw_sink = [&](std::size_t first, std::span<const cfloat> d) { draws->write(first, d); };
   std::optional<sample_result> gathered;
   if (job) {
     if (writer) std::fprintf(stderr, "twofold sample --mpi: %zu runs over %d processes\n", dp.runs, job->size());
-    gathered = job->sample(ctx, problem, *prior, sp, keep, writer ? stderr_progress() : progress_callback{});
+    gathered = job->sample(ctx, problem, *prior, sp, streamed, writer ? stderr_progress() : progress_callback{});
     if (!writer) return job->finish_together();  // rank 0 writes; wait until it has
   } else if (factor) {
+    design_params keep = dp;
+    keep.keep_draws = true;
     gathered = sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress());
+    draws->write(0, gathered->draws);
+    std::vector<cfloat>().swap(gathered->draws);
   } else {
-    gathered = sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints.params());
+    gathered = sample(ctx, problem, *prior, sp, streamed, stderr_progress(), checkpoints.params());
   }
   const sample_result& result = *gathered;
   io::output_folder& folder = *staged;
@@ -256,10 +307,11 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   quantile_maps quantiles;
   const auto calibration = [&] {
     stage_progress progress("calibration figures");
-    return calibration_figures(ctx, problem, result, truth, quantiles, heldout, dp.seed);
+    return calibration_figures(ctx, problem, result.maps, *draws, truth, quantiles, heldout, dp.seed);
   }();
   write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl, quantiles,
-                         calibration, o.save_draws ? &result.draws : nullptr});
+                         calibration});
+  keep_or_remove_draws(o, folder, *draws);
   finish_folder(folder, no_report);
   checkpoints.remove();  // the run is complete: its checkpoint is obsolete
   if (job) job->finish_together();
@@ -281,7 +333,7 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_flag("--cfl", o->cfl, "also write every map as a BART .cfl/.hdr pair");
   cmd->add_flag("--save-draws", o->save_draws,
                 "also write the R*K posterior draws: draws.npy [R*K, H, W] complex64 (and draws.cfl/.hdr, BART dims "
-                "(H, W, 1, R*K), with --cfl); they are held in memory for the quantile maps anyway");
+                "(H, W, 1, R*K), with --cfl), streamed wave by wave (memory: one wave)");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
   add_checkpoint_options(*cmd, o->checkpoints);
