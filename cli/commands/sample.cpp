@@ -13,6 +13,7 @@
 #include <twofold/twofold.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -168,6 +169,132 @@ void keep_or_remove_draws(const sample_options& o, io::output_folder& folder, dr
   draws.publish_as(folder.stage("draws.npy"), cfl);
 }
 
+/// `set-000`, `set-001`, …: the subfolder of measurement set s.
+std::string set_folder(std::size_t s) {
+  char name[32];
+  std::snprintf(name, sizeof name, "set-%03zu", s);
+  return name;
+}
+
+/// What measurement sets (--measurements [S, ...]) do not support: refused before any
+/// work, naming the flag.
+void check_sets_options(const sample_options& o, const loaded_problem& p) {
+  const std::string sets = "--measurements holds " + std::to_string(p.sets) + " measurement sets (a leading set axis)";
+  TWOFOLD_EXPECTS(o.common.design == "replicate",
+                  sets + ": they are sampled side by side with --design replicate (every chain a posterior draw of "
+                         "its set; the cascade's two stages need one set); add --design replicate, or give one set");
+  TWOFOLD_EXPECTS(o.common.sampler != "smc", sets + ": --sampler smc would make each set's R x K chains one particle "
+                                                    "system; sample the sets one at a time with smc");
+  TWOFOLD_EXPECTS(!o.reference, sets + ": --reference is not supported with sets; sample a set alone for it");
+  TWOFOLD_EXPECTS(!o.checkpoints.active(), sets + ": --checkpoint and --resume are not supported with sets");
+  TWOFOLD_EXPECTS(!o.mpi, sets + ": --mpi is not supported with sets");
+  TWOFOLD_EXPECTS(o.inputs.heldout.empty(), sets + ": --heldout-measurements is not supported with sets");
+  TWOFOLD_EXPECTS(o.inputs.prior_kind != "factor", sets + ": --prior factor is not supported with sets");
+  TWOFOLD_EXPECTS(o.inputs.forward.empty(), sets + ": --forward (EEG outputs) is not supported with sets");
+  TWOFOLD_EXPECTS(o.sbc_noise_scale == 1.0, "--sbc-noise-scale needs --design sbc");
+}
+
+/// --measurements [S, ...]: the S problems of one operator sampled side by side in one
+/// batch (the library's measurement sets: posterior_draws with S runs of R·K chains, set
+/// s's draws are chains s·R·K … (s + 1)·R·K − 1), streamed to one draw file per set;
+/// then per set the maps of the replicate design of R runs × K chains
+/// (maps_from_draws), its calibration figures and the usual files in `set-NNN/`, and
+/// a summary.json at the top that describes the layout.
+void run_sets(const sample_options& o, const context& ctx, const loaded_problem& p, const prior& prior, field values,
+              const sampler_params& sp, const design_params& dp, bool no_report) {
+  const std::size_t S = p.sets, R = dp.runs, K = dp.chains_per_run, RK = R * K;
+  const image_shape shape = p.op->domain();
+  std::optional<std::vector<cfloat>> truths;  // [S, H, W] or one image for all
+  if (!o.inputs.truth.empty()) {
+    const auto t = io::read_complex_array(o.inputs.truth, "truth image");
+    expect_truth(t.shape, shape, S);
+    truths = t.values;
+  }
+  const inverse_problem batch(ctx, p.op, p.y, o.sigma, values, S);
+  io::output_folder folder = open_output_folder(o.common, input_paths(o.inputs));
+  std::fprintf(stderr, "twofold sample: %zu measurement sets of a %s operator side by side, %s image, on %s\n", S,
+               p.op->name().c_str(), to_string(shape).c_str(), ctx.device_name().c_str());
+  std::vector<std::string> subfolders;
+  std::vector<output_place> places;
+  std::vector<draw_file> draws;
+  for (std::size_t s = 0; s < S; ++s) {
+    subfolders.push_back(set_folder(s));
+    places.emplace_back(folder, subfolders.back());
+    std::optional<std::filesystem::path> cfl;
+    if (o.save_draws && o.cfl) cfl = places.back().stage("draws");
+    draws.push_back(draw_file::create(o.save_draws ? places.back().stage("draws.npy")
+                                                   : folder.staging_dir() / (".draws-scratch-" + subfolders.back() + ".npy"),
+                                      cfl, RK, shape));
+  }
+  design_params batch_design = dp;
+  batch_design.runs = S;
+  batch_design.chains_per_run = RK;
+  batch_design.keep_draws = false;
+  const std::size_t N = shape.pixels();
+  batch_design.draw_sink = [&](std::size_t first, std::span<const cfloat> wave) {
+    for (std::size_t done = 0, n = wave.size() / N; done < n;) {  // a wave may span sets
+      const std::size_t chain = first + done, s = chain / RK, in_set = std::min(n - done, RK - chain % RK);
+      draws[s].write(chain % RK, wave.subspan(done * N, in_set * N));
+      done += in_set;
+    }
+  };
+  const auto start = std::chrono::steady_clock::now();
+  posterior_draws(ctx, batch, prior, sp, batch_design, stderr_progress());
+  sample_report report;
+  report.device = ctx.device_name();
+  report.runs = R;
+  report.chains_per_run = K;
+  report.chains = S * RK;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  nlohmann::json summary;
+  summary["command"] = "sample";
+  summary["inputs"] = {{"operator", p.op->name()}, {"measurements", o.inputs.measurements}, {"mask", o.inputs.mask},
+                       {"maps", o.inputs.maps}, {"matrix", o.inputs.matrix}, {"sigma_y", o.sigma},
+                       {"field", values == field::real ? "real" : "complex"}, {"prior", prior.name()},
+                       {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
+                       {"measurement_shape", to_string(p.op->codomain())}};
+  record_run(summary, sp, dp, report);
+  summary["report"] = {{"device", report.device}, {"seconds", report.seconds}, {"chains", report.chains}};
+  summary["measurement_sets"] = {
+      {"sets", S},
+      {"folders", subfolders},
+      {"layout", "set-NNN/ holds the usual outputs (maps, calibration.json, summary.json, draws with --save-draws) of "
+                 "measurement set NNN, the leading axis of --measurements"},
+      {"sampling", "all sets in one batch (the library's measurement sets): set s's R x K draws are chains "
+                   "s*R*K ... (s+1)*R*K-1 of posterior_draws with S runs of R*K chains, the same random numbers as "
+                   "that call on set s alone; the maps are the replicate design's of R runs x K chains"}};
+  for (std::size_t s = 0; s < S; ++s) {
+    stage_progress progress("outputs of " + subfolders[s]);
+    const inverse_problem problem = batch.measurement_set(ctx, s);
+    const auto set_draws = all_draws(draws[s]);  // one set's R·K draws, for its maps
+    const uncertainty_maps maps = maps_from_draws(ctx, *p.op, run_design::replicate, set_draws, R, K);
+    require_finite_maps(maps, std::string(to_string(sp.kind)));
+    std::optional<std::vector<cfloat>> truth;
+    if (truths) {
+      const std::size_t at = truths->size() == N ? 0 : s * N;
+      truth.emplace(truths->begin() + std::ptrdiff_t(at), truths->begin() + std::ptrdiff_t(at + N));
+    }
+    nlohmann::json set_summary = summary;
+    set_summary.erase("measurement_sets");
+    set_summary["measurement_set"] = {{"index", s}, {"of", S}, {"chains", {s * RK, (s + 1) * RK - 1}}};
+    quantile_maps quantiles;
+    const auto calibration = calibration_figures(ctx, problem, maps, draws[s], truth, quantiles, {}, dp.seed);
+    write_outputs(places[s], {maps, problem.zero_filled(), p.mask, truth, std::nullopt, set_summary, o.cfl, quantiles,
+                              calibration});
+    if (!o.save_draws) draws[s].remove();
+  }
+  {
+    std::ofstream out(folder.stage("summary.json"), std::ios::binary);
+    out << summary.dump(2) << "\n";
+    out.close();
+    TWOFOLD_ENSURES(out.good(), "could not write summary.json");
+  }
+  finish_folder(folder, no_report, subfolders);
+  std::printf("twofold sample: %zu measurement sets x %zu runs x %zu chains in %.1f s; outputs in %s/set-000 ... %s\n",
+              S, R, K, report.seconds, o.common.out.c_str(), subfolders.back().c_str());
+}
+
 void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   const auto sp = to_sampler_params(o.common);
   const bool sbc = o.common.design == "sbc";
@@ -216,6 +343,12 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
     fp = read_factor_prior(o.inputs, p);
   } else {
     prior = read_prior(ctx, o.inputs, shape, values, &p);
+  }
+  if (p.sets > 1) {
+    TWOFOLD_EXPECTS(!sbc, "--measurements holds " + std::to_string(p.sets) +
+                              " measurement sets: --design sbc simulates its own data; give one measurement");
+    check_sets_options(o, p);
+    return run_sets(o, ctx, p, *prior, values, sp, dp, no_report);
   }
   std::optional<eeg_forward> forward;
   if (!o.inputs.forward.empty()) forward = read_forward(o.inputs.forward, false);
