@@ -282,7 +282,8 @@ coverage_curve tiled_coverage(const draw_source& draws, std::span<const cfloat> 
 
 std::vector<double> chunked_residuals(const context& ctx, const inverse_problem& problem, const draw_source& draws) {
   const std::size_t n = draws.draws(), N = draws.shape().pixels(), M = problem.op().codomain().pixels();
-  const std::size_t chunk = std::clamp<std::size_t>(draw_piece_bytes / ((N + M) * sizeof(cfloat)), 1, n);
+  // Per draw: the piece and its copy on the backend (N values each), A x there and on the host (M each).
+  const std::size_t chunk = std::clamp<std::size_t>(draw_piece_bytes / (2 * (N + M) * sizeof(cfloat)), 1, n);
   std::vector<double> r;
   std::vector<cfloat> piece;
   for (std::size_t first = 0; first < n; first += chunk) {
