@@ -34,30 +34,28 @@ std::vector<std::size_t> bart_dims(image_shape s, std::size_t n) {
   return dims;
 }
 
-void write_all(int fd, const void* data, std::size_t bytes, std::size_t offset, const fs::path& path) {
-  const char* p = static_cast<const char*>(data);
+/// Moves `bytes` at `offset` with pwrite or pread, resuming after partial transfers;
+/// runtime_failure naming the file (`doing`: what failed) on an error or an early end.
+template <class Transfer, class Bytes>
+void transfer_all(Transfer transfer, int fd, Bytes* data, std::size_t bytes, std::size_t offset, const fs::path& path,
+                  const char* doing) {
   while (bytes > 0) {
-    const ssize_t w = ::pwrite(fd, p, bytes, off_t(offset));
-    if (w < 0 && errno == EINTR) continue;
-    TWOFOLD_ENSURES(w > 0, "could not write the draws to " + quoted(path) + ": " +
-                               std::string(w < 0 ? std::strerror(errno) : "no space written"));
-    p += w;
-    bytes -= std::size_t(w);
-    offset += std::size_t(w);
+    const ssize_t n = transfer(fd, data, bytes, off_t(offset));
+    if (n < 0 && errno == EINTR) continue;
+    TWOFOLD_ENSURES(n > 0, std::string("could not ") + doing + " " + quoted(path) + ": " +
+                               (n < 0 ? std::strerror(errno) : "the file ends early or the disk is full"));
+    data += n;
+    bytes -= std::size_t(n);
+    offset += std::size_t(n);
   }
 }
 
+void write_all(int fd, const void* data, std::size_t bytes, std::size_t offset, const fs::path& path) {
+  transfer_all(::pwrite, fd, static_cast<const char*>(data), bytes, offset, path, "write the draws to");
+}
+
 void read_all(int fd, void* data, std::size_t bytes, std::size_t offset, const fs::path& path) {
-  char* p = static_cast<char*>(data);
-  while (bytes > 0) {
-    const ssize_t r = ::pread(fd, p, bytes, off_t(offset));
-    if (r < 0 && errno == EINTR) continue;
-    TWOFOLD_ENSURES(r > 0, "could not read the draws back from " + quoted(path) + ": " +
-                               std::string(r < 0 ? std::strerror(errno) : "the file ends early"));
-    p += r;
-    bytes -= std::size_t(r);
-    offset += std::size_t(r);
-  }
+  transfer_all(::pread, fd, static_cast<char*>(data), bytes, offset, path, "read the draws back from");
 }
 
 int open_file(const fs::path& path, int flags) {
