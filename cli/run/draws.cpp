@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -100,6 +101,17 @@ void draws_in_memory::read_pixels(std::size_t first_pixel, std::size_t count, st
 }
 
 draw_file draw_file::create(fs::path npy, std::optional<fs::path> cfl, std::size_t n, image_shape shape) {
+  {  // The files are sparse until written: a disk too small would fail late, after the sampling.
+    const double need = double(n) * double(shape.pixels()) * sizeof(cfloat) * (cfl ? 2 : 1);
+    std::error_code ec;
+    const auto space = fs::space(npy.parent_path(), ec);
+    char text[200];
+    std::snprintf(text, sizeof text, "%.3g GB for %zu draws of %zu pixels%s, but the disk of --out has %.3g GB free",
+                  need / 1e9, n, shape.pixels(), cfl ? " (.npy and .cfl)" : "", double(space.available) / 1e9);
+    TWOFOLD_EXPECTS(ec || need <= double(space.available),
+                    std::string("--runs x --chains is too large for the disk: the draws need ") + text +
+                        " (lower --runs or --chains, or free space)");
+  }
   draw_file f;
   f.npy_path_ = std::move(npy);
   f.cfl_base_ = std::move(cfl);

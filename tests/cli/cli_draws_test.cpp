@@ -224,6 +224,17 @@ TEST_F(CliDraws, MemoryDoesNotGrowWithTheDraws) {
                                       << " KiB for 6144 draws";
 }
 
+// The draws go to disk, not memory: 2^31 draws of 12 × 12 pixels (2.5 TB) cannot fit
+// on the disk of --out and are refused before any sampling (exit 2, naming the flags);
+// nothing is written.
+TEST_F(CliDraws, DrawsThatCannotFitOnTheDiskAreRefused) {
+  const fs::path out = dir / "huge";
+  const auto r = run_cli(inputs() + " --runs 65536 --chains 32768 --out " + out.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "--runs x --chains is too large for the disk")) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 // Three measurement sets side by side: set s's folder holds the draws the library
 // gives set s alone (posterior_draws of that set, S runs of R·K chains: chains
 // s·R·K …), the maps of those draws as R runs × K chains (maps_from_draws), and a
