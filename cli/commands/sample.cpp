@@ -157,8 +157,11 @@ draw_file open_draw_file(const sample_options& o, io::output_folder& folder, con
 }
 
 /// Before the commit: --save-draws puts the draws into the folder (a hard link of the
-/// checkpoint's file, which stays until the commit), else the scratch file goes.
+/// checkpoint's file), else the scratch file in the staging folder goes. The file beside
+/// a checkpoint stays until the commit succeeded (run_checkpoints::remove): a kill
+/// before it resumes with its draws.
 void keep_or_remove_draws(const sample_options& o, io::output_folder& folder, draw_file& draws) {
+  if (o.checkpoints.active() && !o.save_draws) return;
   if (!o.save_draws) return draws.remove();
   if (!o.checkpoints.active()) return;  // written in place
   std::optional<std::filesystem::path> cfl;
