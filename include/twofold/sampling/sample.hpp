@@ -51,7 +51,7 @@ struct design_params {
   /// draws to a file while holding one wave (`twofold sample --save-draws`). A resumed
   /// sample() hands over only the chains it samples; an exception it throws ends the call.
   using draw_sink_type = std::function<void(std::size_t first_chain, std::span<const cfloat> draws)>;
-  draw_sink_type draw_sink;
+  draw_sink_type draw_sink{};
 };
 
 /// Per-pixel maps, C order [H, W]. Variances of complex pixels are E|x − E x|².
