@@ -466,7 +466,8 @@ void add_input_options(CLI::App& cmd, problem_inputs& o) {
   cmd.add_option("--operator", o.op, "mri | mri-multicoil | dense | blur | inpaint | superres")->capture_default_str();
   cmd.add_option("--measurements,--kspace", o.measurements,
                   "y: k-space [H, W] (mri), [coils, H, W] (mri-multicoil), [m] (dense), an image (blur, inpaint, "
-                  "superres)")
+                  "superres); with a leading axis [S, ...], S measurement sets sampled side by side (--design "
+                  "replicate; outputs in set-000/ ...)")
       ->required();
   cmd.add_option("--slice", o.slice, "fastMRI .h5 slice (default: the middle one)")->check(count_in(0, 1000000));
   cmd.add_option("--mask", o.mask,
