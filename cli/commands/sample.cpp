@@ -3,6 +3,7 @@
 // written unless all succeeds.
 #include "run/checkpoint.hpp"
 #include "commands.hpp"
+#include "run/draws.hpp"
 #include "commands/eeg.hpp"
 #include "inputs/factor_prior.hpp"
 #include "inputs/inputs.hpp"
@@ -12,6 +13,7 @@
 #include <twofold/twofold.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -131,6 +133,173 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
   std::printf("; outputs in %s\n", o.common.out.c_str());
 }
 
+/// The file the run's draws stream to. --checkpoint/--resume: beside the checkpoint
+/// (`.<out>.twofold-checkpoint-draws.npy`), where they outlive a kill; reopened when
+/// resuming from a checkpoint, else started afresh (an older checkpoint is removed
+/// first: its draws are gone). Otherwise in the staging folder: `draws.npy` with
+/// --save-draws, else a scratch file removed before the commit.
+draw_file open_draw_file(const sample_options& o, io::output_folder& folder, const run_checkpoints& checkpoints,
+                         image_shape shape, std::size_t n) {
+  const bool pair = o.save_draws && o.cfl;
+  if (o.checkpoints.active()) {
+    const std::filesystem::path base = checkpoints.draws_base();
+    const std::filesystem::path npy = base.string() + ".npy";
+    const std::optional<std::filesystem::path> cfl = pair ? std::optional(base) : std::nullopt;
+    if (checkpoints.resuming()) return draw_file::reopen(npy, cfl, n, shape);
+    checkpoints.remove();
+    return draw_file::create(npy, cfl, n, shape);
+  }
+  if (!o.save_draws) return draw_file::create(folder.staging_dir() / ".draws-scratch.npy", std::nullopt, n, shape);
+  std::optional<std::filesystem::path> cfl;
+  if (pair) {
+    folder.stage("draws.hdr");
+    cfl = folder.stage("draws.cfl").replace_extension();
+  }
+  return draw_file::create(folder.stage("draws.npy"), cfl, n, shape);
+}
+
+/// Before the commit: --save-draws puts the draws into the folder (a hard link of the
+/// checkpoint's file), else the scratch file in the staging folder goes. The file beside
+/// a checkpoint stays until the commit succeeded (run_checkpoints::remove): a kill
+/// before it resumes with its draws.
+void keep_or_remove_draws(const sample_options& o, io::output_folder& folder, draw_file& draws) {
+  if (o.checkpoints.active() && !o.save_draws) return;
+  if (!o.save_draws) return draws.remove();
+  if (!o.checkpoints.active()) return;  // written in place
+  std::optional<std::filesystem::path> cfl;
+  if (o.cfl) {
+    folder.stage("draws.hdr");
+    cfl = folder.stage("draws.cfl").replace_extension();
+  }
+  draws.publish_as(folder.stage("draws.npy"), cfl);
+}
+
+/// `set-000`, `set-001`, …: the subfolder of measurement set s.
+std::string set_folder(std::size_t s) {
+  char name[32];
+  std::snprintf(name, sizeof name, "set-%03zu", s);
+  return name;
+}
+
+/// What measurement sets (--measurements [S, ...]) do not support: refused before any
+/// work, naming the flag.
+void check_sets_options(const sample_options& o, const loaded_problem& p) {
+  const std::string sets = "--measurements holds " + std::to_string(p.sets) + " measurement sets (a leading set axis)";
+  TWOFOLD_EXPECTS(o.common.design == "replicate",
+                  sets + ": they are sampled side by side with --design replicate (every chain a posterior draw of "
+                         "its set; the cascade's two stages need one set); add --design replicate, or give one set");
+  TWOFOLD_EXPECTS(o.common.sampler != "smc", sets + ": --sampler smc would make each set's R x K chains one particle "
+                                                    "system; sample the sets one at a time with smc");
+  TWOFOLD_EXPECTS(!o.reference, sets + ": --reference is not supported with sets; sample a set alone for it");
+  TWOFOLD_EXPECTS(!o.checkpoints.active(), sets + ": --checkpoint and --resume are not supported with sets");
+  TWOFOLD_EXPECTS(!o.mpi, sets + ": --mpi is not supported with sets");
+  TWOFOLD_EXPECTS(o.inputs.heldout.empty(), sets + ": --heldout-measurements is not supported with sets");
+  TWOFOLD_EXPECTS(o.inputs.prior_kind != "factor", sets + ": --prior factor is not supported with sets");
+  TWOFOLD_EXPECTS(o.inputs.forward.empty(), sets + ": --forward (EEG outputs) is not supported with sets");
+  TWOFOLD_EXPECTS(o.sbc_noise_scale == 1.0, "--sbc-noise-scale needs --design sbc");
+}
+
+/// --measurements [S, ...]: the S problems of one operator sampled side by side in one
+/// batch (the library's measurement sets: posterior_draws with S runs of R·K chains, set
+/// s's draws are chains s·R·K … (s + 1)·R·K − 1), streamed to one draw file per set;
+/// then per set the maps of the replicate design of R runs × K chains
+/// (maps_from_draws), its calibration figures and the usual files in `set-NNN/`, and
+/// a summary.json at the top that describes the layout.
+void run_sets(const sample_options& o, const context& ctx, const loaded_problem& p, const prior& prior, field values,
+              const sampler_params& sp, const design_params& dp, bool no_report) {
+  const std::size_t S = p.sets, R = dp.runs, K = dp.chains_per_run, RK = R * K;
+  const image_shape shape = p.op->domain();
+  std::optional<std::vector<cfloat>> truths;  // [S, H, W] or one image for all
+  if (!o.inputs.truth.empty()) {
+    const auto t = io::read_complex_array(o.inputs.truth, "truth image");
+    expect_truth(t.shape, shape, S);
+    truths = t.values;
+  }
+  const inverse_problem batch(ctx, p.op, p.y, o.sigma, values, S);
+  io::output_folder folder = open_output_folder(o.common, input_paths(o.inputs));
+  std::fprintf(stderr, "twofold sample: %zu measurement sets of a %s operator side by side, %s image, on %s\n", S,
+               p.op->name().c_str(), to_string(shape).c_str(), ctx.device_name().c_str());
+  std::vector<std::string> subfolders;
+  std::vector<output_place> places;
+  std::vector<draw_file> draws;
+  for (std::size_t s = 0; s < S; ++s) {
+    subfolders.push_back(set_folder(s));
+    places.emplace_back(folder, subfolders.back());
+    std::optional<std::filesystem::path> cfl;
+    if (o.save_draws && o.cfl) cfl = places.back().stage("draws");
+    draws.push_back(draw_file::create(o.save_draws ? places.back().stage("draws.npy")
+                                                   : folder.staging_dir() / (".draws-scratch-" + subfolders.back() + ".npy"),
+                                      cfl, RK, shape));
+  }
+  design_params batch_design = dp;
+  batch_design.runs = S;
+  batch_design.chains_per_run = RK;
+  batch_design.keep_draws = false;
+  const std::size_t N = shape.pixels();
+  batch_design.draw_sink = [&](std::size_t first, std::span<const cfloat> wave) {
+    for (std::size_t done = 0, n = wave.size() / N; done < n;) {  // a wave may span sets
+      const std::size_t chain = first + done, s = chain / RK, in_set = std::min(n - done, RK - chain % RK);
+      draws[s].write(chain % RK, wave.subspan(done * N, in_set * N));
+      done += in_set;
+    }
+  };
+  const auto start = std::chrono::steady_clock::now();
+  posterior_draws(ctx, batch, prior, sp, batch_design, stderr_progress());
+  sample_report report;
+  report.device = ctx.device_name();
+  report.runs = R;
+  report.chains_per_run = K;
+  report.chains = S * RK;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  nlohmann::json summary;
+  summary["command"] = "sample";
+  summary["inputs"] = {{"operator", p.op->name()}, {"measurements", o.inputs.measurements}, {"mask", o.inputs.mask},
+                       {"maps", o.inputs.maps}, {"matrix", o.inputs.matrix}, {"sigma_y", o.sigma},
+                       {"field", values == field::real ? "real" : "complex"}, {"prior", prior.name()},
+                       {"prior_basis", o.inputs.prior_basis}, {"image_shape", to_string(shape)},
+                       {"measurement_shape", to_string(p.op->codomain())}};
+  record_run(summary, sp, dp, report);
+  summary["report"] = {{"device", report.device}, {"seconds", report.seconds}, {"chains", report.chains}};
+  summary["measurement_sets"] = {
+      {"sets", S},
+      {"folders", subfolders},
+      {"layout", "set-NNN/ holds the usual outputs (maps, calibration.json, summary.json, draws with --save-draws) of "
+                 "measurement set NNN, the leading axis of --measurements"},
+      {"sampling", "all sets in one batch (the library's measurement sets): set s's R x K draws are chains "
+                   "s*R*K ... (s+1)*R*K-1 of posterior_draws with S runs of R*K chains, the same random numbers as "
+                   "that call on set s alone; the maps are the replicate design's of R runs x K chains"}};
+  for (std::size_t s = 0; s < S; ++s) {
+    stage_progress progress("outputs of " + subfolders[s]);
+    const inverse_problem problem = batch.measurement_set(ctx, s);
+    const auto set_draws = all_draws(draws[s]);  // one set's R·K draws, for its maps
+    const uncertainty_maps maps = maps_from_draws(ctx, *p.op, run_design::replicate, set_draws, R, K);
+    require_finite_maps(maps, std::string(to_string(sp.kind)));
+    std::optional<std::vector<cfloat>> truth;
+    if (truths) {
+      const std::size_t at = truths->size() == N ? 0 : s * N;
+      truth.emplace(truths->begin() + std::ptrdiff_t(at), truths->begin() + std::ptrdiff_t(at + N));
+    }
+    nlohmann::json set_summary = summary;
+    set_summary.erase("measurement_sets");
+    set_summary["measurement_set"] = {{"index", s}, {"of", S}, {"chains", {s * RK, (s + 1) * RK - 1}}};
+    quantile_maps quantiles;
+    const auto calibration = calibration_figures(ctx, problem, maps, draws[s], truth, quantiles, {}, dp.seed);
+    write_outputs(places[s], {maps, problem.zero_filled(), p.mask, truth, std::nullopt, set_summary, o.cfl, quantiles,
+                              calibration});
+    if (!o.save_draws) draws[s].remove();
+  }
+  {
+    std::ofstream out(folder.stage("summary.json"), std::ios::binary);
+    out << summary.dump(2) << "\n";
+    out.close();
+    TWOFOLD_ENSURES(out.good(), "could not write summary.json");
+  }
+  finish_folder(folder, no_report, subfolders);
+  std::printf("twofold sample: %zu measurement sets x %zu runs x %zu chains in %.1f s; outputs in %s/set-000 ... %s\n",
+              S, R, K, report.seconds, o.common.out.c_str(), subfolders.back().c_str());
+}
+
 void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   const auto sp = to_sampler_params(o.common);
   const bool sbc = o.common.design == "sbc";
@@ -180,6 +349,12 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   } else {
     prior = read_prior(ctx, o.inputs, shape, values, &p);
   }
+  if (p.sets > 1) {
+    TWOFOLD_EXPECTS(!sbc, "--measurements holds " + std::to_string(p.sets) +
+                              " measurement sets: --design sbc simulates its own data; give one measurement");
+    check_sets_options(o, p);
+    return run_sets(o, ctx, p, *prior, values, sp, dp, no_report);
+  }
   std::optional<eeg_forward> forward;
   if (!o.inputs.forward.empty()) forward = read_forward(o.inputs.forward, false);
   if (sbc) {
@@ -209,7 +384,10 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   TWOFOLD_EXPECTS(o.sbc_noise_scale == 1.0, "--sbc-noise-scale needs --design sbc");
   const auto heldout = read_heldout_measurements(o.inputs, p);
   const inverse_problem problem(ctx, p.op, p.y, sigma, values);
-  require_memory_for_draws(dp, shape);
+  // The draws stream to a file (cli/run/draws.hpp); these two read them all into memory.
+  if (factor) require_memory_for_draws(dp, shape, "--prior factor's draws (transformed in memory)");
+  if (!heldout.empty())
+    require_memory_for_draws(dp, shape, "the predictive coverage of --heldout-measurements reads every draw, which");
   std::optional<gaussian_posterior_maps> reference;
   if (o.reference && writer) {
     stage_progress progress("exact reference");
@@ -221,17 +399,26 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   if (writer)
     std::fprintf(stderr, "twofold sample: %s operator, %s image, %s measurements, on %s\n", p.op->name().c_str(),
                to_string(shape).c_str(), to_string(p.op->codomain()).c_str(), ctx.device_name().c_str());
-  design_params keep = dp;
-  keep.keep_draws = true;
+  // The R·K draws go to a file wave by wave as the library hands them over: the run
+  // holds one wave of them, never all (the figures below read the file in pieces).
+  std::optional<draw_file> draws;
+  if (writer) draws = open_draw_file(o, *staged, checkpoints, shape, dp.runs * dp.chains_per_run);
+  design_params streamed = dp;
+  streamed.keep_draws = !writer;  // --mpi: the other processes send their share's draws to rank 0
+  if (writer) streamed.draw_sink = [&](std::size_t first, std::span<const cfloat> d) { draws->write(first, d); };
   std::optional<sample_result> gathered;
   if (job) {
     if (writer) std::fprintf(stderr, "twofold sample --mpi: %zu runs over %d processes\n", dp.runs, job->size());
-    gathered = job->sample(ctx, problem, *prior, sp, keep, writer ? stderr_progress() : progress_callback{});
+    gathered = job->sample(ctx, problem, *prior, sp, streamed, writer ? stderr_progress() : progress_callback{});
     if (!writer) return job->finish_together();  // rank 0 writes; wait until it has
   } else if (factor) {
+    design_params keep = dp;
+    keep.keep_draws = true;
     gathered = sample_factor_prior(ctx, p, *fp, sigma, sp, keep, stderr_progress());
+    draws->write(0, gathered->draws);
+    std::vector<cfloat>().swap(gathered->draws);
   } else {
-    gathered = sample(ctx, problem, *prior, sp, keep, stderr_progress(), checkpoints.params());
+    gathered = sample(ctx, problem, *prior, sp, streamed, stderr_progress(), checkpoints.params());
   }
   const sample_result& result = *gathered;
   io::output_folder& folder = *staged;
@@ -265,10 +452,11 @@ void run_sample(const sample_options& o, bool no_report, const CLI::App& cmd) {
   quantile_maps quantiles;
   const auto calibration = [&] {
     stage_progress progress("calibration figures");
-    return calibration_figures(ctx, problem, result, truth, quantiles, heldout, dp.seed);
+    return calibration_figures(ctx, problem, result.maps, *draws, truth, quantiles, heldout, dp.seed);
   }();
   write_outputs(folder, {result.maps, problem.zero_filled(), p.mask, truth, reference, summary, o.cfl, quantiles,
-                         calibration, o.save_draws ? &result.draws : nullptr});
+                         calibration});
+  keep_or_remove_draws(o, folder, *draws);
   finish_folder(folder, no_report);
   checkpoints.remove();  // the run is complete: its checkpoint is obsolete
   if (job) job->finish_together();
@@ -290,7 +478,7 @@ std::function<void()> add_sample_command(CLI::App& app) {
   cmd->add_flag("--cfl", o->cfl, "also write every map as a BART .cfl/.hdr pair");
   cmd->add_flag("--save-draws", o->save_draws,
                 "also write the R*K posterior draws: draws.npy [R*K, H, W] complex64 (and draws.cfl/.hdr, BART dims "
-                "(H, W, 1, R*K), with --cfl); they are held in memory for the quantile maps anyway");
+                "(H, W, 1, R*K), with --cfl), streamed wave by wave (memory: one wave)");
   cmd->add_flag("--sbc-stage2", o->sbc_stage2,
                 "--design sbc: calibrate cascade stage 2 alone (rank P_N x* among completions given P_R x*)");
   add_checkpoint_options(*cmd, o->checkpoints);

@@ -165,8 +165,9 @@ void check_input_shapes(const problem_inputs& o) {
   TWOFOLD_EXPECTS(o.prior_kind == "torchscript" || o.model.path.empty(),
                   "--model is read only with --prior torchscript (got --prior " + o.prior_kind + ")");
   const bool mri = o.op == "mri" || o.op == "mri-multicoil";
-  const auto y = io::read_array_shape(o.measurements, mri ? "k-space" : "measurements", {"kspace", o.slice});
+  auto y = io::read_array_shape(o.measurements, mri ? "k-space" : "measurements", {"kspace", o.slice});
   if (y.empty()) return;
+  const std::size_t sets = take_set_axis(o.forward.empty() ? o.op : "dense", y);
   const auto peek = [&](const std::string& path, const std::string& what, const char* dataset = "kspace") {
     return path.empty() ? std::vector<std::size_t>{} : io::read_array_shape(path, what, {dataset, o.slice});
   };
@@ -217,7 +218,28 @@ void check_input_shapes(const problem_inputs& o) {
   if (!o.prior_images.empty())
     if (const auto st = peek(o.prior_images, "prior image stack"); !st.empty())
       stack_count(st, *image, "prior image stack");
-  if (const auto t = peek(o.truth, "truth image"); !t.empty()) expect_image(t, *image, "truth image", domain);
+  if (const auto t = peek(o.truth, "truth image"); !t.empty()) expect_truth(t, *image, sets);
+}
+
+void expect_truth(std::vector<std::size_t> shape, image_shape image, std::size_t sets) {
+  if (sets > 1 && shape.size() == 3) {
+    TWOFOLD_EXPECTS(shape[0] == sets, "--truth has " + std::to_string(shape[0]) + " images (shape " +
+                                          shape_text(shape) + ") but --measurements has " + std::to_string(sets) +
+                                          " sets: give one truth image [H, W] or one per set [S, H, W]");
+    shape.erase(shape.begin());
+  }
+  expect_image(shape, image, "truth image", "the image (the operator's domain)");
+}
+
+std::size_t take_set_axis(const std::string& op, std::vector<std::size_t>& shape) {
+  const bool sets = ((op == "mri" || op == "blur" || op == "inpaint" || op == "superres") && shape.size() == 3) ||
+                    (op == "mri-multicoil" && shape.size() == 4) ||
+                    (op == "dense" && shape.size() == 2 && shape[0] > 1 && shape[1] > 1);
+  if (!sets) return 1;
+  const std::size_t S = shape.front();
+  TWOFOLD_EXPECTS(S >= 1, "--measurements: a set axis of length 0 (shape " + shape_text(shape) + ")");
+  shape.erase(shape.begin());
+  return S;
 }
 
 loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
@@ -234,8 +256,12 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
                   "--noise-cov needs --operator dense (a lead field; got --operator " + o.op + ")");
   const io::array_read_options kspace_options{"kspace", o.slice};
   const bool mri = o.op == "mri" || o.op == "mri-multicoil";
-  const auto y = io::read_complex_array(o.measurements, mri ? "k-space" : "measurements", kspace_options);
+  auto y = io::read_complex_array(o.measurements, mri ? "k-space" : "measurements", kspace_options);
   loaded_problem p;
+  p.sets = take_set_axis(o.op, y.shape);  // y.shape: one measurement's from here on
+  TWOFOLD_EXPECTS(p.sets == 1 || o.noise_cov.empty(),
+                  "--measurements with a set axis (" + std::to_string(p.sets) +
+                      " sets) cannot be whitened by --noise-cov; sample each set alone");
   p.y = y.values;
   p.real_data = all_real(y.values);
   if (o.op == "mri") {
@@ -270,7 +296,7 @@ loaded_problem load_problem(const context& ctx, const problem_inputs& given) {
     const auto a = io::read_complex_array(o.matrix, "matrix");
     TWOFOLD_EXPECTS(a.shape.size() == 2 && a.shape[0] > 0 && a.shape[1] > 0,
                     "matrix must be a 2-D array [rows, columns] (got " + shape_text(a.shape) + ")");
-    TWOFOLD_EXPECTS(y.values.size() == a.shape[0] && (y.shape.size() == 1 || y.shape.size() == 2),
+    TWOFOLD_EXPECTS(y.values.size() == p.sets * a.shape[0] && (y.shape.size() == 1 || y.shape.size() == 2),
                     "measurements have shape " + shape_text(y.shape) + " but the matrix has " +
                         std::to_string(a.shape[0]) + " rows (expected [" + std::to_string(a.shape[0]) + "])");
     p.op = std::make_shared<dense_operator>(ctx, a.values, a.shape[0], image_shape{1, a.shape[1]});
@@ -440,7 +466,8 @@ void add_input_options(CLI::App& cmd, problem_inputs& o) {
   cmd.add_option("--operator", o.op, "mri | mri-multicoil | dense | blur | inpaint | superres")->capture_default_str();
   cmd.add_option("--measurements,--kspace", o.measurements,
                   "y: k-space [H, W] (mri), [coils, H, W] (mri-multicoil), [m] (dense), an image (blur, inpaint, "
-                  "superres)")
+                  "superres); with a leading axis [S, ...], S measurement sets sampled side by side (--design "
+                  "replicate; outputs in set-000/ ...)")
       ->required();
   cmd.add_option("--slice", o.slice, "fastMRI .h5 slice (default: the middle one)")->check(count_in(0, 1000000));
   cmd.add_option("--mask", o.mask,

@@ -64,10 +64,18 @@ struct problem_inputs {
 /// Registers the flags of `inputs` on a subcommand.
 void add_input_options(CLI::App& cmd, problem_inputs& inputs);
 
+/// Measurement sets (`twofold sample`, README): S measurements of one operator with a
+/// leading axis, recognised by the array's rank: [S, H, W] for mri, blur, inpaint and
+/// superres (one measurement is [H, W]), [S, coils, H, W] for mri-multicoil, [S, m]
+/// with S > 1 and m > 1 for dense (one measurement is [m], [m, 1] or [1, m]). Returns
+/// S (1 without the axis) and removes the axis from `shape`.
+std::size_t take_set_axis(const std::string& op, std::vector<std::size_t>& shape);
+
 /// The operator with its measurements, and what the outputs need to know of it.
 struct loaded_problem {
   std::shared_ptr<const linear_operator> op;
-  std::vector<cfloat> y;
+  std::vector<cfloat> y;    ///< [sets, codomain]
+  std::size_t sets = 1;     ///< measurement sets in y (take_set_axis)
   std::vector<float> mask;  ///< the k-space or pixel mask, for the outputs (empty when none)
   bool real_data = true;    ///< the operator's matrix and y have no imaginary parts
   /// dense with a real matrix: the matrix the engine uses, [rows, columns] row-major
@@ -116,6 +124,10 @@ std::unique_ptr<prior> read_prior(const context& ctx, const problem_inputs& o, i
 /// A real matrix in double precision: `.npy` float64 read exactly, other formats and
 /// dtypes through io::read_float_array. Values checked finite (bad_input naming `what`).
 io::float_array read_real(const std::string& path, const std::string& what, std::vector<double>& values);
+
+/// Checks --truth's shape: one image of `image`, or with measurement sets also one
+/// per set ([S, H, W]).
+void expect_truth(std::vector<std::size_t> shape, image_shape image, std::size_t sets);
 
 /// Checks that an array read as `what` holds one image of `expected` shape ([H, W],
 /// or [W] / [H·W] when H = 1).

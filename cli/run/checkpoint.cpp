@@ -220,6 +220,7 @@ void run_checkpoints::remove() const noexcept {
   if (file_.empty()) return;
   std::error_code ec;
   std::filesystem::remove(file_, ec);
+  for (const char* suffix : {".npy", ".cfl", ".hdr"}) std::filesystem::remove(draws_base().string() + suffix, ec);
 }
 
 }  // namespace twofold::cli

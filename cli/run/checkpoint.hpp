@@ -66,7 +66,13 @@ class run_checkpoints {
   /// must outlive the sample() call.
   checkpoint_params params() const;
   /// The run is committed: its checkpoint (any, also one of an earlier run) is obsolete.
+  /// Its draws go with it.
   void remove() const noexcept;
+  /// Whether a checkpoint was read to continue from.
+  bool resuming() const noexcept { return resume_from_.has_value(); }
+  /// `.<out>.twofold-checkpoint-draws`: the base path (add .npy, or .cfl/.hdr) of the
+  /// file the run's draws stream to, beside the checkpoint, so that they outlive a kill.
+  std::filesystem::path draws_base() const { return file_.string() + "-draws"; }
 
  private:
   checkpoint_options options_;

@@ -114,7 +114,11 @@ std::optional<sample_result> mpi_job::sample(const context& ctx, const inverse_p
   mine.reset();
   for (int from = 1; from < size_; ++from) {
     const auto bytes = receive_bytes(from);
-    if (!bytes.empty()) merge.add(deserialize_share(bytes));
+    if (bytes.empty()) continue;
+    const run_share share = deserialize_share(bytes);
+    // Rank 0's own draws went to the sink wave by wave; the others' arrive a share at a time.
+    if (design.draw_sink) design.draw_sink(share.first_run * share.chains_per_run, share.draws);
+    merge.add(share);
   }
   return merge.finish();
 }

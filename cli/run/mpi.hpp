@@ -28,7 +28,9 @@ class mpi_job {
   int local_rank() const noexcept { return local_rank_; }
 
   /// Samples this process's share of the runs and gathers them: rank 0 gets the
-  /// result of sample() (bit-identical), the others nothing.
+  /// result of sample() (bit-identical), the others nothing. Rank 0's
+  /// design.draw_sink gets every draw in run order: its own wave by wave, the
+  /// others' a share at a time as they arrive (their design.keep_draws sends them).
   std::optional<sample_result> sample(const context& ctx, const inverse_problem& problem, const prior& prior,
                                       const sampler_params& sp, const design_params& design,
                                       const progress_callback& progress) const;

@@ -42,7 +42,7 @@ std::vector<cfloat> as_cfloat(const std::vector<cdouble>& v) {
 
 class writer {
  public:
-  writer(io::output_folder& folder, image_shape shape, bool cfl)
+  writer(const output_place& folder, image_shape shape, bool cfl)
       : folder_(folder), shape_(shape), dims_{shape.height, shape.width}, cfl_(cfl) {}
 
   /// name.npy, and name.cfl/.hdr (BART's column-major layout) when asked.
@@ -73,7 +73,7 @@ class writer {
     io::write_cfl(folder_.stage(name + ".cfl"), bart.data, bart.dims);
   }
 
-  io::output_folder& folder_;
+  const output_place& folder_;
   image_shape shape_;
   std::size_t dims_[2];
   bool cfl_;
@@ -166,7 +166,7 @@ void require_finite_maps(const uncertainty_maps& maps, const std::string& sample
   check("null variance", count(maps.null_variance), maps.null_variance.size());
 }
 
-void require_memory_for_draws(const design_params& d, image_shape shape) {
+void require_memory_for_draws(const design_params& d, image_shape shape, const std::string& why) {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return;
   const long double memory = static_cast<long double>(pages) * static_cast<long double>(page);
@@ -176,16 +176,38 @@ void require_memory_for_draws(const design_params& d, image_shape shape) {
   std::snprintf(text, sizeof text, "%.3g GB for %zu x %zu draws of %zu pixels, against %.3g GB of memory",
                 double(need / 1e9), d.runs, d.chains_per_run, shape.pixels(), double(memory / 1e9));
   TWOFOLD_EXPECTS(need <= memory / 2,
-                  std::string("--runs x --chains is too large for this machine: the kept draws need ") + text +
+                  "--runs x --chains is too large for this machine: " + why + " need " + text +
                       " (at most half may be used; lower --runs or --chains)");
 }
 
-void finish_folder(io::output_folder& folder, bool no_report) {
+void finish_folder(io::output_folder& folder, bool no_report, const std::vector<std::string>& subfolders) {
   if (!no_report) {
     stage_progress progress("report");
-    write_report(folder.staging_dir(), true, folder.final_dir());
+    if (subfolders.empty()) write_report(folder.staging_dir(), true, folder.final_dir());
+    for (const auto& sub : subfolders) write_report(folder.staging_dir() / sub, true, folder.final_dir() / sub);
   }
   folder.commit();
+}
+
+output_place::output_place(io::output_folder& folder, std::string subfolder)
+    : folder_(folder), subfolder_(std::move(subfolder)) {
+  std::error_code ec;
+  std::filesystem::create_directory(staging_dir(), ec);
+  TWOFOLD_ENSURES(!ec, "could not create " + staging_dir().string() + ": " + ec.message());
+}
+
+std::filesystem::path output_place::stage(const std::string& file_name) const {
+  if (subfolder_.empty()) return folder_.stage(file_name);
+  TWOFOLD_EXPECTS(file_name.find('/') == std::string::npos, "output file names are plain names");
+  return staging_dir() / file_name;
+}
+
+std::filesystem::path output_place::final_dir() const {
+  return subfolder_.empty() ? folder_.final_dir() : folder_.final_dir() / subfolder_;
+}
+
+std::filesystem::path output_place::staging_dir() const {
+  return subfolder_.empty() ? folder_.staging_dir() : folder_.staging_dir() / subfolder_;
 }
 
 io::output_folder open_output_folder(const common_options& o, const std::vector<std::string>& inputs) {
@@ -238,7 +260,7 @@ stage_progress::~stage_progress() {
   if (elapsed > 1.0) std::fprintf(stderr, "[%s] done in %.1f s\n", state_->stage.c_str(), elapsed);
 }
 
-void write_outputs(io::output_folder& folder, const run_record& run) {
+void write_outputs(const output_place& folder, const run_record& run) {
   require_finite_maps(run.maps, run.summary.contains("sampler") ? run.summary["sampler"].value("kind", "") : "");
   const image_shape shape = run.maps.shape;
   writer w(folder, shape, run.cfl);
@@ -299,16 +321,6 @@ void write_outputs(io::output_folder& folder, const run_record& run) {
     w.npy("quantile_hi", q_hi);
     w.png("quantile_width", width, "width of the 5-95 % interval of |x|", io::colormap::magma);
   }
-  if (run.draws != nullptr && !run.draws->empty()) {
-    const std::size_t n = run.draws->size() / shape.pixels();
-    const std::size_t dims[3] = {n, shape.height, shape.width};
-    io::write_npy(folder.stage("draws.npy"), std::span<const cfloat>(*run.draws), dims);
-    if (run.cfl) {
-      folder.stage("draws.hdr");
-      const auto bart = io::coil_stack_to_cfl(image_shape{shape.height, shape.width, n}, *run.draws);
-      io::write_cfl(folder.stage("draws.cfl"), bart.data, bart.dims);
-    }
-  }
   if (!run.calibration.is_null()) {
     std::ofstream cal(folder.stage("calibration.json"), std::ios::binary);
     cal << run.calibration.dump(2) << "\n";
@@ -336,25 +348,32 @@ nlohmann::json predictive_coverage_json(const predictive_coverage_curve& c, cons
 nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const sample_result& result,
                                    const std::optional<std::vector<cfloat>>& truth, quantile_maps& quantiles,
                                    std::span<const cfloat> heldout, std::uint64_t seed) {
-  const image_shape shape = problem.shape();
-  quantiles = pixel_quantiles(result.draws, shape, problem.values());
-  const auto residuals = normalised_residuals(ctx, problem, result.draws);
+  return calibration_figures(ctx, problem, result.maps, draws_in_memory(result.draws, problem.shape()), truth,
+                             quantiles, heldout, seed);
+}
+
+nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const uncertainty_maps& maps,
+                                   const draw_source& draws, const std::optional<std::vector<cfloat>>& truth,
+                                   quantile_maps& quantiles, std::span<const cfloat> heldout, std::uint64_t seed) {
+  quantiles = tiled_pixel_quantiles(draws, problem.values());
+  const auto residuals = chunked_residuals(ctx, problem, draws);
   nlohmann::json j;
-  j["draws"] = result.draws.size() / shape.pixels();
+  j["draws"] = draws.draws();
   j["quantile_levels"] = {quantiles.lo_level, quantiles.hi_level};
   j["quantile_maps_of"] = problem.is_real() ? "x" : "|x| (magnitude)";
   j["coverage_of"] = problem.is_real() ? "x per pixel" : "Re x and Im x per pixel";
   j["residuals"] = residuals;
-  j["psnr_forward"] = forward_psnr(ctx, problem, result.maps.mean);
-  j["ssim_forward"] = forward_ssim(ctx, problem, result.maps.mean);
-  if (!result.maps.ambiguity.empty()) j["entanglement"] = entanglement(result.maps);
+  j["psnr_forward"] = forward_psnr(ctx, problem, maps.mean);
+  j["ssim_forward"] = forward_ssim(ctx, problem, maps.mean);
+  if (!maps.ambiguity.empty()) j["entanglement"] = entanglement(maps);
   if (truth) {
     const auto levels = default_coverage_levels();
-    const auto c = coverage(result.draws, *truth, shape, problem.values(), levels);
+    const auto c = tiled_coverage(draws, *truth, problem.values(), levels);
     j["coverage"] = {{"nominal", c.nominal}, {"quantile", c.quantile}, {"gaussian", c.gaussian}};
   }
   if (!heldout.empty()) {
-    const auto c = predictive_coverage(ctx, problem, result.draws, heldout, default_coverage_levels(), seed);
+    // Ranks among the replicated measurements of every draw: all draws at once.
+    const auto c = predictive_coverage(ctx, problem, all_draws(draws), heldout, default_coverage_levels(), seed);
     j["predictive_coverage"] = predictive_coverage_json(
         c, "held-out measurement sets (standard error over the sets, given the data: they share the object's "
            "posterior deviation)");

@@ -6,6 +6,7 @@
 /// interrupted or failed run leaves no half-written folder.
 
 #include "commands.hpp"
+#include "run/draws.hpp"
 
 #include <twofold/twofold.hpp>
 
@@ -31,16 +32,39 @@ struct run_record {
   bool cfl = false;  ///< also write each array as a BART .cfl/.hdr pair
   std::optional<quantile_maps> quantiles;  ///< quantile_lo/hi.npy
   nlohmann::json calibration;              ///< calibration.json (null: not written)
-  /// --save-draws: the R·K posterior draws, C order [R·K, H, W], written as draws.npy
-  /// (complex64; and draws.cfl/.hdr with BART dims (H, W, 1, R·K) when `cfl`). Null: not written.
-  const std::vector<cfloat>* draws = nullptr;
+};
+
+/// Where write_outputs stages its files: an output folder, or a subfolder of its
+/// staging folder (one measurement set's outputs: `set-000/`), committed with it.
+class output_place {
+ public:
+  output_place(io::output_folder& folder) : folder_(folder) {}  // NOLINT(google-explicit-constructor)
+  /// Creates the subfolder `name` of the folder's staging folder.
+  output_place(io::output_folder& folder, std::string subfolder);
+  /// The path to write `file_name` to (see io::output_folder::stage).
+  std::filesystem::path stage(const std::string& file_name) const;
+  /// The folder the files end up in once committed.
+  std::filesystem::path final_dir() const;
+  /// The folder they are staged in.
+  std::filesystem::path staging_dir() const;
+
+ private:
+  io::output_folder& folder_;
+  std::string subfolder_;
 };
 
 /// The calibration and validity figures of one sampled problem (docs/design.md §1.7) for
 /// calibration.json, and the 5 %/95 % quantile maps: coverage against the truth when
 /// known, per-draw normalised residuals, forward PSNR, entanglement, and the posterior
 /// predictive coverage of `heldout` ([S, codomain] in the problem's units; none when
-/// empty; replicate noise from `seed`). `result` must hold its draws (design.keep_draws).
+/// empty; replicate noise from `seed`). `draws` are read in pieces of at most
+/// draw_piece_bytes (cli/run/draws.hpp), except for the predictive coverage, which
+/// reads them all.
+nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const uncertainty_maps& maps,
+                                   const draw_source& draws, const std::optional<std::vector<cfloat>>& truth,
+                                   quantile_maps& quantiles, std::span<const cfloat> heldout = {},
+                                   std::uint64_t seed = 0);
+/// The same for a result that holds its draws (design.keep_draws).
 nlohmann::json calibration_figures(const context& ctx, const inverse_problem& problem, const sample_result& result,
                                    const std::optional<std::vector<cfloat>>& truth, quantile_maps& quantiles,
                                    std::span<const cfloat> heldout = {}, std::uint64_t seed = 0);
@@ -49,14 +73,15 @@ nlohmann::json calibration_figures(const context& ctx, const inverse_problem& pr
 /// what the groups are.
 nlohmann::json predictive_coverage_json(const predictive_coverage_curve& c, const std::string& over);
 
-/// Stages everything in `folder` (the caller commits it, after the report). Throws
+/// Stages everything in `place` (the caller commits the folder, after the report). Throws
 /// `runtime_failure` before staging anything when a map holds a NaN or an
 /// infinity: such a run produced nothing usable (exit 3, nothing committed).
-void write_outputs(io::output_folder& folder, const run_record& run);
+void write_outputs(const output_place& place, const run_record& run);
 
-/// Throws `bad_input` naming --runs and --chains when the kept draws (R·K images
-/// of `shape`, complex float) would not fit in this machine's memory.
-void require_memory_for_draws(const design_params& d, image_shape shape);
+/// Throws `bad_input` naming --runs and --chains (and `why` they are held) when R·K
+/// images of `shape`, complex float, would not fit in this machine's memory.
+void require_memory_for_draws(const design_params& d, image_shape shape,
+                              const std::string& why = "the kept draws");
 
 /// Throws `runtime_failure` naming the map and the count when any value of
 /// `maps` is not finite.
@@ -64,8 +89,9 @@ void require_finite_maps(const uncertainty_maps& maps, const std::string& sample
 
 /// Writes report.html into the staging folder (unless `no_report`; a failed
 /// report is only a warning) and commits the folder: the report is part of the
-/// one atomic swap, so a failed report never leaves an old one behind.
-void finish_folder(io::output_folder& folder, bool no_report);
+/// one atomic swap, so a failed report never leaves an old one behind. `subfolders`
+/// (the measurement sets' `set-000/` …) each get their own report.html.
+void finish_folder(io::output_folder& folder, bool no_report, const std::vector<std::string>& subfolders = {});
 
 /// The --out folder of a run that reads `inputs` (empty entries ignored): refused
 /// when it holds one of them, or is a non-empty folder twofold did not write

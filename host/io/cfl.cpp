@@ -71,6 +71,13 @@ cfl_array read_cfl(const fs::path& path, std::string_view what) {
   return a;
 }
 
+std::string cfl_header(std::span<const std::size_t> dims) {
+  std::string header = "# Dimensions\n";
+  for (std::size_t k = 0; k < cfl_max_dims; ++k) header += std::to_string(k < dims.size() ? dims[k] : 1) + " ";
+  header += "\n";
+  return header;
+}
+
 void write_cfl(const fs::path& path, std::span<const cfloat> data, std::span<const std::size_t> dims) {
   const fs::path base = cfl_base_path(path);
   std::size_t n = 0;
@@ -81,9 +88,7 @@ void write_cfl(const fs::path& path, std::span<const cfloat> data, std::span<con
   TWOFOLD_EXPECTS(detail::checked_product(dims, 1, n) && n == data.size(),
                   where + std::to_string(data.size()) + " values do not fill dims " + detail::shape_text(dims));
 
-  std::string header = "# Dimensions\n";
-  for (std::size_t k = 0; k < cfl_max_dims; ++k) header += std::to_string(k < dims.size() ? dims[k] : 1) + " ";
-  header += "\n";
+  const std::string header = cfl_header(dims);
 
   // Both files go to hidden temporaries first (each itself written atomically),
   // then are renamed: the pair never mixes an old .hdr with a new .cfl because of

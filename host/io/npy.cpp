@@ -175,12 +175,7 @@ std::vector<float> as_float32(const npy_array& a, std::string_view what) {
 
 namespace {
 
-void write_npy_bytes(const fs::path& path, std::string_view descr, std::span<const std::byte> bytes,
-                     std::size_t count, std::span<const std::size_t> shape) {
-  std::size_t n = 0;
-  TWOFOLD_EXPECTS(detail::checked_product(shape, 1, n) && n == count,
-                  "write_npy '" + path.string() + "': " + std::to_string(count) + " values do not fill shape " +
-                      detail::shape_text(shape));
+std::string header_bytes(std::string_view descr, std::span<const std::size_t> shape) {
   std::string dict = "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': " +
                      detail::shape_text(shape) + ", }";
   // Pad with spaces and a final newline so the data starts on a 64-byte boundary.
@@ -195,11 +190,36 @@ void write_npy_bytes(const fs::path& path, std::string_view descr, std::span<con
   const std::size_t len = dict.size();
   for (std::size_t i = 0; i < preamble - 8; ++i) head.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
   head += dict;
+  return head;
+}
+
+void write_npy_bytes(const fs::path& path, std::string_view descr, std::span<const std::byte> bytes,
+                     std::size_t count, std::span<const std::size_t> shape) {
+  std::size_t n = 0;
+  TWOFOLD_EXPECTS(detail::checked_product(shape, 1, n) && n == count,
+                  "write_npy '" + path.string() + "': " + std::to_string(count) + " values do not fill shape " +
+                      detail::shape_text(shape));
+  const std::string head = header_bytes(descr, shape);
   const std::array<std::span<const std::byte>, 2> parts{std::as_bytes(std::span(head)), bytes};
   write_file_atomically(path, parts);
 }
 
 }  // namespace
+
+std::string npy_header_bytes(dtype type, std::span<const std::size_t> shape) {
+  std::size_t n = 0;
+  TWOFOLD_EXPECTS(detail::checked_product(shape, dtype_size(type), n),
+                  "npy_header_bytes: shape " + detail::shape_text(shape) + " overflows");
+  switch (type) {
+    case dtype::float32: return header_bytes("<f4", shape);
+    case dtype::float64: return header_bytes("<f8", shape);
+    case dtype::complex64: return header_bytes("<c8", shape);
+    case dtype::complex128: return header_bytes("<c16", shape);
+    case dtype::boolean: return header_bytes("|b1", shape);
+    case dtype::uint8: return header_bytes("|u1", shape);
+  }
+  return {};
+}
 
 void write_npy(const fs::path& path, std::span<const float> v, std::span<const std::size_t> shape) {
   write_npy_bytes(path, "<f4", std::as_bytes(v), v.size(), shape);

@@ -239,6 +239,16 @@ void check_design(const design_params& design) {
   TWOFOLD_EXPECTS(design.runs * design.chains_per_run < (std::size_t{1} << 32), "at most 2^32 chains per job");
 }
 
+/// design.draw_sink(first, the wave's draws): `kept` when they are kept on the host
+/// anyway, else a host copy of `x`.
+void hand_over(const context& ctx, const design_params& design, const_chain_view x, std::size_t first,
+               const cfloat* kept) {
+  if (!design.draw_sink) return;
+  if (kept != nullptr) return design.draw_sink(first, std::span<const cfloat>(kept, x.size()));
+  const auto host = to_host(ctx, x.data, x.size());
+  design.draw_sink(first, host);
+}
+
 }  // namespace
 
 std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
@@ -249,11 +259,13 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
   const std::size_t K = design.chains_per_run, total = design.runs * K, N = problem.shape().pixels();
   design_runner runner(ctx, problem, *sampler, design, progress);
-  std::vector<cfloat> draws(total * N);
+  const bool keep = design.keep_draws || !design.draw_sink;
+  std::vector<cfloat> draws(keep ? total * N : 0);
   runner.waves("posterior", 0, total, K, sampler->particles(), 0,
                [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, K, obs); },
                [&](chain_view x, std::size_t first) {
-                 detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+                 if (keep) detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+                 hand_over(ctx, design, x, first, keep ? draws.data() + first * N : nullptr);
                },
                [](std::size_t) {});
   return draws;
@@ -419,8 +431,9 @@ std::pair<sample_report, std::vector<cfloat>> sample_runs(const context& ctx, co
   const std::size_t first_chain = first_run * K;
   const auto accumulate = [&](chain_view x, std::size_t first) {
     acc.add(ctx, problem.op(), x, first);
-    if (design.keep_draws)
-      detail::copy_bytes(ctx, draws.data() + (first - first_chain) * N, x.data, x.size() * sizeof(cfloat));
+    cfloat* kept = design.keep_draws ? draws.data() + (first - first_chain) * N : nullptr;
+    if (kept != nullptr) detail::copy_bytes(ctx, kept, x.data, x.size() * sizeof(cfloat));
+    hand_over(ctx, design, x, first, kept);
   };
 
   std::size_t chains = runs * K;

@@ -51,11 +51,15 @@ if ! out=$("$cli" "${args[@]}" "${levels[@]}" --mask mask.npy --out probe --mpi 
   fail "a one-process --mpi run failed: $out"
 fi
 
+# The cascade runs also write their draws (--save-draws --cfl): rank 0 streams its own
+# waves and then each other rank's share as it arrives, in run order.
 for design in cascade replicate; do
-  "$cli" "${args[@]}" "${levels[@]}" --mask mask.npy --design "$design" --out "ref_$design" >/dev/null 2>&1 ||
+  draws=()
+  [ "$design" = cascade ] && draws=(--save-draws --cfl)
+  "$cli" "${args[@]}" "${levels[@]}" "${draws[@]}" --mask mask.npy --design "$design" --out "ref_$design" >/dev/null 2>&1 ||
     fail "single-process $design run failed"
   for p in 2 3; do
-    log=$("$mpiexec" -n "$p" --oversubscribe "$cli" "${args[@]}" "${levels[@]}" --mask mask.npy --design "$design" \
+    log=$("$mpiexec" -n "$p" --oversubscribe "$cli" "${args[@]}" "${levels[@]}" "${draws[@]}" --mask mask.npy --design "$design" \
       --out "mpi_${design}_$p" --mpi 2>&1) || fail "mpirun -n $p ($design) failed: $log"
     same "mpi_${design}_$p" "ref_$design" || fail "mpirun -n $p ($design): outputs differ from the single process's"
     echo "mpirun -n $p, $design: outputs byte-identical to the single-process run"

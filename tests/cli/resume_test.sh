@@ -31,9 +31,12 @@ np.save("pv.npy", np.ones((H, W), np.float32))
 PY
 
 # 8 runs x 8 chains in waves of one run: 8 waves of stage 2 (cascade) or of posterior draws.
+# The replicate runs also write their draws (--save-draws --cfl): streamed beside the
+# checkpoint, they must survive the kills too; the cascade runs stream them to a scratch file.
 run() {  # run DESIGN OUT [more flags]; SIGMA overrides the noise level
   local design=$1 out=$2
   shift 2
+  [ "$design" = replicate ] && set -- --save-draws --cfl "$@"
   exec "$cli" sample --kspace k.npy --mask mask.npy --prior-mean pm.npy --prior-variance pv.npy \
     --sigma "${SIGMA:-0.02}" --runs 8 --chains 8 --levels 100 --wave-chains 8 --backend cpu --no-report --seed 3 \
     --design "$design" --out "$out" "$@"
@@ -51,11 +54,11 @@ same() {
 }
 
 # after_checkpoints FILE N PID: returns once FILE has been written N times (each
-# checkpoint adds anchors or draws, so its size grows), or PID has ended.
+# checkpoint is a new file renamed into place: a new inode), or PID has ended.
 after_checkpoints() {
   local file=$1 count=$2 pid=$3 size last="" seen=0
   while kill -0 "$pid" 2>/dev/null; do
-    size=$(stat -c %s "$file" 2>/dev/null || true)
+    size=$(stat -c %i-%s "$file" 2>/dev/null || true)
     if [ -n "$size" ] && [ "$size" != "$last" ]; then
       last=$size
       seen=$((seen + 1))

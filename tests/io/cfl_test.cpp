@@ -37,6 +37,14 @@ TEST(CflHeader, ParsesBartHeadersAndDropsTrailingOnes) {
             (std::vector<std::size_t>{3, 3}));
 }
 
+// cfl_header is the .hdr text write_cfl writes (BART pads the dims to 16), and it parses back.
+TEST(CflHeader, TextIsWhatWriteCflWrites) {
+  const std::size_t dims[4] = {8, 6, 1, 3};
+  const std::string text = cfl_header(dims);
+  EXPECT_EQ(text, "# Dimensions\n8 6 1 3 1 1 1 1 1 1 1 1 1 1 1 1 \n");
+  EXPECT_EQ(parse_cfl_header(text, "test"), (std::vector<std::size_t>{8, 6, 1, 3}));
+}
+
 TEST(CflHeader, GarbageIsABadInputNamingTheProblem) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"", "no '# Dimensions'"},

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <span>
 #include <string>
@@ -106,6 +107,22 @@ TEST(NpyRoundTrip, HeaderIsPaddedTo64Bytes) {
   write_npy(dir.path / "a.npy", v, shape);
   const auto size = fs::file_size(dir.path / "a.npy");
   EXPECT_EQ((size - 12) % 64, 0u) << size;  // the data starts on a 64-byte boundary
+}
+
+// npy_header_bytes is the part of the file before the data, for streamed writers: the
+// bytes a hand-built file has (format 1.0, padded dict) and what write_npy writes.
+TEST(NpyRoundTrip, HeaderBytesAreWhatWriteNpyWritesBeforeTheData) {
+  scratch_dir dir("header-bytes");
+  const std::vector<cfloat> v(6 * 2 * 3, cfloat{1.0f, -1.0f});
+  const std::size_t shape[3] = {6, 2, 3};
+  const std::string head = npy_header_bytes(dtype::complex64, shape);
+  EXPECT_EQ(head, npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (6, 2, 3), }", ""));
+  write_npy(dir.path / "a.npy", v, shape);
+  std::ifstream in(dir.path / "a.npy", std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(file, head + raw(v));
+  const std::size_t one[1] = {5};
+  EXPECT_EQ(npy_header_bytes(dtype::float32, one), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }", ""));
 }
 
 TEST(NpyRead, FortranOrderIsTransposedToCOrder) {

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -62,6 +63,10 @@ cfl_array read_cfl(const std::filesystem::path& path, std::string_view what);
 /// are removed. Errors: `bad_input` when dims are empty, too many, zero, or do
 /// not match `data.size()`; `runtime_failure` naming the path when writing fails.
 void write_cfl(const std::filesystem::path& path, std::span<const cfloat> data, std::span<const std::size_t> dims);
+
+/// The text write_cfl puts in `.hdr` for `dims` (padded with 1s to 16), for writers
+/// that stream the `.cfl` data.
+std::string cfl_header(std::span<const std::size_t> dims);
 
 /// A 2-D multi-coil image (or k-space) stack in twofold's layout: C-order
 /// `[coils, H, W]`.

@@ -97,6 +97,11 @@ std::vector<float> as_float32(const npy_array& a, std::string_view what);
 /// same folder and renamed into place, so `path` never holds a partial file.
 /// Throws `bad_input` when `values.size()` differs from the shape's product and
 /// `runtime_failure` (after removing the temporary) when writing fails.
+/// The bytes write_npy puts before the data of an array of `shape` and `type`
+/// (preamble and padded header dict; the data starts on a 64-byte boundary), for
+/// writers that stream the data after it. bad_input when the byte count overflows.
+std::string npy_header_bytes(dtype type, std::span<const std::size_t> shape);
+
 void write_npy(const std::filesystem::path& path, std::span<const float> values,
                std::span<const std::size_t> shape);
 void write_npy(const std::filesystem::path& path, std::span<const cfloat> values,

@@ -43,6 +43,15 @@ struct design_params {
   /// Also return every accumulated draw (R·K·H·W values on the host): per-pixel
   /// quantiles and coverage need them (include/twofold/diagnostics/coverage.hpp).
   bool keep_draws = false;
+  /// Called after each wave with the draws it accumulated (the replicate design's
+  /// posterior draws, the cascade's stage-2 completions; posterior_draws(): every
+  /// draw) on the host: the global index of the wave's first chain and its draws, C
+  /// order [chains, H, W]. Waves come in chain order, on the calling thread. Without
+  /// keep_draws nothing holds them after the call, so a caller can stream all R·K
+  /// draws to a file while holding one wave (`twofold sample --save-draws`). A resumed
+  /// sample() hands over only the chains it samples; an exception it throws ends the call.
+  using draw_sink_type = std::function<void(std::size_t first_chain, std::span<const cfloat> draws)>;
+  draw_sink_type draw_sink{};
 };
 
 /// Per-pixel maps, C order [H, W]. Variances of complex pixels are E|x − E x|².
@@ -136,7 +145,9 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
 /// treat each run as one particle system). C order [R·K, H, W] on the host.
 /// A problem with several measurement sets (inverse_problem::sets() = R) gives run
 /// r the posterior of set r: a batch of problems sampled side by side.
-/// Validation and calibration diagnostics compare these with exact draws.
+/// Validation and calibration diagnostics compare these with exact draws. With
+/// design.draw_sink and without design.keep_draws the draws go to the sink only and
+/// the returned vector is empty.
 std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
                                     const sampler_params& sampler, const design_params& design,
                                     const progress_callback& progress = {});
