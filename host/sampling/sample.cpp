@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace twofold {
@@ -106,18 +107,22 @@ class design_runner {
       const auto [first, count] = plan[i];
       const rng_stream rng{design_.seed, first, 0, rng_purpose::diffusion_noise, substream, real_};
       const auto observe = [&](std::size_t step, std::size_t steps) { report(stage, done, total, step, steps, count); };
+      std::optional<chain_buffer> x;
       try {
-        chain_buffer x(ctx_, count, shape_);
-        draw(x.view(), rng, observe);
-        check_finite(ctx_, x.view(), first);
-        consume(x.view(), first);
+        x.emplace(ctx_, count, shape_);
+        draw(x->view(), rng, observe);
       } catch (const out_of_memory& e) {
-        // The same chains again in smaller waves (consume has not seen them).
+        // The same chains again in smaller waves. Only the sampling is retried: nothing
+        // outside the wave has changed yet (an allocation failure while the finished wave
+        // is consumed is an error).
+        x.reset();
         shrink_after(e, first, end, per_run, systems, count);
         plan = plan_waves(first, end, per_run, capacity_, systems);
         i = 0;
         continue;
       }
+      check_finite(ctx_, x->view(), first);
+      consume(x->view(), first);
       done += count;
       ++waves_;
       largest_wave_ = std::max(largest_wave_, count);
