@@ -110,7 +110,9 @@ void record_run(nlohmann::json& summary, const sampler_params& sp, const design_
                        {"chains", report.chains},
                        {"steps_per_chain", report.steps_per_chain},
                        {"chain_steps_per_second", report.chain_steps_per_second},
-                       {"waves", report.waves}};
+                       {"waves", report.waves},
+                       {"wave_chains", report.wave_chains},
+                       {"waves_halved", report.waves_halved}};
 }
 
 nlohmann::json compare_with_reference(const uncertainty_maps& maps, const gaussian_posterior_maps& ref) {
