@@ -156,7 +156,8 @@ detail::fft_engine& context::fft() const {
   bind_device();
   std::lock_guard lock(impl_->fft_mutex);
   if (!impl_->fft)
-    impl_->fft = is_cuda() ? detail::make_cufft_engine(impl_->raw_stream()) : detail::make_fftw_engine();
+    impl_->fft = is_cuda() ? detail::make_cufft_engine(impl_->raw_stream(), impl_->stream->pooled)
+                           : detail::make_fftw_engine();
   return *impl_->fft;
 }
 
@@ -247,7 +248,7 @@ bool synchronous_launches() noexcept { return false; }
 int stream_status(void*) noexcept { return 0; }
 }  // namespace detail::cuda
 namespace detail {
-std::unique_ptr<fft_engine> make_cufft_engine(void*) {
+std::unique_ptr<fft_engine> make_cufft_engine(void*, bool) {
   throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend");
 }
 std::unique_ptr<blas_engine> make_cublas_engine(void*) {
