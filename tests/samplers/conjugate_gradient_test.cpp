@@ -94,6 +94,8 @@ TEST(HostWaits, ConjugateGradientReadsItsResidualsOnlyEveryFewIterations) {
   const std::size_t before = detail::host_wait_count();
   const auto report = s.solve(params);
   const std::size_t waits = detail::host_wait_count() - before;
+  RecordProperty("iterations", static_cast<int>(report.iterations));
+  RecordProperty("host_waits", static_cast<int>(waits));
   // One read before the first iteration, one every cg_check_interval iterations, one
   // at the end (the iterations may run up to an interval past the last convergence).
   EXPECT_LE(waits, report.iterations / detail::cg_check_interval + 3) << report.iterations << " iterations";
