@@ -6,6 +6,7 @@
 /// entry; a functor missing here is a link error in CUDA builds, never a silent
 /// CPU fallback.
 
+#include "host/math/cg_scalars.hpp"
 #include "host/math/dps_steps.hpp"
 #include "host/math/element.hpp"
 #include "host/math/elementwise.hpp"
@@ -53,6 +54,10 @@
   X(::twofold::math::normal_pairs<::twofold::math::ancestral_step>)               \
   X(::twofold::math::by_element<::twofold::math::cg_advance>) \
   X(::twofold::math::by_element<::twofold::math::cg_direction>) \
+  X(::twofold::math::cg_start)                     \
+  X(::twofold::math::cg_step_length)               \
+  X(::twofold::math::cg_direction_update)          \
+  X(::twofold::math::cg_record_true_residual)      \
   X(::twofold::math::by_element<::twofold::math::normalised_descent>) \
   X(::twofold::math::ddim_with_noise)              \
   X(::twofold::math::ddrm_correction)              \

@@ -21,9 +21,19 @@ class fft_engine {
   void transform(cfloat* data, std::size_t batch, image_shape shape, fft_direction dir) {
     transform(data, data, batch, shape, dir);
   }
+  /// Backend memory a transform of `batch` images of `shape` needs besides its input and
+  /// output, for wave sizing: cuFFT's work area (cufftGetSizeMany64; the engine keeps one
+  /// shared by all its plans, as large as the largest one's). 0 on the CPU, where FFTW's
+  /// single-image plans keep small buffers of their own.
+  virtual std::size_t work_area_bytes(std::size_t batch, image_shape shape) {
+    (void)batch, (void)shape;
+    return 0;
+  }
 };
 
 std::unique_ptr<fft_engine> make_fftw_engine();
-std::unique_ptr<fft_engine> make_cufft_engine(void* stream);
+/// cuFFT plans on `stream` sharing one work area, allocated stream-ordered from the
+/// device's pool when `pooled` (cuda::allocate).
+std::unique_ptr<fft_engine> make_cufft_engine(void* stream, bool pooled);
 
 }  // namespace twofold::detail

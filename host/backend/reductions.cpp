@@ -1,10 +1,12 @@
 #include "host/backend/reductions.hpp"
+#include "host/backend/device_scratch.hpp"
 #include "host/backend/for_each.hpp"
 
 #include "host/backend/cuda/check.hpp"
 #include "kernels/launch.hpp"
 
 #include <cstdint>
+#include <mutex>
 
 namespace twofold::detail {
 
@@ -12,7 +14,19 @@ void batched_dot(const context& ctx, const cfloat* a, const cfloat* b, std::size
                  cdouble* out) {
   if (ctx.is_cuda()) {
 #if TWOFOLD_HAS_CUDA
-    check_cuda(kernels::launch_batched_dot(ctx.stream(), a, b, chains, n, out), "batched_dot");
+    if (chains == 0) return;
+    const std::size_t blocks = kernels::dot_blocks_per_chain(n);
+    if (blocks == 1) {  // the first pass writes the sums: no partials
+      check_cuda(kernels::launch_batched_dot(ctx.stream(), a, b, chains, n, nullptr, out), "batched_dot");
+    } else {
+      // The partials in the context's grow-only scratch: nothing allocated once warm.
+      device_scratch& scratch = ctx.scratch();
+      std::lock_guard lock(scratch.lock);
+      grow_to(ctx, scratch.dot_partials, chains * blocks);
+      check_cuda(kernels::launch_batched_dot(ctx.stream(), a, b, chains, n, scratch.dot_partials.data(), out),
+                 "batched_dot");
+    }
+    if (cuda::synchronous_launches()) check_cuda(cuda::stream_status(ctx.stream()), "batched_dot");
     return;
 #endif
   }

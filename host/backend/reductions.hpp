@@ -11,7 +11,9 @@
 namespace twofold::detail {
 
 /// out[c] = Σ_i conj(a[c·n + i]) · b[c·n + i] in double, for c < chains.
-/// `out` is backend memory of `chains` cdouble.
+/// `out` is backend memory of `chains` cdouble. The CPU sums each chain in index order;
+/// CUDA in two deterministic passes over a 2-D grid (kernels/launch.hpp), its partial
+/// sums in the context's grow-only scratch (context::scratch()).
 void batched_dot(const context& ctx, const cfloat* a, const cfloat* b, std::size_t chains, std::size_t n,
                  cdouble* out);
 

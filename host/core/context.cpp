@@ -5,6 +5,7 @@
 #include "host/backend/cpu/host_blocks.hpp"
 #include "host/backend/cuda_runtime.hpp"
 #include "host/backend/blas_engine.hpp"
+#include "host/backend/device_scratch.hpp"
 #include "host/backend/fft_engine.hpp"
 
 #include <omp.h>
@@ -36,19 +37,41 @@ bool cuda_usable() noexcept { return detail::cuda::unavailable_reason().empty();
 
 int cuda_device_count() noexcept { return detail::cuda::device_count(); }
 
+namespace detail {
+/// The context's CUDA stream, destroyed with its last owner: the context and every
+/// buffer allocated on it (buffers free stream-ordered on it, buffer.hpp).
+struct device_stream {
+  int device = 0;
+  void* stream = nullptr;
+  bool pooled = false;  ///< stream-ordered allocation from the device's default pool
+  device_stream(int d, void* s, bool p) : device(d), stream(s), pooled(p) {}
+  device_stream(const device_stream&) = delete;
+  device_stream& operator=(const device_stream&) = delete;
+  ~device_stream() {
+    cuda::bind_device(device);
+    cuda::destroy_stream(stream);
+  }
+};
+}  // namespace detail
+
 struct context::impl {
   backend_kind kind = backend_kind::cpu;
   int device = 0;
-  void* stream = nullptr;
+  std::shared_ptr<detail::device_stream> stream;  ///< null on the CPU
   mutable std::unique_ptr<detail::fft_engine> fft;
   mutable std::mutex fft_mutex;
   mutable std::unique_ptr<detail::blas_engine> blas;
   mutable std::mutex blas_mutex;
+  mutable std::unique_ptr<detail::device_scratch> scratch;
+  mutable std::mutex scratch_mutex;
+
+  void* raw_stream() const noexcept { return stream ? stream->stream : nullptr; }
 
   ~impl() {
+    if (stream) detail::cuda::bind_device(device);
     fft.reset();  // plans and handles before the stream they run on
     blas.reset();
-    if (stream) detail::cuda::destroy_stream(stream);
+    scratch.reset();  // frees on the stream, which the buffers keep alive
   }
 };
 
@@ -61,7 +84,15 @@ context::context(backend_request request, int device) : impl_(std::make_unique<i
   const std::string reason = detail::cuda::unavailable_reason();
   if (!reason.empty()) detail::throw_device_failure(__FILE__, __LINE__, "backend 'cuda' requested but " + reason);
   try {
-    impl_->stream = detail::cuda::create_stream(device);
+    void* s = detail::cuda::create_stream(device);
+    bool pooled = false;
+    try {
+      pooled = detail::cuda::configure_memory_pool(device);
+    } catch (...) {
+      detail::cuda::destroy_stream(s);
+      throw;
+    }
+    impl_->stream = std::make_shared<detail::device_stream>(device, s, pooled);
   } catch (const device_failure& e) {
     // `auto` means the GPU when it can be used: a device that is present but cannot
     // take a stream (another process holds it exclusively, a bad index, …) is the CPU.
@@ -79,7 +110,15 @@ context& context::operator=(context&&) noexcept = default;
 backend_kind context::backend() const noexcept { return impl_->kind; }
 void* context::stream() const noexcept {
   bind_device();  // every CUDA call of the library goes through stream(), fft(), blas() or allocate_bytes
-  return impl_->stream;
+  return impl_->raw_stream();
+}
+
+const std::shared_ptr<detail::device_stream>& context::stream_owner() const noexcept { return impl_->stream; }
+
+detail::device_scratch& context::scratch() const {
+  std::lock_guard lock(impl_->scratch_mutex);
+  if (!impl_->scratch) impl_->scratch = std::make_unique<detail::device_scratch>();
+  return *impl_->scratch;
 }
 
 void context::bind_device() const noexcept {
@@ -116,14 +155,16 @@ std::size_t context::available_memory() const {
 detail::fft_engine& context::fft() const {
   bind_device();
   std::lock_guard lock(impl_->fft_mutex);
-  if (!impl_->fft) impl_->fft = is_cuda() ? detail::make_cufft_engine(impl_->stream) : detail::make_fftw_engine();
+  if (!impl_->fft)
+    impl_->fft = is_cuda() ? detail::make_cufft_engine(impl_->raw_stream(), impl_->stream->pooled)
+                           : detail::make_fftw_engine();
   return *impl_->fft;
 }
 
 detail::blas_engine& context::blas() const {
   bind_device();
   std::lock_guard lock(impl_->blas_mutex);
-  if (!impl_->blas) impl_->blas = is_cuda() ? detail::make_cublas_engine(impl_->stream) : detail::make_cpu_blas_engine();
+  if (!impl_->blas) impl_->blas = is_cuda() ? detail::make_cublas_engine(impl_->raw_stream()) : detail::make_cpu_blas_engine();
   return *impl_->blas;
 }
 
@@ -152,18 +193,23 @@ void* allocate_bytes(const context& ctx, std::size_t bytes) {
   if (bytes == 0) return nullptr;
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (ctx.is_cuda()) {
+    const device_stream& s = *ctx.stream_owner();
     ctx.bind_device();
-    return cuda::allocate(bytes);
+    return cuda::allocate(bytes, s.stream, s.pooled);
   }
   void* p = bytes <= host_allocation_limit.load(std::memory_order_relaxed) ? cpu::allocate_host_block(bytes) : nullptr;
   if (!p) throw_out_of_memory(__FILE__, __LINE__, "out of host memory allocating " + std::to_string(bytes) + " bytes");
   return p;
 }
 
-void free_bytes(backend_kind kind, void* p) noexcept {
+void free_bytes(const device_stream* owner, void* p) noexcept {
   if (!p) return;
-  if (kind == backend_kind::cuda) cuda::deallocate(p);
-  else cpu::free_host_block(p);
+  if (owner) {
+    cuda::bind_device(owner->device);
+    cuda::deallocate(p, owner->stream, owner->pooled);
+  } else {
+    cpu::free_host_block(p);
+  }
 }
 
 void copy_bytes(const context& ctx, void* dst, const void* src, std::size_t bytes) {
@@ -188,20 +234,21 @@ namespace {
 std::string unavailable_reason() noexcept { return "this build of twofold has no CUDA backend"; }
 int device_count() noexcept { return 0; }
 void* create_stream(int) { missing(); }
+bool configure_memory_pool(int) { missing(); }
 void bind_device(int) noexcept {}
 void destroy_stream(void*) noexcept {}
 std::string device_name(int) { missing(); }
 void synchronize(void*) { missing(); }
 std::size_t free_memory() { missing(); }
-void* allocate(std::size_t) { missing(); }
-void deallocate(void*) noexcept {}
+void* allocate(std::size_t, void*, bool) { missing(); }
+void deallocate(void*, void*, bool) noexcept {}
 void copy(void*, const void*, std::size_t, void*) { missing(); }
 void zero(void*, std::size_t, void*) { missing(); }
 bool synchronous_launches() noexcept { return false; }
 int stream_status(void*) noexcept { return 0; }
 }  // namespace detail::cuda
 namespace detail {
-std::unique_ptr<fft_engine> make_cufft_engine(void*) {
+std::unique_ptr<fft_engine> make_cufft_engine(void*, bool) {
   throw_device_failure(__FILE__, __LINE__, "this build of twofold has no CUDA backend");
 }
 std::unique_ptr<blas_engine> make_cublas_engine(void*) {

@@ -81,10 +81,11 @@ std::vector<double> prior_quadratic(const context& ctx, const gaussian_prior& pr
 
 /// Replicates per batch: as many as the backend's memory holds as chains (the
 /// engine's wave size) and 256 MiB of draws on the host hold, at least one.
-std::size_t replicates_per_batch(const context& ctx, const linear_operator& op, std::size_t K) {
+std::size_t replicates_per_batch(const context& ctx, const linear_operator& op, std::size_t K,
+                                 std::size_t prior_bytes) {
   constexpr std::size_t host_bytes = std::size_t{256} << 20;
   const std::size_t by_host = host_bytes / (K * op.domain().pixels() * sizeof(cfloat));
-  return std::max<std::size_t>(1, std::min(detail::chains_that_fit(ctx, op) / K, by_host));
+  return std::max<std::size_t>(1, std::min(detail::chains_that_fit(ctx, op, prior_bytes) / K, by_host));
 }
 
 /// x = μ + F z for every chain of the latent batch `z`: a new image batch.
@@ -217,7 +218,7 @@ sbc_result calibrate(const context& ctx, std::shared_ptr<const linear_operator> 
   // Replicates run as the runs of one batch of chains (several batches when memory
   // asks); chain l·K + k is draw k of replicate l wherever its batch starts.
   const std::size_t per_batch =
-      params.batch_replicates > 0 ? params.batch_replicates : replicates_per_batch(ctx, *op, K);
+      params.batch_replicates > 0 ? params.batch_replicates : replicates_per_batch(ctx, *op, K, detail::prior_bytes_per_chain(prior));
   for (std::size_t first = 0; first < L; first += per_batch) {
     const std::size_t count = std::min(per_batch, L - first);
     ++out.batches;

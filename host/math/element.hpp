@@ -42,13 +42,16 @@ concept tiled_by_chain = requires(const F& f, std::size_t c) {
   { F::lanes } -> std::convertible_to<std::size_t>;
 };
 
-/// One GPU thread per element: the chain and position from one division.
+/// One GPU thread per element: the chain and position from one division, done in the
+/// index type the kernel runs with (kernels/for_each.cu: 32 bits when the launch's
+/// indices fit, a cheaper division than 64 bits).
 template <class F>
 struct by_element {
   F f;
-  TWOFOLD_HD void operator()(std::size_t i) const {
-    const std::size_t chain = i / f.pixels;
-    f.at(element{i, chain, i - chain * f.pixels});
+  template <class Index>
+  TWOFOLD_HD void operator()(Index i) const {
+    const Index pixels = static_cast<Index>(f.pixels), chain = i / pixels;
+    f.at(element{i, chain, i - chain * pixels});
   }
 };
 

@@ -33,10 +33,13 @@ struct normal_pairs {
   F f;
   /// Indices for `n` elements (a whole number of chains).
   static constexpr std::size_t count(std::size_t n, std::size_t pixels) { return n / pixels * ((pixels + 1) / 2); }
-  TWOFOLD_HD void operator()(std::size_t q) const {
-    const std::size_t half = (f.pixels + 1) / 2, c = q / half, e = 2 * (q - c * half);
-    const std::size_t i = c * f.pixels + e;
-    if (e + 1 < f.pixels) {
+  /// `Index`: std::size_t, or 32 bits where kernels/for_each.cu finds the elements fit.
+  template <class Index>
+  TWOFOLD_HD void operator()(Index q) const {
+    const Index pixels = static_cast<Index>(f.pixels);
+    const Index half = (pixels + 1) / 2, c = q / half, e = 2 * (q - c * half);
+    const Index i = c * pixels + e;
+    if (e + 1 < pixels) {
       cfloat z0, z1;
       f.rng.normal_pair(c, e, z0, z1);
       f.at(element{i, c, e}, z0);

@@ -6,6 +6,7 @@
 #include "host/backend/for_each.hpp"
 #include "host/backend/reductions.hpp"
 #include "host/priors/fourier_gaussian_denoiser.hpp"
+#include "host/priors/mixture_scratch.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -91,7 +92,8 @@ struct gaussian_mixture_prior::workspace {
   buffer<double> shrink;                    ///< [K, N] of the few-pixel denoiser
 
   /// Room for `C` chains of N pixels and K components (grows, never shrinks); the
-  /// vjp's batches only when a vjp asks.
+  /// vjp's batches only when a vjp asks. Wave sizing counts all of it
+  /// (mixture_scratch_bytes_per_chain).
   void reserve(const context& ctx, std::size_t C, std::size_t N, std::size_t K, bool vjp) {
     for (buffer<cfloat>* b : {&basis_input, &scaled}) detail::grow_to(ctx, *b, C * N);
     detail::grow_to(ctx, quadratic, K * C);
@@ -102,6 +104,12 @@ struct gaussian_mixture_prior::workspace {
     detail::grow_to(ctx, dot, C);
   }
 };
+
+std::size_t detail::mixture_scratch_bytes_per_chain(std::size_t pixels, std::size_t components) {
+  // workspace::reserve with the vjp: five images, K quadratic forms and K
+  // responsibilities, and one dot product.
+  return 5 * pixels * sizeof(cfloat) + components * (sizeof(cdouble) + sizeof(double)) + sizeof(cdouble);
+}
 
 namespace {
 chain_view chains_of(buffer<cfloat>& b, std::size_t chains, image_shape s) { return {b.data(), chains, s}; }

@@ -1,6 +1,7 @@
 #include "host/sampling/conjugate_gradient.hpp"
 
 #include <twofold/core/error.hpp>
+#include "host/math/cg_scalars.hpp"
 #include "host/math/elementwise.hpp"
 #include "host/math/sampler_steps.hpp"
 
@@ -13,19 +14,11 @@
 #include <vector>
 
 namespace twofold::detail {
-namespace {
-
-std::vector<cdouble> dots(const context& ctx, const_chain_view a, const_chain_view b, buffer<cdouble>& scratch) {
-  batched_dot(ctx, a.data, b.data, a.chains, a.shape.pixels(), scratch.data());
-  return to_host(ctx, scratch);
-}
-
-}  // namespace
 
 void cg_workspace::reserve(const context& ctx, std::size_t chains, std::size_t pixels) {
   for (buffer<cfloat>* b : {&r, &z, &p, &ap}) grow_to(ctx, *b, chains * pixels);
-  grow_to(ctx, dots, chains);
-  grow_to(ctx, coefficients, chains);
+  grow_to(ctx, dots, 3 * chains);
+  grow_to(ctx, scalars, math::cg_rows * chains);
 }
 
 cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& precondition, const_chain_view b,
@@ -36,49 +29,48 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
   ws.reserve(ctx, C, N);
   const auto batch = [&](buffer<cfloat>& storage) { return chain_view{storage.data(), C, x.shape}; };
   const auto r = batch(ws.r), z = batch(ws.z), p = batch(ws.p), ap = batch(ws.ap);
-  buffer<cdouble>& scratch = ws.dots;
-  buffer<double>& coef = ws.coefficients;
+  cdouble* const d0 = ws.dots.data();
+  cdouble* const d1 = d0 + C;
+  cdouble* const d2 = d1 + C;
+  double* const s = ws.scalars.data();
+  const auto dot = [&](const_chain_view a, const_chain_view v, cdouble* out) {
+    batched_dot(ctx, a.data, v.data, C, N, out);
+  };
+  const auto row = [&](math::cg_row k) { return s + k * C; };
 
   op(x, r);  // r = b − A x
   for_each(ctx, r.size(), math::axpby{r.data, b.data, r.data, -1.0f});
   precondition(r, z);
   copy_bytes(ctx, p.data, z.data, z.size() * sizeof(cfloat));
+  dot(b, b, d0);
+  dot(r, z, d1);
+  dot(r, r, d2);
+  for_each(ctx, C, math::cg_start{s, d0, d1, d2, C, params.tolerance});
 
-  const auto bb = dots(ctx, b, b, scratch);
-  std::vector<double> rz(C), limit(C), rr(C);
-  const auto rz0 = dots(ctx, r, z, scratch);
-  const auto rr0 = dots(ctx, r, r, scratch);
-  for (std::size_t c = 0; c < C; ++c) {
-    rz[c] = rz0[c].re;
-    rr[c] = rr0[c].re;
-    limit[c] = params.tolerance * params.tolerance * bb[c].re;
-  }
-  auto all_done = [&] {
+  // The scalars stay on the backend; the host reads the residuals only every
+  // cg_check_interval iterations (one wait each) to learn whether all chains have
+  // converged. A converged chain's α is 0, so the iterations run past its convergence
+  // leave its x as it was: the result is that of checking every iteration.
+  std::vector<double> rr_and_limit = to_host(ctx, row(math::cg_rr), 2 * C);
+  const std::vector<double> limit(rr_and_limit.begin() + C, rr_and_limit.end());
+  const auto all_done = [&](const std::vector<double>& rr) {
     for (std::size_t c = 0; c < C; ++c)
       if (!(rr[c] <= limit[c])) return false;
     return true;
   };
-
-  cg_report report;
-  std::vector<double> alpha(C), beta(C);
-  while (!all_done() && report.iterations < params.max_iterations) {
+  rr_and_limit.resize(C);
+  std::size_t iteration = 0;
+  for (bool done = all_done(rr_and_limit); !done && iteration < params.max_iterations;) {
     op(p, ap);
-    const auto pap = dots(ctx, p, ap, scratch);
-    for (std::size_t c = 0; c < C; ++c)
-      alpha[c] = rr[c] <= limit[c] || pap[c].re <= 0 ? 0.0 : rz[c] / pap[c].re;
-    copy_bytes(ctx, coef.data(), alpha.data(), C * sizeof(double));
-    for_each(ctx, C * N, math::cg_advance{x.data, r.data, p.data, ap.data, coef.data(), N});
+    dot(p, ap, d0);
+    for_each(ctx, C, math::cg_step_length{s, d0, C, static_cast<double>(iteration)});
+    for_each(ctx, C * N, math::cg_advance{x.data, r.data, p.data, ap.data, row(math::cg_alpha), N});
     precondition(r, z);
-    const auto rz_new = dots(ctx, r, z, scratch);
-    const auto rr_new = dots(ctx, r, r, scratch);
-    for (std::size_t c = 0; c < C; ++c) {
-      beta[c] = rz[c] > 0 ? rz_new[c].re / rz[c] : 0.0;
-      rz[c] = rz_new[c].re;
-      rr[c] = rr_new[c].re;
-    }
-    copy_bytes(ctx, coef.data(), beta.data(), C * sizeof(double));
-    for_each(ctx, C * N, math::cg_direction{p.data, z.data, coef.data(), N});
-    ++report.iterations;
+    dot(r, z, d1);
+    dot(r, r, d2);
+    for_each(ctx, C, math::cg_direction_update{s, d1, d2, C});
+    for_each(ctx, C * N, math::cg_direction{p.data, z.data, row(math::cg_beta), N});
+    if (++iteration % cg_check_interval == 0) done = all_done(to_host(ctx, row(math::cg_rr), C));
   }
   // The recursively updated residual can drift from the true one in float (after a
   // near-breakdown, or on a singular system); recompute it once so that a solve is
@@ -86,12 +78,18 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
   // rounding of the recomputation itself.
   op(x, r);
   for_each(ctx, r.size(), math::axpby{r.data, b.data, r.data, -1.0f});
-  const auto true_rr = dots(ctx, r, r, scratch);
+  dot(r, r, d0);
+  for_each(ctx, C, math::cg_record_true_residual{s, d0, C});
+  const std::vector<double> h = to_host(ctx, s, math::cg_rows * C);
+  const auto at = [&](math::cg_row k, std::size_t c) { return h[k * C + c]; };
+  cg_report report;
   std::size_t worst = 0;
   bool converged = true;
   for (std::size_t c = 0; c < C; ++c) {
-    const double rel = bb[c].re > 0 ? std::sqrt(std::max(rr[c], true_rr[c].re) / bb[c].re) : 0.0;
-    converged = converged && rr[c] <= limit[c] && true_rr[c].re <= 100 * limit[c];
+    const double rr = at(math::cg_rr, c), bb = at(math::cg_bb, c), true_rr = at(math::cg_true_rr, c);
+    const double rel = bb > 0 ? std::sqrt(std::max(rr, true_rr) / bb) : 0.0;
+    converged = converged && rr <= limit[c] && true_rr <= 100 * limit[c];
+    report.iterations = std::max(report.iterations, static_cast<std::size_t>(at(math::cg_iterations, c)));
     if (rel >= report.worst_relative_residual) {
       report.worst_relative_residual = rel;
       worst = c;

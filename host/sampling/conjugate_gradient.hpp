@@ -1,8 +1,10 @@
 #pragma once
 /// \file
 /// Batched preconditioned conjugate gradients: one Hermitian positive definite
-/// system per chain, all chains advanced together, each with its own α and β
-/// (the per-chain scalars travel to the host once per iteration).
+/// system per chain, all chains advanced together, each with its own α and β.
+/// The per-chain scalars are computed on the backend (host/math/cg_scalars.hpp); the
+/// host reads the residuals back once before the first iteration, then every
+/// cg_check_interval iterations, and once at the end.
 
 #include <twofold/core/buffer.hpp>
 #include <twofold/sampling/sampler_params.hpp>
@@ -16,10 +18,15 @@ using batch_map = std::function<void(const_chain_view in, chain_view out)>;
 
 /// The iteration's batches and per-chain scalars, grown on first use: a solver that
 /// runs every step keeps one, so its solves allocate nothing.
+/// Iterations between two reads of the residuals (each a host wait). Converged chains
+/// step by α = 0, so the up to cg_check_interval − 1 iterations run after the last chain
+/// converged change no result, only cost time.
+inline constexpr std::size_t cg_check_interval = 8;
+
 struct cg_workspace {
   buffer<cfloat> r, z, p, ap;
-  buffer<cdouble> dots;
-  buffer<double> coefficients;
+  buffer<cdouble> dots;   ///< three rows of per-chain dot products
+  buffer<double> scalars; ///< math::cg_rows rows of per-chain scalars
   void reserve(const context& ctx, std::size_t chains, std::size_t pixels);
 };
 

@@ -6,6 +6,7 @@
 #include <twofold/sampling/scale_out.hpp>
 
 #include "host/sampling/nested_accumulator.hpp"
+#include "host/backend/fft_engine.hpp"
 #include "host/backend/reductions.hpp"
 #include "host/sampling/sampler.hpp"
 
@@ -29,9 +30,15 @@ std::string_view to_string(run_design kind) { return kind == run_design::cascade
 // One chain needs at most twelve images (state, sampler scratch, domain CG vectors,
 // accumulation copies) and eight measurements (the perturbed data, the operators'
 // coil scratch, and the measurement-space CG of Matheron's update: right-hand side,
-// λ and four CG vectors).
-std::size_t detail::chains_that_fit(const context& ctx, const linear_operator& op) {
-  const std::size_t bytes_per_chain = (12 * op.domain().pixels() + 8 * op.codomain().pixels()) * sizeof(cfloat);
+// λ and four CG vectors), plus the prior's scratch and its share of the FFT engine's
+// work area. The work area is estimated from a transform of `probe` images of the
+// domain's shape, scaled to the larger of the domain and the codomain (coil images).
+std::size_t detail::chains_that_fit(const context& ctx, const linear_operator& op, std::size_t prior_bytes) {
+  const std::size_t domain = op.domain().pixels(), codomain = op.codomain().pixels();
+  constexpr std::size_t probe = 256;
+  const std::size_t fft_bytes = (ctx.fft().work_area_bytes(probe, op.domain()) + probe - 1) / probe *
+                                ((std::max(domain, codomain) + domain - 1) / domain);
+  const std::size_t bytes_per_chain = (12 * domain + 8 * codomain) * sizeof(cfloat) + prior_bytes + fft_bytes;
   const std::size_t fit = ctx.available_memory() / 2 / bytes_per_chain;
   TWOFOLD_EXPECTS(fit >= 1, "one chain of a " + to_string(op.domain()) + " image with " + to_string(op.codomain()) +
                                 " measurements does not fit in the backend's free memory");
@@ -42,8 +49,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::size_t wave_capacity(const context& ctx, const linear_operator& op, const design_params& d) {
-  return d.wave_chains > 0 ? d.wave_chains : detail::chains_that_fit(ctx, op);
+std::size_t wave_capacity(const context& ctx, const linear_operator& op, const design_params& d,
+                          std::size_t prior_bytes) {
+  return d.wave_chains > 0 ? d.wave_chains : detail::chains_that_fit(ctx, op, prior_bytes);
 }
 
 /// Splits chains [begin, end) into waves of at most `capacity` chains that start on
@@ -92,7 +100,7 @@ class design_runner {
   design_runner(const context& ctx, const inverse_problem& problem, const detail::sampler& sampler,
                 const design_params& design, const progress_callback& progress)
       : ctx_(ctx), sampler_(sampler), design_(design), progress_(progress),
-        shape_(problem.shape()), real_(problem.is_real()), capacity_(wave_capacity(ctx, problem.op(), design)), start_(clock_type::now()) {}
+        shape_(problem.shape()), real_(problem.is_real()), capacity_(wave_capacity(ctx, problem.op(), design, sampler.prior_bytes_per_chain)), start_(clock_type::now()) {}
 
   /// Samples chains [begin, end) (substream `substream`) wave by wave, each wave
   /// holding whole particle systems of `systems` chains, hands each finished wave to

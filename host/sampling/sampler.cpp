@@ -2,6 +2,7 @@
 
 #include <twofold/core/error.hpp>
 #include <twofold/priors/gaussian_mixture.hpp>
+#include "host/priors/mixture_scratch.hpp"
 
 #include <string>
 
@@ -54,17 +55,26 @@ std::unique_ptr<sampler> make_sampler(const context& ctx, const inverse_problem&
                     std::string("the mixture prior is ") + (mixture->values() == field::real ? "real" : "complex") +
                         "-valued but the problem is " + (problem.is_real() ? "real" : "complex") +
                         "-valued; build the prior with the problem's field");
+  std::unique_ptr<sampler> s;
   switch (params.kind) {
-    case sampler_kind::exact: return make_exact_sampler(ctx, problem, prior, params);
-    case sampler_kind::langevin: return make_langevin_sampler(ctx, problem, prior, params);
-    case sampler_kind::pto: return make_pto_sampler(ctx, problem, prior, params);
-    case sampler_kind::dps: return make_dps_sampler(ctx, problem, prior, params);
-    case sampler_kind::pigdm: return make_pigdm_sampler(ctx, problem, prior, params);
-    case sampler_kind::ddrm: return make_ddrm_sampler(ctx, problem, prior, params);
-    case sampler_kind::ddnm: return make_ddnm_sampler(ctx, problem, prior, params);
-    case sampler_kind::smc: return make_smc_sampler(ctx, problem, prior, params, chains_per_run);
+    case sampler_kind::exact: s = make_exact_sampler(ctx, problem, prior, params); break;
+    case sampler_kind::langevin: s = make_langevin_sampler(ctx, problem, prior, params); break;
+    case sampler_kind::pto: s = make_pto_sampler(ctx, problem, prior, params); break;
+    case sampler_kind::dps: s = make_dps_sampler(ctx, problem, prior, params); break;
+    case sampler_kind::pigdm: s = make_pigdm_sampler(ctx, problem, prior, params); break;
+    case sampler_kind::ddrm: s = make_ddrm_sampler(ctx, problem, prior, params); break;
+    case sampler_kind::ddnm: s = make_ddnm_sampler(ctx, problem, prior, params); break;
+    case sampler_kind::smc: s = make_smc_sampler(ctx, problem, prior, params, chains_per_run); break;
   }
-  TWOFOLD_EXPECTS(false, "unknown sampler");
+  TWOFOLD_EXPECTS(s != nullptr, "unknown sampler");
+  s->prior_bytes_per_chain = prior_bytes_per_chain(prior);
+  return s;
+}
+
+std::size_t prior_bytes_per_chain(const prior& prior) {
+  if (const gaussian_mixture_prior* mixture = prior.mixture_form())
+    return mixture_scratch_bytes_per_chain(prior.shape().pixels(), mixture->components());
+  return 0;
 }
 
 }  // namespace detail

@@ -39,11 +39,19 @@ class sampler {
   /// chain alone is still a posterior draw, so the cascade's stage 1 keeps the first
   /// chain of every system (host/sampling/sample.cpp).
   virtual std::size_t particles() const { return 1; }
+  /// Backend bytes per chain of the prior's own scratch (make_sampler sets it from
+  /// prior_bytes_per_chain; wave sizing counts it).
+  std::size_t prior_bytes_per_chain = 0;
 };
 
+/// Backend bytes per chain that `prior` keeps as scratch for a batch (the mixture
+/// prior's workspace; 0 for priors whose scratch does not grow with the chains).
+std::size_t prior_bytes_per_chain(const prior& prior);
+
 /// How many chains of this operator's images one wave holds: half the backend's free
-/// memory over the most one chain needs (bad_input when not even one fits).
-std::size_t chains_that_fit(const context& ctx, const linear_operator& op);
+/// memory over the most one chain needs, counting the FFT engine's work area and
+/// `prior_bytes` of the prior's scratch per chain (bad_input when not even one fits).
+std::size_t chains_that_fit(const context& ctx, const linear_operator& op, std::size_t prior_bytes = 0);
 
 /// Builds the sampler `params.kind` for this problem and prior; throws bad_input
 /// when the combination is unsupported (e.g. `exact` without a shared basis).

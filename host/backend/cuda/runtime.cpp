@@ -6,6 +6,7 @@
 #include <cufft.h>
 #include <cublas_v2.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -111,24 +112,50 @@ std::string device_name(int device) {
 
 void synchronize(void* stream) { TWOFOLD_CUDA_TRY(cudaStreamSynchronize(static_cast<cudaStream_t>(stream))); }
 
+bool configure_memory_pool(int device) {
+  int supported = 0;
+  TWOFOLD_CUDA_TRY(cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device));
+  if (!supported) return false;
+  cudaMemPool_t pool = nullptr;
+  TWOFOLD_CUDA_TRY(cudaDeviceGetDefaultMemPool(&pool, device));
+  std::uint64_t keep = ~std::uint64_t{0};  // never release freed memory at a synchronisation
+  TWOFOLD_CUDA_TRY(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  return true;
+}
+
 std::size_t free_memory() {
   std::size_t free = 0, total = 0;
   TWOFOLD_CUDA_TRY(cudaMemGetInfo(&free, &total));
-  return free;
+  int device = 0, supported = 0;
+  TWOFOLD_CUDA_TRY(cudaGetDevice(&device));
+  TWOFOLD_CUDA_TRY(cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device));
+  if (!supported) return free;
+  // Memory the pool keeps after cudaFreeAsync counts as used for cudaMemGetInfo, but
+  // the next cudaMallocAsync gets it back: it is free for wave sizing.
+  cudaMemPool_t pool = nullptr;
+  TWOFOLD_CUDA_TRY(cudaDeviceGetDefaultMemPool(&pool, device));
+  std::uint64_t reserved = 0, used = 0;
+  TWOFOLD_CUDA_TRY(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved));
+  TWOFOLD_CUDA_TRY(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used));
+  return free + static_cast<std::size_t>(reserved > used ? reserved - used : 0);
 }
 
-void* allocate(std::size_t bytes) {
+void* allocate(std::size_t bytes, void* stream, bool pooled) {
   void* p = nullptr;
-  const cudaError_t status = cudaMalloc(&p, bytes);
+  const cudaError_t status =
+      pooled ? cudaMallocAsync(&p, bytes, static_cast<cudaStream_t>(stream)) : cudaMalloc(&p, bytes);
   if (status == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();  // not sticky: clear it so later calls do not report it
     throw_out_of_memory(__FILE__, __LINE__, "out of device memory allocating " + std::to_string(bytes) + " bytes");
   }
-  TWOFOLD_CUDA_TRY(status);
+  check_cuda(static_cast<int>(status), pooled ? "cudaMallocAsync" : "cudaMalloc", __FILE__, __LINE__);
   return p;
 }
 
-void deallocate(void* p) noexcept { cudaFree(p); }
+void deallocate(void* p, void* stream, bool pooled) noexcept {
+  if (pooled) (void)cudaFreeAsync(p, static_cast<cudaStream_t>(stream));
+  else (void)cudaFree(p);
+}
 
 namespace {
 /// Whether `p` is device memory (cudaMalloc); host memory, registered or not, and

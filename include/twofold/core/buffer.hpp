@@ -2,11 +2,21 @@
 /// \file
 /// Move-only RAII memory on a context's backend (host memory for `cpu`, device
 /// memory for `cuda`), and copies between it and the host.
+///
+/// CUDA memory is stream-ordered: allocated with cudaMallocAsync on the context's
+/// stream from the device's default memory pool (whose release threshold the context
+/// raises, so freed memory stays in the pool) and freed with cudaFreeAsync on that same
+/// stream. Neither waits for the device. Lifetime rule: a buffer holds a share of its
+/// context's stream (context::stream_owner), so the stream outlives every buffer made
+/// on it, even one that outlives the context object; the buffer's memory must only be
+/// used by work queued on that stream (every library call on the same context), or
+/// after a synchronisation of it.
 
 #include <twofold/core/context.hpp>
 #include <twofold/core/types.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -15,7 +25,9 @@ namespace twofold {
 
 namespace detail {
 void* allocate_bytes(const context& ctx, std::size_t bytes);
-void free_bytes(backend_kind kind, void* p) noexcept;
+/// Frees allocate_bytes memory: host memory at once (`owner` null), device memory
+/// stream-ordered on `owner`'s stream with its device made current first.
+void free_bytes(const device_stream* owner, void* p) noexcept;
 /// Copies on the context's stream; returns after the copy when `dst` or `src`
 /// is ordinary host memory.
 void copy_bytes(const context& ctx, void* dst, const void* src, std::size_t bytes);
@@ -40,16 +52,19 @@ class buffer {
   buffer() = default;
   /// Uninitialised storage for `n` elements on `ctx`'s backend.
   buffer(const context& ctx, std::size_t n)
-      : data_(static_cast<T*>(detail::allocate_bytes(ctx, n * sizeof(T)))), size_(n), kind_(ctx.backend()) {}
-  ~buffer() { detail::free_bytes(kind_, data_); }
+      : data_(static_cast<T*>(detail::allocate_bytes(ctx, n * sizeof(T)))), size_(n), kind_(ctx.backend()),
+        stream_(ctx.stream_owner()) {}
+  ~buffer() { detail::free_bytes(stream_.get(), data_); }
   buffer(buffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), kind_(o.kind_) {}
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), kind_(o.kind_),
+        stream_(std::move(o.stream_)) {}
   buffer& operator=(buffer&& o) noexcept {
     if (this != &o) {
-      detail::free_bytes(kind_, data_);
+      detail::free_bytes(stream_.get(), data_);
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
       kind_ = o.kind_;
+      stream_ = std::move(o.stream_);
     }
     return *this;
   }
@@ -66,6 +81,7 @@ class buffer {
   T* data_ = nullptr;
   std::size_t size_ = 0;
   backend_kind kind_ = backend_kind::cpu;
+  std::shared_ptr<detail::device_stream> stream_;  ///< where device memory is freed; null on the CPU
 };
 
 /// A chain batch owning its memory.

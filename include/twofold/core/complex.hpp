@@ -17,7 +17,7 @@ struct alignas(2 * sizeof(T)) complex {
   T re{};
   T im{};
 
-  TWOFOLD_HD_CONSTEXPR complex() = default;
+  constexpr complex() = default;  // defaulted: host and device alike for nvcc
   TWOFOLD_HD_CONSTEXPR complex(T r, T i = T{}) : re(r), im(i) {}
   template <class U>
   TWOFOLD_HD_CONSTEXPR explicit complex(complex<U> z) : re(static_cast<T>(z.re)), im(static_cast<T>(z.im)) {}

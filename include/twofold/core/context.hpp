@@ -34,6 +34,12 @@ std::string cuda_unavailable_reason();
 namespace detail {
 class fft_engine;
 class blas_engine;
+/// A CUDA stream and its device (host/core/context.cpp). The context and every buffer
+/// allocated on it share it: a buffer frees its memory stream-ordered on the stream it
+/// was allocated on, so the stream lives until the last such buffer is gone.
+struct device_stream;
+/// Grow-only backend scratch of the context's reductions (host/backend/device_scratch.hpp).
+struct device_scratch;
 }
 
 class context {
@@ -63,6 +69,12 @@ class context {
   /// Bytes this backend can still allocate for chain state (device free memory
   /// on CUDA, a fraction of physical memory on the CPU).
   std::size_t available_memory() const;
+
+  /// The stream's shared owner (null on the CPU): buffers keep it (see buffer.hpp).
+  const std::shared_ptr<detail::device_stream>& stream_owner() const noexcept;
+  /// Scratch the backend's reductions reuse across calls, grown on first use (never
+  /// shrunk), so that they allocate nothing per call once warm.
+  detail::device_scratch& scratch() const;
 
   /// The backend's FFT engine, created on first use; plans cached by shape.
   detail::fft_engine& fft() const;
