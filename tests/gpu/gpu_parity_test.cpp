@@ -9,32 +9,18 @@
 #include "host/backend/for_each.hpp"
 #include "host/samplers/resampling.hpp"
 #include "tests/support/operator_cases.hpp"
+#include "tests/support/require_gpu.hpp"
 #include "tests/support/test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
-#include <cstdlib>
 #include <string>
 
 namespace twofold {
 namespace {
 
 using namespace twofold::testing;
-
-bool require_gpu() {
-  const char* v = std::getenv("TWOFOLD_REQUIRE_GPU");
-  return v && std::string(v) == "1";
-}
-
-#define TWOFOLD_NEED_GPU()                                                                       \
-  do {                                                                                           \
-    if (!cuda_usable()) {                                                                        \
-      if (require_gpu()) FAIL() << "TWOFOLD_REQUIRE_GPU=1 but " << cuda_unavailable_reason();    \
-      GTEST_SKIP() << "no usable CUDA device: " << cuda_unavailable_reason();                     \
-    }                                                                                            \
-  } while (0)
 
 TEST(GpuParity, NormalsAreIdenticalOnBothBackends) {
   TWOFOLD_NEED_GPU();

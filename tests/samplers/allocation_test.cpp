@@ -6,6 +6,7 @@
 
 #include "tests/support/fourier_case.hpp"
 #include "tests/support/operator_cases.hpp"
+#include "tests/support/step_counters.hpp"
 #include "tests/support/test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -14,30 +15,6 @@
 
 namespace twofold {
 namespace {
-
-/// Allocations of one sample() call with `levels` noise levels (one wave).
-std::size_t allocations(const context& ctx, const inverse_problem& problem, const prior& p, sampler_params sp,
-                        std::size_t levels, run_design design) {
-  sp.schedule.levels = levels;
-  design_params d;
-  d.kind = design;
-  d.runs = 2;
-  d.chains_per_run = 4;
-  const std::size_t before = detail::allocation_count();
-  (void)sample(ctx, problem, p, sp, d);
-  return detail::allocation_count() - before;
-}
-
-/// The extra allocations of 20 more levels; 0 when the steps allocate nothing.
-std::size_t per_step_allocations(const context& ctx, const inverse_problem& problem, const prior& p,
-                                 sampler_kind kind, run_design design = run_design::cascade) {
-  sampler_params sp;
-  sp.kind = kind;
-  sp.langevin.step = 0.05;  // stable on every test operator
-  const std::size_t few = allocations(ctx, problem, p, sp, 10, design),
-                    more = allocations(ctx, problem, p, sp, 30, design);
-  return more > few ? more - few : 0;
-}
 
 TEST(Allocations, NoSamplerAllocatesPerStep) {
   testing::fourier_case fc;
@@ -53,23 +30,11 @@ TEST(Allocations, NoSamplerAllocatesPerStep) {
                             sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::smc}) {
       if (kind == sampler_kind::pto && p == &mixture) continue;  // pto needs a Gaussian prior
       // Cascade: stage 1 and the stage-2 completions (range/null projections per step).
-      EXPECT_EQ(per_step_allocations(fc.ctx, problem, *p, kind, run_design::replicate), 0u)
+      EXPECT_EQ(testing::per_twenty_steps(fc.ctx, problem, *p, kind, run_design::replicate).allocations, 0u)
           << to_string(kind) << " with " << p->name() << ", replicate";
-      EXPECT_EQ(per_step_allocations(fc.ctx, problem, *p, kind), 0u) << to_string(kind) << " with " << p->name();
+      EXPECT_EQ(testing::per_twenty_steps(fc.ctx, problem, *p, kind).allocations, 0u)
+          << to_string(kind) << " with " << p->name();
     }
-}
-
-/// The extra host waits (to_host reads, synchronisations) of 20 more levels.
-std::size_t per_step_host_waits(const context& ctx, const inverse_problem& problem, const prior& p, sampler_kind kind) {
-  sampler_params sp;
-  sp.kind = kind;
-  const auto waits = [&](std::size_t levels) {
-    const std::size_t before = detail::host_wait_count();
-    (void)allocations(ctx, problem, p, sp, levels, run_design::replicate);
-    return detail::host_wait_count() - before;
-  };
-  const std::size_t few = waits(10), more = waits(30);
-  return more > few ? more - few : 0;
 }
 
 TEST(HostWaits, StepsOfTheSpectralPathNeverWaitForTheBackend) {
@@ -80,8 +45,11 @@ TEST(HostWaits, StepsOfTheSpectralPathNeverWaitForTheBackend) {
   const auto problem = fc.problem();
   for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::dps, sampler_kind::pigdm,
                           sampler_kind::ddrm, sampler_kind::ddnm})
-    EXPECT_EQ(per_step_host_waits(fc.ctx, problem, fc.prior, kind), 0u) << to_string(kind);
-  EXPECT_EQ(per_step_host_waits(fc.ctx, problem, fc.prior, sampler_kind::smc), 20u) << "smc: one read per step";
+    EXPECT_EQ(testing::per_twenty_steps(fc.ctx, problem, fc.prior, kind, run_design::replicate).host_waits, 0u)
+        << to_string(kind);
+  EXPECT_EQ(testing::per_twenty_steps(fc.ctx, problem, fc.prior, sampler_kind::smc, run_design::replicate).host_waits,
+            20u)
+      << "smc: one read per step";
 }
 
 TEST(Allocations, NoOperatorAllocatesPerLangevinStep) {
@@ -95,9 +63,11 @@ TEST(Allocations, NoOperatorAllocatesPerLangevinStep) {
                                   c.values);
     // Replicate: the likelihood step's AᴴA; cascade: stage 2's projections as well
     // (where the operator allows the cascade).
-    EXPECT_EQ(per_step_allocations(ctx, problem, prior, sampler_kind::langevin, run_design::replicate), 0u)
+    EXPECT_EQ(testing::per_twenty_steps(ctx, problem, prior, sampler_kind::langevin, run_design::replicate).allocations,
+              0u)
         << c.label << " replicate";
-    EXPECT_EQ(per_step_allocations(ctx, problem, prior, sampler_kind::langevin), 0u) << c.label << " cascade";
+    EXPECT_EQ(testing::per_twenty_steps(ctx, problem, prior, sampler_kind::langevin).allocations, 0u)
+        << c.label << " cascade";
   }
 }
 

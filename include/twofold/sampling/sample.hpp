@@ -73,7 +73,8 @@ struct sample_report {
   std::size_t steps_per_chain = 0;
   std::size_t waves = 0, wave_chains = 0;
   /// Times a wave ran out of backend memory and the waves were halved (automatic
-  /// wave sizing only; the results are those of any wave size).
+  /// wave sizing only; on the CPU the results are bit for bit those of any wave size, on
+  /// CUDA meant to agree to float rounding, not yet run on a device: docs/design.md §4.5).
   std::size_t waves_halved = 0;
   double seconds = 0;
   double chain_steps_per_second = 0;
