@@ -47,20 +47,25 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
   dot(r, r, d2);
   for_each(ctx, C, math::cg_start{s, d0, d1, d2, C, params.tolerance});
 
-  // The scalars stay on the backend; the host reads the residuals only every
-  // cg_check_interval iterations (one wait each) to learn whether all chains have
-  // converged. A converged chain's α is 0, so the iterations run past its convergence
-  // leave its x as it was: the result is that of checking every iteration.
-  std::vector<double> rr_and_limit = to_host(ctx, row(math::cg_rr), 2 * C);
-  const std::vector<double> limit(rr_and_limit.begin() + C, rr_and_limit.end());
-  const auto all_done = [&](const std::vector<double>& rr) {
+  // The scalars stay on the backend. The host reads the residuals (one wait each)
+  // first after the iterations the previous solve on this workspace needed (rounded
+  // down to a multiple of cg_check_interval, at least one interval: consecutive solves
+  // of a sampler need about as many), then every cg_check_interval iterations, to
+  // learn whether all chains have converged. A converged chain's α is 0, so the
+  // iterations run past its convergence leave its x as it was: the result is that of
+  // checking every iteration.
+  const std::size_t first_check =
+      std::max(cg_check_interval, ws.expected_iterations / cg_check_interval * cg_check_interval);
+  std::vector<double> limit;  // read with the first residuals
+  const auto all_done = [&] {
+    const std::vector<double> h = to_host(ctx, row(math::cg_rr), limit.empty() ? 2 * C : C);  // [rr | limit]
+    if (limit.empty()) limit.assign(h.begin() + C, h.end());
     for (std::size_t c = 0; c < C; ++c)
-      if (!(rr[c] <= limit[c])) return false;
+      if (!(h[c] <= limit[c])) return false;
     return true;
   };
-  rr_and_limit.resize(C);
   std::size_t iteration = 0;
-  for (bool done = all_done(rr_and_limit); !done && iteration < params.max_iterations;) {
+  for (bool done = false; !done && iteration < params.max_iterations;) {
     op(p, ap);
     dot(p, ap, d0);
     for_each(ctx, C, math::cg_step_length{s, d0, C, static_cast<double>(iteration)});
@@ -70,7 +75,8 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
     dot(r, r, d2);
     for_each(ctx, C, math::cg_direction_update{s, d1, d2, C});
     for_each(ctx, C * N, math::cg_direction{p.data, z.data, row(math::cg_beta), N});
-    if (++iteration % cg_check_interval == 0) done = all_done(to_host(ctx, row(math::cg_rr), C));
+    ++iteration;
+    if (iteration >= first_check && (iteration - first_check) % cg_check_interval == 0) done = all_done();
   }
   // The recursively updated residual can drift from the true one in float (after a
   // near-breakdown, or on a singular system); recompute it once so that a solve is
@@ -88,13 +94,15 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
   for (std::size_t c = 0; c < C; ++c) {
     const double rr = at(math::cg_rr, c), bb = at(math::cg_bb, c), true_rr = at(math::cg_true_rr, c);
     const double rel = bb > 0 ? std::sqrt(std::max(rr, true_rr) / bb) : 0.0;
-    converged = converged && rr <= limit[c] && true_rr <= 100 * limit[c];
+    const double limit_c = at(math::cg_limit, c);
+    converged = converged && rr <= limit_c && true_rr <= 100 * limit_c;
     report.iterations = std::max(report.iterations, static_cast<std::size_t>(at(math::cg_iterations, c)));
     if (rel >= report.worst_relative_residual) {
       report.worst_relative_residual = rel;
       worst = c;
     }
   }
+  ws.expected_iterations = report.iterations;
   TWOFOLD_ENSURES(converged, std::string(what) + ": conjugate gradients did not converge: chain " + std::to_string(worst) +
                                  " has relative residual " + std::to_string(report.worst_relative_residual) +
                                  " after " + std::to_string(report.iterations) + " iterations (tolerance " +

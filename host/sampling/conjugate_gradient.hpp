@@ -3,8 +3,9 @@
 /// Batched preconditioned conjugate gradients: one Hermitian positive definite
 /// system per chain, all chains advanced together, each with its own α and β.
 /// The per-chain scalars are computed on the backend (host/math/cg_scalars.hpp); the
-/// host reads the residuals back once before the first iteration, then every
-/// cg_check_interval iterations, and once at the end.
+/// host reads the residuals back first after as many iterations as the previous solve
+/// on the same workspace needed, then every cg_check_interval iterations, and once at
+/// the end: a sampler's solve of every step usually waits for the backend twice.
 
 #include <twofold/core/buffer.hpp>
 #include <twofold/sampling/sampler_params.hpp>
@@ -27,6 +28,7 @@ struct cg_workspace {
   buffer<cfloat> r, z, p, ap;
   buffer<cdouble> dots;   ///< three rows of per-chain dot products
   buffer<double> scalars; ///< math::cg_rows rows of per-chain scalars
+  std::size_t expected_iterations = 0;  ///< the last solve's: where the next one first checks
   void reserve(const context& ctx, std::size_t chains, std::size_t pixels);
 };
 
