@@ -4,7 +4,8 @@
 # 1. the device: nvidia-smi, driver and runtime versions; stops when the CUDA backend
 #    is not usable (`twofold info` says why, e.g. a driver older than the runtime);
 # 2. builds with CUDA for the detected architecture (or uses --build DIR as it is);
-# 3. the GPU tests with TWOFOLD_REQUIRE_GPU=1 (a skip is a failure there);
+# 3. the GPU tests with TWOFOLD_REQUIRE_GPU=1 (a skip is a failure there), and the step
+#    loop's allocations and host waits per step on CUDA against the CPU (step-counts.log);
 # 4. compute-sanitizer: memcheck (leak check on) and initcheck over the GPU tests,
 #    racecheck over the resampling/reduction tests, memcheck over one small
 #    `twofold sample` per sampler;
@@ -90,6 +91,13 @@ if gpu env TWOFOLD_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu --output-on-fa
   pass "GPU tests"
 else
   fail "GPU tests (log: gpu-tests.log)"
+fi
+# The step loop's allocations and host waits per 20 levels on CUDA and on the CPU,
+# per sampler and per operator (GpuStepLoop.* prints them; the ctest run above judged them).
+if gpu env TWOFOLD_REQUIRE_GPU=1 "$build/tests/twofold_gpu_tests" --gtest_filter='GpuStepLoop.*' >"$out/step-counts.log" 2>&1; then
+  pass "allocations and host waits per step (step-counts.log)"
+else
+  fail "allocations and host waits per step (log: step-counts.log)"
 fi
 
 step "4. compute-sanitizer"
