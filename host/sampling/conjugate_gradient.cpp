@@ -49,13 +49,13 @@ cg_report batched_cg(const context& ctx, const batch_map& op, const batch_map& p
 
   // The scalars stay on the backend. The host reads the residuals (one wait each)
   // first after the iterations the previous solve on this workspace needed (rounded
-  // down to a multiple of cg_check_interval, at least one interval: consecutive solves
+  // up to a multiple of cg_check_interval, at least one interval: consecutive solves
   // of a sampler need about as many), then every cg_check_interval iterations, to
   // learn whether all chains have converged. A converged chain's α is 0, so the
   // iterations run past its convergence leave its x as it was: the result is that of
   // checking every iteration.
   const std::size_t first_check =
-      std::max(cg_check_interval, ws.expected_iterations / cg_check_interval * cg_check_interval);
+      std::max(cg_check_interval, (ws.expected_iterations + cg_check_interval - 1) / cg_check_interval * cg_check_interval);
   std::vector<double> limit;  // read with the first residuals
   const auto all_done = [&] {
     const std::vector<double> h = to_host(ctx, row(math::cg_rr), limit.empty() ? 2 * C : C);  // [rr | limit]

@@ -3,7 +3,7 @@
 // synchronisations) on both backends alike, so the counts per step must be the CPU's —
 // zero allocations for every sampler and operator, zero waits on the spectral path,
 // one per step for smc, and on the CG paths the waits of its residual checks, about
-// three per solve (host/sampling/conjugate_gradient.cpp). The CPU side of the same
+// two per solve (host/sampling/conjugate_gradient.cpp). The CPU side of the same
 // counts is tests/samplers/allocation_test.cpp. Each count is printed, so the device
 // check's log (scripts/device_check.sh) reports them.
 #include <twofold/twofold.hpp>
