@@ -113,8 +113,8 @@ void run_sbc(const sample_options& o, const context& ctx, const loaded_problem& 
   summary["sbc"] = {{"replicates", r.replicates}, {"draws", r.draws}, {"smallest_chi2_p", smallest},
                     {"simulated_noise_scale", o.sbc_noise_scale}, {"truths", truths},
                     {"smallest_ecdf_p", smallest_ecdf},
-                    {"tests", r.tests.size()}, {"batches", r.batches}, {"seconds", r.seconds},
-                    {"device", ctx.device_name()}};
+                    {"tests", r.tests.size()}, {"batches", r.batches}, {"batches_halved", r.batches_halved},
+                    {"seconds", r.seconds}, {"device", ctx.device_name()}};
   for (const auto& [name, j] : {std::pair<const char*, const nlohmann::json&>{"calibration.json", cal},
                                 std::pair<const char*, const nlohmann::json&>{"summary.json", summary}}) {
     std::ofstream out(folder.stage(name), std::ios::binary);

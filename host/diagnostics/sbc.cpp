@@ -217,17 +217,34 @@ sbc_result calibrate(const context& ctx, std::shared_ptr<const linear_operator> 
   };
   // Replicates run as the runs of one batch of chains (several batches when memory
   // asks); chain l·K + k is draw k of replicate l wherever its batch starts.
-  const std::size_t per_batch =
+  // A batch that runs out of backend memory is sampled again with half as many
+  // replicates when the batches are sized automatically (the draws do not depend on
+  // the batch: chain l·K + k's random numbers are its own).
+  std::size_t per_batch =
       params.batch_replicates > 0 ? params.batch_replicates : replicates_per_batch(ctx, *op, K, detail::prior_bytes_per_chain(prior));
-  for (std::size_t first = 0; first < L; first += per_batch) {
+  for (std::size_t first = 0; first < L;) {
     const std::size_t count = std::min(per_batch, L - first);
+    chain_buffer x;
+    try {
+      x = chain_buffer(ctx, count * K, sz);
+      const rng_stream rng{params.seed, first * K, 0, rng_purpose::diffusion_noise, 1, real};
+      if (params.stage2)
+        sampler->conditional(ctx, x.view(), rng, anchors.storage.data(), K, {});
+      else
+        sampler->posterior(ctx, x.view(), rng, K, {});
+    } catch (const out_of_memory& e) {
+      if (params.batch_replicates > 0)
+        detail::throw_out_of_memory(__FILE__, __LINE__,
+                                    std::string(e.what()) + " for a batch of " + std::to_string(count) +
+                                        " replicates; set a smaller batch_replicates, or 0 to size batches "
+                                        "automatically");
+      if (count == 1)
+        detail::throw_out_of_memory(__FILE__, __LINE__, std::string(e.what()) + " even for one replicate");
+      per_batch = count / 2;
+      ++out.batches_halved;
+      continue;
+    }
     ++out.batches;
-    chain_buffer x(ctx, count * K, sz);
-    const rng_stream rng{params.seed, first * K, 0, rng_purpose::diffusion_noise, 1, real};
-    if (params.stage2)
-      sampler->conditional(ctx, x.view(), rng, anchors.storage.data(), K, {});
-    else
-      sampler->posterior(ctx, x.view(), rng, K, {});
     {
       const auto sampled = to_host(ctx, x.storage);
       for (std::size_t i = 0; i < sampled.size(); ++i)
@@ -301,6 +318,7 @@ sbc_result calibrate(const context& ctx, std::shared_ptr<const linear_operator> 
             detail::measured_coordinates(std::span<const cfloat>(heldout.data() + l * M, M), measured, values), levels,
             params.seed, l * M * (real ? 1 : 2));
     }
+    first += count;
   }
   for (const auto& c : coverage_by_replicate)
     for (std::size_t i = 0; i < levels.size(); ++i) {

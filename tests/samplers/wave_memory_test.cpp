@@ -1,5 +1,6 @@
 // A wave that runs out of backend memory is run again with half as many chains when
-// the waves are sized automatically (design_params::wave_chains = 0). On the CPU the
+// the waves are sized automatically (design_params::wave_chains = 0), and so is an SBC
+// batch of replicates (sbc_params::batch_replicates = 0). On the CPU the
 // maps do not depend on the wave size, so they equal, bit for bit, those of a run
 // whose memory never ran out. The CPU's allocations are limited here the way a full
 // device limits them (detail::limit_host_allocations).
@@ -96,6 +97,41 @@ TEST(WaveMemory, AFixedWaveSizeOrTheSmallestWaveThatDoesNotFitIsAnOutOfMemoryNam
   }
   // The context stays usable once memory is back.
   EXPECT_EQ(sample(c.fc.ctx, c.problem, c.fc.prior, c.sp, c.d).report.waves_halved, 0u);
+}
+
+// SBC sizes its own batches of replicates: a batch that does not fit is sampled again
+// with half the replicates, and the ranks equal those of a run that never ran out.
+TEST(WaveMemory, AnSbcBatchThatDoesNotFitIsHalvedAndTheRanksAreUnchanged) {
+  wave_case c;
+  sbc_params params;
+  params.replicates = 16;
+  params.draws = 9;
+  params.bins = 5;
+  params.seed = 3;
+  const auto sbc = [&] {
+    return simulation_based_calibration(c.fc.ctx, c.fc.op, c.fc.sigma, field::complex, c.fc.prior, c.sp, params);
+  };
+  const auto free_run = sbc();
+  ASSERT_EQ(free_run.batches, 1u);
+  ASSERT_EQ(free_run.batches_halved, 0u);
+  sbc_result limited;
+  {
+    const allocation_limit limit(c.batch_bytes(4 * params.draws));  // 16 replicates do not fit, 4 do
+    limited = sbc();
+  }
+  EXPECT_GE(limited.batches_halved, 2u);
+  EXPECT_GE(limited.batches, 4u);
+  for (std::size_t t = 0; t < free_run.tests.size(); ++t)
+    EXPECT_EQ(limited.tests[t].ranks, free_run.tests[t].ranks) << free_run.tests[t].name;
+  // A fixed batch size is the user's choice: no retry, an error naming it.
+  params.batch_replicates = 16;
+  const allocation_limit limit(c.batch_bytes(4 * params.draws));
+  try {
+    (void)sbc();
+    ADD_FAILURE() << "a batch of 16 replicates fitted under a 4-replicate limit";
+  } catch (const out_of_memory& e) {
+    EXPECT_CONTAINS(std::string(e.what()), "batch_replicates");
+  }
 }
 
 }  // namespace

@@ -61,6 +61,9 @@ struct sbc_result {
   std::size_t replicates = 0, draws = 0;
   bool stage2 = false;
   std::size_t batches = 0;  ///< batches of replicates the L·K chains ran in
+  /// Times a batch ran out of backend memory and was sampled again with half the
+  /// replicates (automatic batches only; the draws do not depend on the batch).
+  std::size_t batches_halved = 0;
   double seconds = 0;       ///< wall time, simulation and ranking included
   std::vector<sbc_test> tests;
   ecdf_band band;  ///< the 99 % simultaneous band every test's ECDF difference is judged by
