@@ -60,17 +60,8 @@ TEST(GpuStepLoop, OperatorsAllocateAndWaitPerStepAsOnTheCpu) {
   TWOFOLD_NEED_GPU();
   const context cpu(backend_request::cpu), cuda(backend_request::cuda);
   for (const auto& c : operator_cases()) {
-    step_counts counts[2];
-    for (int b = 0; b < 2; ++b) {
-      const context& ctx = b == 0 ? cpu : cuda;
-      const std::shared_ptr<const linear_operator> op = c.make(ctx);
-      const image_shape s = op->domain();
-      const gaussian_prior prior(ctx, gaussian_basis::pixel, s, std::vector<cfloat>(s.pixels()),
-                                 std::vector<float>(s.pixels(), 1.0f));
-      const inverse_problem problem(ctx, op, std::vector<cfloat>(op->codomain().pixels(), cfloat{0.1f, 0.0f}), 0.1,
-                                    c.values);
-      counts[b] = per_twenty_steps(ctx, problem, prior, sampler_kind::langevin);
-    }
+    const step_counts counts[2] = {per_twenty_langevin_steps(cpu, c, run_design::cascade),
+                                   per_twenty_langevin_steps(cuda, c, run_design::cascade)};
     std::cout << "per 20 steps, langevin cascade on " << c.label << ": cuda " << counts[1].allocations
               << " allocations, " << counts[1].host_waits << " host waits (cpu " << counts[0].allocations << ", "
               << counts[0].host_waits << ")\n";

@@ -6,7 +6,11 @@
 // and tests/gpu/gpu_step_loop_test.cpp on CUDA.
 #include <twofold/twofold.hpp>
 
+#include "tests/support/operator_cases.hpp"
+
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 namespace twofold::testing {
 
@@ -38,6 +42,18 @@ inline step_counts per_twenty_steps(const context& ctx, const inverse_problem& p
                     more = counts_of_one_sample(ctx, problem, p, sp, 30, design);
   return {more.allocations > few.allocations ? more.allocations - few.allocations : 0,
           more.host_waits > few.host_waits ? more.host_waits - few.host_waits : 0};
+}
+
+/// per_twenty_steps of Langevin on test operator `c`: a white pixel-basis prior and
+/// constant data (the counts do not depend on the values).
+inline step_counts per_twenty_langevin_steps(const context& ctx, const operator_case& c, run_design design) {
+  const std::shared_ptr<const linear_operator> op = c.make(ctx);
+  const image_shape s = op->domain();
+  const gaussian_prior prior(ctx, gaussian_basis::pixel, s, std::vector<cfloat>(s.pixels()),
+                             std::vector<float>(s.pixels(), 1.0f));
+  const inverse_problem problem(ctx, op, std::vector<cfloat>(op->codomain().pixels(), cfloat{0.1f, 0.0f}), 0.1,
+                                c.values);
+  return per_twenty_steps(ctx, problem, prior, sampler_kind::langevin, design);
 }
 
 }  // namespace twofold::testing
