@@ -8,44 +8,30 @@
 // check's log (scripts/device_check.sh) reports them.
 #include <twofold/twofold.hpp>
 
+#include "tests/support/fourier_case.hpp"
 #include "tests/support/operator_cases.hpp"
 #include "tests/support/require_gpu.hpp"
 #include "tests/support/step_counters.hpp"
-#include "tests/support/test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <iostream>
-#include <memory>
-#include <string>
-#include <vector>
+#include <optional>
 
 namespace twofold {
 namespace {
 
 using namespace twofold::testing;
 
-/// The closed-form single-coil problem of tests/support/fourier_case.hpp on `ctx`.
-struct spectral_case {
-  image_shape shape{8, 6};
-  std::shared_ptr<fourier_mask_operator> op;
-  gaussian_prior prior;
-  inverse_problem problem;
-  explicit spectral_case(const context& ctx)
-      : op(std::make_shared<fourier_mask_operator>(ctx, shape, line_mask(shape, {1, 3, 4}))),
-        prior(ctx, gaussian_basis::fourier, shape, random_image(shape, 3, 0.3f), decaying_spectrum(shape, 0.5, 2.0)),
-        problem(ctx, op, simulate_kspace(ctx, prior, *op, 0.1, 99), 0.1) {}
-};
-
 TEST(GpuStepLoop, SamplersAllocateAndWaitPerStepAsOnTheCpu) {
   TWOFOLD_NEED_GPU();
-  const context cpu(backend_request::cpu), cuda(backend_request::cuda);
-  const spectral_case on_cpu(cpu), on_cuda(cuda);
+  const fourier_case on_cpu, on_cuda({1, 3, 4}, 0.1, {8, 6}, std::nullopt, backend_request::cuda);
+  const inverse_problem cpu_problem = on_cpu.problem(), cuda_problem = on_cuda.problem();
   for (const auto kind : {sampler_kind::exact, sampler_kind::langevin, sampler_kind::pto, sampler_kind::dps,
                           sampler_kind::pigdm, sampler_kind::ddrm, sampler_kind::ddnm, sampler_kind::smc})
     for (const auto design : {run_design::replicate, run_design::cascade}) {
-      const step_counts c = per_twenty_steps(cpu, on_cpu.problem, on_cpu.prior, kind, design),
-                        g = per_twenty_steps(cuda, on_cuda.problem, on_cuda.prior, kind, design);
+      const step_counts c = per_twenty_steps(on_cpu.ctx, cpu_problem, on_cpu.prior, kind, design),
+                        g = per_twenty_steps(on_cuda.ctx, cuda_problem, on_cuda.prior, kind, design);
       std::cout << "per 20 steps, " << to_string(kind) << " " << to_string(design) << ": cuda " << g.allocations
                 << " allocations, " << g.host_waits << " host waits (cpu " << c.allocations << ", " << c.host_waits
                 << ")\n";

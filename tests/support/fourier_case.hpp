@@ -17,7 +17,7 @@
 namespace twofold::testing {
 
 struct fourier_case {
-  context ctx{backend_request::cpu};
+  context ctx;
   image_shape shape;
   double sigma;
   std::shared_ptr<fourier_mask_operator> op;
@@ -25,8 +25,9 @@ struct fourier_case {
   std::vector<cfloat> kspace;
 
   explicit fourier_case(std::vector<int> lines = {1, 3, 4}, double sigma_y = 0.1, image_shape s = {8, 6},
-                        std::optional<float> white_variance = std::nullopt)
-      : shape(s), sigma(sigma_y), op(std::make_shared<fourier_mask_operator>(ctx, shape, line_mask(shape, lines))),
+                        std::optional<float> white_variance = std::nullopt,
+                        backend_request backend = backend_request::cpu)
+      : ctx(backend), shape(s), sigma(sigma_y), op(std::make_shared<fourier_mask_operator>(ctx, shape, line_mask(shape, lines))),
         prior(ctx, gaussian_basis::fourier, shape, random_image(shape, 3, 0.3f),
               white_variance ? std::vector<float>(shape.pixels(), *white_variance) : decaying_spectrum(shape, 0.5, 2.0)),
         kspace(simulate_kspace(ctx, prior, *op, sigma, 99)) {}
