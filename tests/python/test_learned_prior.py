@@ -125,7 +125,10 @@ def test_posterior_mean_beats_the_gaussians_exact_posterior_mean(network, accele
     the Gaussian prior's *exact* posterior mean in PSNR by more than 1 dB on average, at 4x
     and at 8x (50 images, 16 chains: docs/validation.md). The control: the Gaussian prior
     itself under the same sampler must fail the same check (its sampled mean stays below
-    its own exact mean), so the check cannot pass for a prior without learned knowledge."""
+    its own exact mean), so the check cannot pass for a prior without learned knowledge.
+    Measured here (mean gain +- its standard error over the 4 images): learned +7.79 +- 0.55
+    dB at 4x and +5.37 +- 0.90 dB at 8x, 12 and 4.9 standard errors above the 1 dB bound;
+    the control -1.11 +- 0.12 and -0.33 +- 0.07 dB."""
     module, info = network
     shape = tuple(info["training_shape"])
     images, chains = 4, 8
