@@ -18,6 +18,7 @@
 #include "host/math/particles.hpp"
 #include "host/math/sampler_steps.hpp"
 #include "host/math/spectral_steps.hpp"
+#include "host/math/uncertainty_maps.hpp"
 #include "host/math/welford.hpp"
 
 #define TWOFOLD_FOR_EACH_FUNCTOR(X)                \
@@ -74,4 +75,5 @@
   X(::twofold::math::by_element<::twofold::math::gather_chains>) \
   X(::twofold::math::gather_particle_scalars)      \
   X(::twofold::math::welford_tile_reduce)          \
-  X(::twofold::math::nested_welford_fold)
+  X(::twofold::math::nested_welford_fold)          \
+  X(::twofold::math::uncertainty_map_pixel)

@@ -118,22 +118,9 @@ void nested_accumulator::restore(const context& ctx, std::span<const double> sta
   detail::copy_bytes(ctx, within_sum_.data(), state.data() + 1 + 8 * N, N * sizeof(double));
 }
 
-nested_accumulator::moments nested_accumulator::finish(const context& ctx) const {
+math::across_runs nested_accumulator::across_runs() const {
   TWOFOLD_ENSURES(next_chain_ % per_run_ == 0, "accumulator: a run is incomplete");
-  const auto means = to_host(ctx, run_means_);
-  const auto within = to_host(ctx, within_sum_);
-  moments m;
-  m.runs = next_chain_ / per_run_;
-  const std::size_t N = shape_.pixels();
-  m.mean.resize(N);
-  m.within.resize(N);
-  m.between.resize(N);
-  for (std::size_t p = 0; p < N; ++p) {
-    m.mean[p] = means[p].mean;
-    m.within[p] = within[p] / double(m.runs);
-    m.between[p] = m.runs > 1 ? means[p].m2 / double(m.runs - 1) : 0.0;
-  }
-  return m;
+  return {run_means_.data(), within_sum_.data()};
 }
 
 }  // namespace twofold::detail

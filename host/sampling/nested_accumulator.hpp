@@ -8,6 +8,7 @@
 /// bit-identical for any wave size that starts waves on tile boundaries.
 
 #include <twofold/core/buffer.hpp>
+#include "host/math/uncertainty_maps.hpp"
 #include "host/math/welford.hpp"
 
 #include <cstddef>
@@ -30,14 +31,10 @@ class nested_accumulator {
   void add(const context& ctx, const cfloat* a, const cfloat* b, float beta, std::size_t first_chain,
            std::size_t chains);
 
-  struct moments {
-    std::vector<cdouble> mean;         ///< mean over runs of m_r
-    std::vector<double> within;        ///< mean over runs of v_r
-    std::vector<double> between;       ///< unbiased variance over runs of m_r
-    std::size_t runs = 0;
-  };
-  /// Reads the across-run state back (all runs must be complete).
-  moments finish(const context& ctx) const;
+  /// The across-run state on the backend once every run is complete (bad state
+  /// otherwise), for math::uncertainty_map_pixel; `runs()` runs went into it.
+  math::across_runs across_runs() const;
+  std::size_t runs() const noexcept { return next_chain_ / per_run_; }
 
   /// From now on each run that closes leaves its chains' Welford state at
   /// log[(r − first_run)·N + p] (backend memory, one image per run).

@@ -7,6 +7,7 @@
 
 #include "host/sampling/nested_accumulator.hpp"
 #include "host/backend/fft_engine.hpp"
+#include "host/backend/for_each.hpp"
 #include "host/backend/reductions.hpp"
 #include "host/sampling/sampler.hpp"
 
@@ -16,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 namespace twofold {
 
@@ -214,35 +216,42 @@ struct projected_accumulators {
   }
 };
 
-uncertainty_maps to_maps(image_shape shape, run_design kind, std::size_t K, const projected_accumulators& acc,
-                         const context& ctx) {
-  const auto x = acc.x.finish(ctx), r = acc.range.finish(ctx), n = acc.null.finish(ctx);
+/// The maps from the accumulators, formed on the backend.
+backend_uncertainty_maps backend_maps_of(const context& ctx, image_shape shape, run_design kind, std::size_t K,
+                                         const projected_accumulators& acc) {
   const std::size_t N = shape.pixels();
-  uncertainty_maps m;
+  backend_uncertainty_maps m;
   m.shape = shape;
-  m.mean = x.mean;
-  m.between_run_variance = x.between;
-  const auto total = [&](const detail::nested_accumulator::moments& s, std::size_t p) {
-    return kind == run_design::cascade ? s.within[p] + s.between[p] - s.within[p] / double(K) : s.within[p];
-  };
-  m.total_variance.resize(N);
-  m.range_variance.resize(N);
-  m.null_variance.resize(N);
-  for (std::size_t p = 0; p < N; ++p) {
-    m.total_variance[p] = total(x, p);
-    m.range_variance[p] = total(r, p);
-    m.null_variance[p] = total(n, p);
-  }
-  if (kind == run_design::cascade) {
-    m.ambiguity = x.within;
-    m.estimation.resize(N);
-    m.estimation_clipped.resize(N);
-    for (std::size_t p = 0; p < N; ++p) {
-      m.estimation[p] = x.between[p] - x.within[p] / double(K);
-      m.estimation_clipped[p] = std::max(0.0, m.estimation[p]);
-    }
-  }
+  m.mean = buffer<cdouble>(ctx, N);
+  for (auto* b : {&m.total_variance, &m.between_run_variance, &m.range_variance, &m.null_variance})
+    *b = buffer<double>(ctx, N);
+  const bool cascade = kind == run_design::cascade;
+  if (cascade)
+    for (auto* b : {&m.ambiguity, &m.estimation, &m.estimation_clipped}) *b = buffer<double>(ctx, N);
+  detail::for_each(ctx, N,
+                   math::uncertainty_map_pixel{acc.x.across_runs(), acc.range.across_runs(), acc.null.across_runs(),
+                                               double(acc.x.runs()), double(K), m.mean.data(),
+                                               m.total_variance.data(), m.between_run_variance.data(),
+                                               m.range_variance.data(), m.null_variance.data(),
+                                               cascade ? m.ambiguity.data() : nullptr, m.estimation.data(),
+                                               m.estimation_clipped.data()});
   return m;
+}
+
+/// The result of a design: its maps where design.maps_on_backend asks for them.
+sample_result result_of(const context& ctx, image_shape shape, const design_params& design,
+                        const projected_accumulators& acc, sample_report report, std::vector<cfloat> draws) {
+  auto maps = backend_maps_of(ctx, shape, design.kind, design.chains_per_run, acc);
+  sample_result r;
+  r.report = std::move(report);
+  r.draws = std::move(draws);
+  if (design.maps_on_backend) {
+    r.maps.shape = shape;
+    r.backend_maps = std::move(maps);
+  } else {
+    r.maps = to_host(ctx, maps);
+  }
+  return r;
 }
 
 void check_design(const design_params& design) {
@@ -263,6 +272,23 @@ void hand_over(const context& ctx, const design_params& design, const_chain_view
 }
 
 }  // namespace
+
+uncertainty_maps to_host(const context& ctx, const backend_uncertainty_maps& maps) {
+  const auto host = [&ctx](const auto& b) {
+    return b.empty() ? std::vector<std::remove_cvref_t<decltype(*b.data())>>{} : to_host(ctx, b);
+  };
+  uncertainty_maps m;
+  m.shape = maps.shape;
+  m.mean = host(maps.mean);
+  m.total_variance = host(maps.total_variance);
+  m.ambiguity = host(maps.ambiguity);
+  m.estimation = host(maps.estimation);
+  m.estimation_clipped = host(maps.estimation_clipped);
+  m.between_run_variance = host(maps.between_run_variance);
+  m.range_variance = host(maps.range_variance);
+  m.null_variance = host(maps.null_variance);
+  return m;
+}
 
 std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
                                     const sampler_params& params, const design_params& design,
@@ -361,7 +387,7 @@ uncertainty_maps maps_from_draws(const context& ctx, const linear_operator& op, 
     detail::copy_bytes(ctx, x.storage.data(), draws.data() + r * K * N, K * N * sizeof(cfloat));
     acc.add(ctx, op, x.view(), r * K);
   }
-  return to_maps(shape, kind, K, acc, ctx);
+  return to_host(ctx, backend_maps_of(ctx, shape, kind, K, acc));
 }
 
 namespace {
@@ -493,7 +519,7 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
   projected_accumulators acc(ctx, problem.shape(), design.chains_per_run);
   auto [report, draws] = sample_runs(ctx, problem, *sampler, design, 0, design.runs, acc, progress, checkpoint);
-  return {to_maps(problem.shape(), design.kind, design.chains_per_run, acc, ctx), report, std::move(draws)};
+  return result_of(ctx, problem.shape(), design, acc, report, std::move(draws));
 }
 
 run_share sample_share(const context& ctx, const inverse_problem& problem, const prior& prior,
@@ -589,7 +615,7 @@ sample_result share_merger::finish() {
   r.runs = s.design.runs;
   r.chains_per_run = s.design.chains_per_run;
   r.chain_steps_per_second = s.chain_steps / std::max(r.seconds, 1e-9);
-  return {to_maps(s.shape, s.design.kind, s.design.chains_per_run, s.acc, s.ctx), r, std::move(s.draws)};
+  return result_of(s.ctx, s.shape, s.design, s.acc, r, std::move(s.draws));
 }
 
 }  // namespace twofold

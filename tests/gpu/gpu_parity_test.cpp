@@ -132,6 +132,36 @@ TEST(GpuParity, SamplersAgreeAcrossBackends) {
   }
 }
 
+// design_params::maps_on_backend on CUDA: the maps stay in device memory, and copied
+// down they are the maps of the same run made without it (the same kernels on the same
+// device, in the same order: bit for bit).
+TEST(GpuParity, MapsLeftOnTheDeviceAreTheMapsOfTheHostPath) {
+  TWOFOLD_NEED_GPU();
+  context ctx(backend_request::cuda);
+  const image_shape s{16, 12};
+  auto op = std::make_shared<fourier_mask_operator>(ctx, s, line_mask(s, {1, 5, 6, 9}));
+  gaussian_prior prior(ctx, gaussian_basis::fourier, s, random_image(s, 3, 0.3f), decaying_spectrum(s, 0.5, 2.0));
+  const inverse_problem problem(ctx, op, simulate_kspace(ctx, prior, *op, 0.1, 9), 0.1);
+  sampler_params sp;
+  sp.kind = sampler_kind::langevin;
+  sp.schedule.levels = 30;
+  design_params d;
+  d.runs = 4;
+  d.chains_per_run = 8;
+  const auto on_host = sample(ctx, problem, prior, sp, d).maps;
+  d.maps_on_backend = true;
+  const auto kept = sample(ctx, problem, prior, sp, d);
+  ASSERT_EQ(kept.backend_maps.mean.backend(), backend_kind::cuda);
+  EXPECT_TRUE(kept.maps.mean.empty());
+  const auto down = to_host(ctx, kept.backend_maps);
+  for (std::size_t p = 0; p < s.pixels(); ++p) {
+    EXPECT_EQ(on_host.mean[p].re, down.mean[p].re);
+    EXPECT_EQ(on_host.ambiguity[p], down.ambiguity[p]);
+    EXPECT_EQ(on_host.estimation[p], down.estimation[p]);
+    EXPECT_EQ(on_host.null_variance[p], down.null_variance[p]);
+  }
+}
+
 // A batch of three measurement sets: every sampler reads its run's y through
 // math::run_data on both backends, draw by draw (smc, whose resampling makes the
 // backends agree only in distribution, is compared statistically above).

@@ -10,6 +10,7 @@
 ///   auto result = twofold::sample(ctx, problem, prior, twofold::sampler_params{}, twofold::design_params{});
 ///   // result.maps.ambiguity, result.maps.estimation, ...
 
+#include <twofold/core/buffer.hpp>
 #include <twofold/core/context.hpp>
 #include <twofold/priors/gaussian.hpp>
 #include <twofold/problem/inverse_problem.hpp>
@@ -43,6 +44,11 @@ struct design_params {
   /// Also return every accumulated draw (R·K·H·W values on the host): per-pixel
   /// quantiles and coverage need them (include/twofold/diagnostics/coverage.hpp).
   bool keep_draws = false;
+  /// Leave the maps in the backend's memory (device memory on CUDA) instead of copying
+  /// them to the host: sample_result::backend_maps holds them and sample_result::maps
+  /// only their shape. For callers that go on working on the device (the Python
+  /// package hands them out as DLPack device arrays); to_host() copies them later.
+  bool maps_on_backend = false;
   /// Called after each wave with the draws it accumulated (the replicate design's
   /// posterior draws, the cascade's stage-2 completions; posterior_draws(): every
   /// draw) on the host: the global index of the wave's first chain and its draws, C
@@ -67,6 +73,20 @@ struct uncertainty_maps {
   std::vector<double> null_variance;    ///< total variance of P_N x
 };
 
+/// uncertainty_maps in the backend's memory (design_params::maps_on_backend): the same
+/// values, layout and emptiness (the replicate design's ambiguity, estimation and
+/// estimation_clipped are empty buffers). Work that formed them is queued on the
+/// context's stream: synchronise it before reading them from another stream.
+struct backend_uncertainty_maps {
+  image_shape shape{};
+  buffer<cdouble> mean;
+  buffer<double> total_variance, ambiguity, estimation, estimation_clipped, between_run_variance, range_variance,
+      null_variance;
+};
+
+/// The same maps on the host (the copy sample() makes without maps_on_backend).
+uncertainty_maps to_host(const context& ctx, const backend_uncertainty_maps& maps);
+
 struct sample_report {
   std::string device;
   std::size_t runs = 0, chains_per_run = 0, chains = 0;  ///< chains: all sampled, stage 1 included
@@ -86,6 +106,8 @@ struct sample_result {
   /// With design.keep_draws: the R·K accumulated draws, C order [R·K, H, W]
   /// (cascade: the stage-2 completions, which are posterior draws).
   std::vector<cfloat> draws;
+  /// With design.maps_on_backend: the maps, in backend memory (else empty buffers).
+  backend_uncertainty_maps backend_maps;
 };
 
 struct progress_event {
