@@ -92,6 +92,11 @@ if gpu env TWOFOLD_REQUIRE_GPU=1 ctest --test-dir "$build" -L gpu --output-on-fa
 else
   fail "GPU tests (log: gpu-tests.log)"
 fi
+# The label includes the Python package's CUDA tests (PythonCuda), which exist only
+# when the build found a python3 with nanobind: their absence is a failure here.
+if [ "$dry" = 0 ] && ! ctest --test-dir "$build" -N -R '^PythonCuda$' | grep -q "Total Tests: 1"; then
+  fail "the Python package was not built, so its CUDA tests did not run (install nanobind and pytest)"
+fi
 # The step loop's allocations and host waits per 20 levels on CUDA and on the CPU,
 # per sampler and per operator (GpuStepLoop.* prints them; the ctest run above judged them).
 if gpu env TWOFOLD_REQUIRE_GPU=1 "$build/tests/twofold_gpu_tests" --gtest_filter='GpuStepLoop.*' >"$out/step-counts.log" 2>&1; then

@@ -108,6 +108,7 @@ context::context(context&&) noexcept = default;
 context& context::operator=(context&&) noexcept = default;
 
 backend_kind context::backend() const noexcept { return impl_->kind; }
+int context::device() const noexcept { return impl_->kind == backend_kind::cuda ? impl_->device : -1; }
 void* context::stream() const noexcept {
   bind_device();  // every CUDA call of the library goes through stream(), fft(), blas() or allocate_bytes
   return impl_->raw_stream();

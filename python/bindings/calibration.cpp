@@ -14,7 +14,7 @@ void bind_calibration(nb::module_& m) {
   const sampler_params sd{};
   m.def(
       "coverage",
-      [](const any_array& draws, const any_array& truth, const std::string& values,
+      [](array_arg draws, array_arg truth, const std::string& values,
          std::optional<std::vector<double>> nominal) {
         expect_ndim(draws, "draws", {3});
         const auto d = complex_values(draws, "draws");
@@ -53,7 +53,7 @@ void bind_calibration(nb::module_& m) {
         params.truth_noise_scale = noise_scale;
         const auto f = parse_field(values, "field");
         if (!truths.is_none()) {
-          const auto t = complex_values(nb::cast<any_array>(truths), "truths");
+          const auto t = complex_values(nb::cast<array_arg>(truths), "truths");
           const image_shape shape = op.op->domain();
           if (t.shape.size() != 3 || t.shape[0] != replicates || t.shape[1] != shape.height ||
               t.shape[2] != shape.width)

@@ -20,8 +20,24 @@ namespace twofold::python {
 
 namespace nb = nanobind;
 
-/// An array argument: any object with __dlpack__ or the buffer protocol.
+/// An array: any object with __dlpack__ or the buffer protocol, as a DLPack view.
 using any_array = nb::ndarray<nb::ro>;
+
+/// An array argument: its DLPack view and the Python object it came from, which a
+/// device array needs for DLPack's stream handshake (ready_on).
+class array_arg : public any_array {
+ public:
+  array_arg() = default;
+  array_arg(any_array view, nb::object source) : any_array(std::move(view)), source_(std::move(source)) {}
+  bool on_cuda() const { return device_type() == nb::device::cuda::value; }
+  /// For a CUDA array: exports it again with `__dlpack__(stream=...)` for `stream`, so
+  /// that the producer orders its pending work before anything queued there next (the
+  /// consumer's side of the DLPack protocol). Nothing for host arrays.
+  void ready_on(void* stream);
+
+ private:
+  nb::object source_;
+};
 
 /// twofold.Context: a backend; every object built on it keeps it alive.
 struct py_context {
@@ -64,16 +80,17 @@ struct host_values {
 };
 
 /// complex64 values of `a` ([...], C order). No copy for a C-contiguous complex64
-/// CPU array; other numeric dtypes and layouts are converted (copied). Arrays on
-/// another device are refused with a ValueError naming `name`.
-host_values<cfloat> complex_values(const any_array& a, const char* name);
+/// CPU array; other numeric dtypes and layouts are converted (copied). A CUDA array
+/// (C-contiguous, any dtype) is copied to the host first: what a constructor keeps, it
+/// also checks and uses on the host. Other devices: ValueError naming `name`.
+host_values<cfloat> complex_values(array_arg a, const char* name);
 /// float32 values (masks, variances); complex input must have zero imaginary parts.
-host_values<float> float_values(const any_array& a, const char* name);
+host_values<float> float_values(array_arg a, const char* name);
 /// float64 values (mixture weights).
-host_values<double> double_values(const any_array& a, const char* name);
+host_values<double> double_values(array_arg a, const char* name);
 
 /// An array from `obj`: itself when it exports DLPack or a buffer, else numpy.asarray(obj).
-any_array as_array(nb::handle obj, const char* name);
+array_arg as_array(nb::handle obj, const char* name);
 
 /// Throws ValueError "name: must have N dimensions (got ...)" unless a.ndim() is one of `allowed`.
 void expect_ndim(const any_array& a, const char* name, std::initializer_list<std::size_t> allowed);
@@ -125,16 +142,35 @@ field parse_field(const std::string& text, const char* name);
 /// Raises a Python exception of `type` with `message` (throws nb::python_error).
 [[noreturn]] void raise(PyObject* type, const std::string& message);
 
-/// A batch [chains, shape] (or one image [shape]: `single`) as a chain buffer on ctx;
-/// ValueError naming `name` when the array has neither layout.
-chain_buffer batch_in(const context& ctx, const any_array& a, image_shape shape, const char* name, bool& single);
-/// The NumPy array of a chain buffer: [chains, shape], or [shape] when `single`.
-complex64_array batch_out(const context& ctx, const chain_buffer& b, bool single);
+/// A chain batch [chains, shape] (or one image [shape]: `single`) for the engine to
+/// read on ctx: the caller's own memory (no copy) when the array is complex64,
+/// C-contiguous and on ctx's device (the CPU, or ctx's CUDA device), else a copy on the
+/// backend. ValueError naming `name` when the array has neither layout.
+struct batch_arg {
+  const_chain_view view;
+  chain_buffer copy;  ///< empty when `view` is the caller's memory
+  bool single = false;
+  bool copied() const { return copy.chains > 0; }
+};
+batch_arg batch_in(const context& ctx, array_arg a, image_shape shape, const char* name);
+
+/// A backend buffer handed to Python without a copy (the array owns it): a NumPy
+/// array on the CPU backend, a DLPack-exportable CUDA array (nanobind's ndarray, read it
+/// with torch.from_dlpack, cupy.from_dlpack, ...) on the CUDA backend, after the
+/// context's stream is synchronised so that any stream may read it.
+nb::object backend_array(const context& ctx, buffer<cdouble>&& b, std::vector<std::size_t> shape);
+nb::object backend_array(const context& ctx, buffer<double>&& b, std::vector<std::size_t> shape);
+nb::object backend_array(const context& ctx, buffer<cfloat>&& b, std::vector<std::size_t> shape);
+/// backend_array of a chain batch: [chains, shape], or [shape] when `single`.
+nb::object batch_out(const context& ctx, chain_buffer&& b, bool single);
 
 /// The settings of a `sampler=` argument: a sampler name or a twofold.Sampler (sampling.cpp).
 sampler_params to_sampler(nb::handle sampler);
 /// ValueError unless the prior was built on the problem's context (or on none).
 void check_same_context(const py_problem& problem, const py_prior& prior);
+
+/// The CUDA context the bindings use to read device arrays of `device` (created once).
+const context& device_reader(int device);
 
 // One bind_* per layer of include/twofold/, each in its own file, registered in module.cpp.
 void bind_arrays(nb::module_& m);       // arrays.cpp: test hooks of the array conversions
@@ -157,3 +193,18 @@ void begin_run(callback_state& state);
 void record_position(callback_state& state, const progress_event& e);
 
 }  // namespace twofold::python
+
+namespace nanobind::detail {
+/// array_arg: converted as nb::ndarray<nb::ro> (same stub annotation), keeping the source.
+template <>
+struct type_caster<twofold::python::array_arg> {
+  NB_TYPE_CASTER(twofold::python::array_arg, make_caster<twofold::python::any_array>::Name)
+  template <class Flags>
+  bool from_python(handle src, Flags flags, cleanup_list* cleanup) noexcept {
+    make_caster<twofold::python::any_array> inner;
+    if (!inner.from_python(src, flags, cleanup)) return false;
+    value = twofold::python::array_arg(std::move(inner.value), borrow<object>(src));
+    return true;
+  }
+};
+}  // namespace nanobind::detail

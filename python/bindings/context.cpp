@@ -4,6 +4,8 @@
 
 #include <nanobind/stl/string.h>
 
+#include <map>
+#include <memory>
 #include <mutex>
 
 namespace twofold::python {
@@ -15,6 +17,16 @@ std::shared_ptr<context> resolve_context(const py_context* ctx) {
   std::lock_guard<std::mutex> guard(lock);
   if (!fallback) fallback = std::make_shared<context>(backend_request::automatic);
   return fallback;
+}
+
+const context& device_reader(int device) {
+  // Never destroyed: a CUDA stream must not be torn down after the runtime at exit.
+  static auto* readers = new std::map<int, std::unique_ptr<context>>();
+  static std::mutex lock;
+  std::lock_guard<std::mutex> guard(lock);
+  auto& reader = (*readers)[device];
+  if (!reader) reader = std::make_unique<context>(backend_request::cuda, device);
+  return *reader;
 }
 
 void bind_context(nb::module_& m) {

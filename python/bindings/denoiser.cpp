@@ -19,9 +19,13 @@
 
 namespace twofold::python {
 
+/// What the callable receives: NumPy arrays (CPU backend only), torch tensors, or
+/// nanobind's DLPack arrays (for CuPy, JAX, torch.from_dlpack or twofold itself).
+enum class tensor_kind { numpy, torch, dlpack };
+
 struct callback_state {
   nb::object fn, vjp;
-  bool torch = false;
+  tensor_kind tensors = tensor_kind::numpy;
   bool writes_out = false;
   image_shape shape{};
   std::string name;
@@ -46,23 +50,33 @@ std::string text_of(nb::handle obj) {
 
 /// A view of engine memory as the array type the callable asked for; valid only
 /// during the call.
-nb::object view(const context& ctx, const cfloat* data, std::size_t chains, image_shape shape, bool torch,
+nb::object view(const context& ctx, const cfloat* data, std::size_t chains, image_shape shape, tensor_kind kind,
                 bool read_only) {
   const std::size_t sh[3] = {chains, shape.height, shape.width};
   const int device = ctx.is_cuda() ? nb::device::cuda::value : nb::device::cpu::value;
+  const int device_id = ctx.is_cuda() ? ctx.device() : 0;
+  const auto dtype = nb::dtype<std::complex<float>>();
   auto* p = const_cast<cfloat*>(data);
-  if (torch) {
-    nb::ndarray<nb::pytorch> a(p, 3, sh, nb::handle(), nullptr, nb::dtype<std::complex<float>>(), device);
+  if (kind == tensor_kind::torch) {
+    nb::ndarray<nb::pytorch> a(p, 3, sh, nb::handle(), nullptr, dtype, device, device_id);
+    return nb::cast(a, nb::rv_policy::reference);
+  }
+  if (kind == tensor_kind::dlpack) {
+    if (read_only) {
+      nb::ndarray<nb::array_api, nb::ro> a(p, 3, sh, nb::handle(), nullptr, dtype, device, device_id);
+      return nb::cast(a, nb::rv_policy::reference);
+    }
+    nb::ndarray<nb::array_api> a(p, 3, sh, nb::handle(), nullptr, dtype, device, device_id);
     return nb::cast(a, nb::rv_policy::reference);
   }
   if (ctx.is_cuda())
     raise(PyExc_ValueError, "Denoiser: the CUDA backend hands device memory to the callable; ask for "
-                            "tensors='torch'");
+                            "tensors='torch' or tensors='dlpack'");
   if (read_only) {
-    nb::ndarray<nb::numpy, nb::ro> a(p, 3, sh, nb::handle(), nullptr, nb::dtype<std::complex<float>>(), device);
+    nb::ndarray<nb::numpy, nb::ro> a(p, 3, sh, nb::handle(), nullptr, dtype, device);
     return nb::cast(a, nb::rv_policy::reference);
   }
-  nb::ndarray<nb::numpy> a(p, 3, sh, nb::handle(), nullptr, nb::dtype<std::complex<float>>(), device);
+  nb::ndarray<nb::numpy> a(p, 3, sh, nb::handle(), nullptr, dtype, device);
   return nb::cast(a, nb::rv_policy::reference);
 }
 
@@ -173,16 +187,16 @@ struct py_denoiser : py_prior {
       raise(PyExc_ValueError, "Denoiser: vjp must be callable or None");
     if (shape.size() != 2 || shape[0] == 0 || shape[1] == 0)
       raise(PyExc_ValueError, "Denoiser: shape must be (H, W) with H, W > 0");
-    if (tensors != "numpy" && tensors != "torch")
-      raise(PyExc_ValueError, "Denoiser: tensors must be 'numpy' or 'torch' (got '" + tensors + "')");
+    if (tensors != "numpy" && tensors != "torch" && tensors != "dlpack")
+      raise(PyExc_ValueError, "Denoiser: tensors must be 'numpy', 'torch' or 'dlpack' (got '" + tensors + "')");
     auto st = std::make_shared<callback_state>();
     st->fn = std::move(fn);
     st->vjp = std::move(vjp);
-    st->torch = tensors == "torch";
+    st->tensors = tensors == "torch" ? tensor_kind::torch : tensors == "dlpack" ? tensor_kind::dlpack : tensor_kind::numpy;
     st->writes_out = writes_out;
     st->shape = image_shape{shape[0], shape[1]};
     st->name = name;
-    if (st->torch) nb::module_::import_("torch");  // fail here, not in the middle of a run
+    if (st->tensors == tensor_kind::torch) nb::module_::import_("torch");  // fail here, not in the middle of a run
     callback = st;
     callback_state* raw = st.get();  // owned by this object, which outlives every run using it
     callback_prior::denoise_function denoise = [raw](const context& engine, const_chain_view z, double s, chain_view out) {
@@ -190,11 +204,11 @@ struct py_denoiser : py_prior {
       const std::size_t call = ++raw->calls;
       try {
         if (engine.is_cuda()) engine.synchronize();  // z is complete before Python sees it
-        nb::object zv = view(engine, z.data, z.chains, z.shape, raw->torch, true);
+        nb::object zv = view(engine, z.data, z.chains, z.shape, raw->tensors, true);
         nb::object result;
         if (raw->writes_out) {
           // out may alias z: the callable then overwrites its input, as documented.
-          nb::object ov = view(engine, out.data, out.chains, out.shape, raw->torch, false);
+          nb::object ov = view(engine, out.data, out.chains, out.shape, raw->tensors, false);
           result = raw->fn(zv, s, ov);
         } else {
           result = raw->fn(zv, s);
@@ -212,8 +226,8 @@ struct py_denoiser : py_prior {
         const std::size_t call = ++raw->vjp_calls;
         try {
           if (engine.is_cuda()) engine.synchronize();
-          nb::object zv = view(engine, z.data, z.chains, z.shape, raw->torch, true);
-          nb::object wv = view(engine, w.data, w.chains, w.shape, raw->torch, true);
+          nb::object zv = view(engine, z.data, z.chains, z.shape, raw->tensors, true);
+          nb::object wv = view(engine, w.data, w.chains, w.shape, raw->tensors, true);
           take_result(*raw, engine, raw->vjp(zv, s, wv), out, "vjp", false);  // the VJP always returns its result
           if (engine.is_cuda()) engine.synchronize();
         } catch (nb::python_error& e) {
@@ -311,7 +325,8 @@ void bind_denoiser(nb::module_& m, nb::module_& priors) {
                                     "A prior given by a Python callable D(z, s) = E[x0 | x0 + s*eps = z] "
                                     "(docs/python.md, 'Callable priors').\n\n"
                                     "fn(z, s) receives the whole wave's batch z [chains, H, W] complex64 (a "
-                                    "read-only NumPy array, or a torch tensor with tensors='torch') as a view of "
+                                    "read-only NumPy array; a torch tensor with tensors='torch'; a DLPack array with "
+                                    "tensors='dlpack', for CuPy, JAX or twofold itself) as a view of "
                                     "the engine's memory, valid only during the call, and returns the denoised "
                                     "batch of the same shape and dtype (with writes_out=True: fn(z, s, out) fills "
                                     "out and returns None). vjp(z, s, w) returns J^T w, J the Jacobian of D(., s) "

@@ -14,7 +14,7 @@ namespace twofold::python {
 namespace {
 
 /// A k-space / pixel mask [H, W], or [W] line flags with `height`.
-std::vector<float> mask_values(const any_array& mask, std::optional<std::size_t> height, image_shape& shape,
+std::vector<float> mask_values(array_arg mask, std::optional<std::size_t> height, image_shape& shape,
                                const char* name) {
   expect_ndim(mask, name, {1, 2});
   const auto m = float_values(mask, name);
@@ -39,20 +39,16 @@ enum class space { domain, codomain };
 image_shape space_shape(const linear_operator& op, space s) { return s == space::domain ? op.domain() : op.codomain(); }
 
 /// An Operator method on one image or a batch [chains, ...] of `in`-space arrays:
-/// `f(ctx, op, in, out)` fills `out`-space arrays (the same buffer when in == out: the
-/// projections work in place) and returns them as NumPy arrays of the input's layout.
+/// `f(ctx, op, in, out)` fills `out`-space arrays (the projections work in place, on a
+/// copy of the input) and returns them, in the input's layout, as backend arrays.
 template <class F>
 auto batch_method(space in, space out, const char* arg, F f) {
-  return [=](const py_operator& o, const any_array& a) {
-    bool single = false;
-    auto b = batch_in(*o.ctx, a, space_shape(*o.op, in), arg, single);
-    if (in == out) {
-      f(*o.ctx, *o.op, b.view(), b.view());
-      return batch_out(*o.ctx, b, single);
-    }
-    chain_buffer r(*o.ctx, b.chains, space_shape(*o.op, out));
-    f(*o.ctx, *o.op, b.view(), r.view());
-    return batch_out(*o.ctx, r, single);
+  return [=](const py_operator& o, array_arg a) {
+    const auto b = batch_in(*o.ctx, std::move(a), space_shape(*o.op, in), arg);
+    chain_buffer r(*o.ctx, b.view.chains, space_shape(*o.op, out));
+    if (in == out) detail::copy_bytes(*o.ctx, r.storage.data(), b.view.data, b.view.size() * sizeof(cfloat));
+    f(*o.ctx, *o.op, in == out ? const_chain_view(r.view()) : b.view, r.view());
+    return batch_out(*o.ctx, std::move(r), b.single);
   };
 }
 
@@ -67,22 +63,22 @@ void bind_operators(nb::module_& m) {
       .def_prop_ro("codomain", [](const py_operator& o) { return shape_of(o.op->codomain()); },
                    "Shape of one measurement.")
       .def("apply", batch_method(space::domain, space::codomain, "x",
-                                 [](const context& c, const linear_operator& op, chain_view in, chain_view out) {
+                                 [](const context& c, const linear_operator& op, const_chain_view in, chain_view out) {
                                    op.apply(c, in, out);
                                  }),
            nb::arg("x"), "y = A x for one image or a batch [chains, ...].")
       .def("adjoint", batch_method(space::codomain, space::domain, "y",
-                                   [](const context& c, const linear_operator& op, chain_view in, chain_view out) {
+                                   [](const context& c, const linear_operator& op, const_chain_view in, chain_view out) {
                                      op.adjoint(c, in, out);
                                    }),
            nb::arg("y"), "x = A^H y.")
       .def("range_project", batch_method(space::domain, space::domain, "x",
-                                         [](const context& c, const linear_operator& op, chain_view, chain_view x) {
+                                         [](const context& c, const linear_operator& op, const_chain_view, chain_view x) {
                                            op.range_project(c, x);
                                          }),
            nb::arg("x"), "P_R x, the projection onto the row space of A.")
       .def("null_project", batch_method(space::domain, space::domain, "x",
-                                        [](const context& c, const linear_operator& op, chain_view, chain_view x) {
+                                        [](const context& c, const linear_operator& op, const_chain_view, chain_view x) {
                                           op.null_project(c, x);
                                         }),
            nb::arg("x"), "P_N x = x - P_R x.")
@@ -93,7 +89,7 @@ void bind_operators(nb::module_& m) {
 
   ops.def(
       "mri",
-      [](const any_array& mask, std::optional<std::size_t> height, const py_context* ctx) {
+      [](array_arg mask, std::optional<std::size_t> height, const py_context* ctx) {
         auto c = resolve_context(ctx);
         image_shape shape;
         const auto flags = mask_values(mask, height, shape, "mask");
@@ -104,7 +100,7 @@ void bind_operators(nb::module_& m) {
       "height=H.");
   ops.def(
       "multicoil",
-      [](const any_array& maps, const any_array& mask, const py_context* ctx) {
+      [](array_arg maps, array_arg mask, const py_context* ctx) {
         auto c = resolve_context(ctx);
         expect_ndim(maps, "maps", {3});
         const auto s = complex_values(maps, "maps");
@@ -119,7 +115,7 @@ void bind_operators(nb::module_& m) {
       "Multi-coil Cartesian MRI A = M F S: maps [coils, H, W], mask [H, W] or [W] line flags.");
   ops.def(
       "dense",
-      [](const any_array& matrix, std::optional<std::vector<std::size_t>> domain, double rcond,
+      [](array_arg matrix, std::optional<std::vector<std::size_t>> domain, double rcond,
          const py_context* ctx) {
         auto c = resolve_context(ctx);
         expect_ndim(matrix, "matrix", {2});
@@ -137,7 +133,7 @@ void bind_operators(nb::module_& m) {
       "(default (1, n)). rcond < 0: float round-off.");
   ops.def(
       "blur",
-      [](const any_array& kernel, std::vector<std::size_t> shape, double cutoff, const py_context* ctx) {
+      [](array_arg kernel, std::vector<std::size_t> shape, double cutoff, const py_context* ctx) {
         auto c = resolve_context(ctx);
         expect_ndim(kernel, "kernel", {2});
         if (shape.size() != 2) raise(PyExc_ValueError, "shape: must be (H, W)");
@@ -149,7 +145,7 @@ void bind_operators(nb::module_& m) {
       "Deblurring: circular convolution with kernel [h, w] (centre at (h//2, w//2)) on (H, W) images.");
   ops.def(
       "inpainting",
-      [](const any_array& mask, const py_context* ctx) {
+      [](array_arg mask, const py_context* ctx) {
         auto c = resolve_context(ctx);
         image_shape shape;
         expect_ndim(mask, "mask", {2});

@@ -41,24 +41,26 @@ void bind_priors(nb::module_& m) {
       .def_prop_ro("has_vjp", [](const py_prior& p) { return p.p->has_vjp(); })
       .def(
           "denoise",
-          [](const py_prior& p, const any_array& z, double s) {
+          [](const py_prior& p, array_arg z, double s) {
             auto c = p.ctx ? p.ctx : resolve_context(nullptr);
-            bool single = false;
-            auto b = batch_in(*c, z, p.p->shape(), "z", single);
-            direct_call(p, [&] { p.p->denoise(*c, b.view(), s, b.view()); });
-            return batch_out(*c, b, single);
+            const auto b = batch_in(*c, std::move(z), p.p->shape(), "z");
+            chain_buffer out(*c, b.view.chains, b.view.shape);
+            direct_call(p, [&] { p.p->denoise(*c, b.view, s, out.view()); });
+            return batch_out(*c, std::move(out), b.single);
           },
-          nb::arg("z"), nb::arg("s"), "D(z, s) for one image or a batch [chains, H, W].")
+          nb::arg("z"), nb::arg("s"),
+          "D(z, s) for one image or a batch [chains, H, W]; a NumPy array on the CPU backend, a CUDA array on the "
+          "CUDA backend (z is read without a copy when it is complex64, C-contiguous and on the backend's device).")
       .def(
           "vjp",
-          [](const py_prior& p, const any_array& z, double s, const any_array& w) {
+          [](const py_prior& p, array_arg z, double s, array_arg w) {
             auto c = p.ctx ? p.ctx : resolve_context(nullptr);
-            bool single = false, single_w = false;
-            auto zb = batch_in(*c, z, p.p->shape(), "z", single);
-            auto wb = batch_in(*c, w, p.p->shape(), "w", single_w);
-            if (zb.chains != wb.chains) raise(PyExc_ValueError, "w: must have as many chains as z");
-            direct_call(p, [&] { p.p->vjp(*c, zb.view(), s, wb.view(), wb.view()); });
-            return batch_out(*c, wb, single);
+            const auto zb = batch_in(*c, std::move(z), p.p->shape(), "z");
+            const auto wb = batch_in(*c, std::move(w), p.p->shape(), "w");
+            if (zb.view.chains != wb.view.chains) raise(PyExc_ValueError, "w: must have as many chains as z");
+            chain_buffer out(*c, zb.view.chains, zb.view.shape);
+            direct_call(p, [&] { p.p->vjp(*c, zb.view, s, wb.view, out.view()); });
+            return batch_out(*c, std::move(out), zb.single);
           },
           nb::arg("z"), nb::arg("s"), nb::arg("w"),
           "J^T w, J the Jacobian of D(., s) at z (complex images as pairs of reals).")
@@ -73,7 +75,7 @@ void bind_priors(nb::module_& m) {
   };
   priors.def(
       "gaussian",
-      [basis_of](const any_array& mean, std::optional<any_array> variance, std::optional<any_array> spectrum,
+      [basis_of](array_arg mean, std::optional<array_arg> variance, std::optional<array_arg> spectrum,
                  const py_context* ctx) {
         auto c = resolve_context(ctx);
         if (variance.has_value() == spectrum.has_value())
@@ -95,7 +97,7 @@ void bind_priors(nb::module_& m) {
       "coefficients have those variances. E|x - mean|^2 is the variance (half per real/imaginary part).");
   priors.def(
       "gaussian_from_images",
-      [basis_of](const any_array& images, const std::string& basis, double relative_floor, const py_context* ctx) {
+      [basis_of](array_arg images, const std::string& basis, double relative_floor, const py_context* ctx) {
         auto c = resolve_context(ctx);
         expect_ndim(images, "images", {3});
         const auto v = complex_values(images, "images");
@@ -110,13 +112,13 @@ void bind_priors(nb::module_& m) {
       "(basis='pixel') or per centred k-space coefficient (basis='fourier'), plus relative_floor x the largest.");
   priors.def(
       "mixture",
-      [basis_of](nb::handle weights_arg, const any_array& means, std::optional<any_array> variances,
-                 std::optional<any_array> spectra, const std::string& values, const py_context* ctx) {
+      [basis_of](nb::handle weights_arg, array_arg means, std::optional<array_arg> variances,
+                 std::optional<array_arg> spectra, const std::string& values, const py_context* ctx) {
         auto c = resolve_context(ctx);
         if (variances.has_value() == spectra.has_value())
           raise(PyExc_ValueError, "mixture: give exactly one of variances (pixel basis) and spectra (Fourier basis)");
         expect_ndim(means, "means", {3});
-        const any_array weights = as_array(weights_arg, "weights");
+        array_arg weights = as_array(weights_arg, "weights");
         const auto w = double_values(weights, "weights");
         const auto mu = complex_values(means, "means");
         const char* name = variances ? "variances" : "spectra";
@@ -134,7 +136,7 @@ void bind_priors(nb::module_& m) {
       "per pixel or spectra [K, H, W] per centred k-space coefficient.");
   priors.def(
       "empirical",
-      [](const any_array& images, const std::string& values, const py_context* ctx) {
+      [](array_arg images, const std::string& values, const py_context* ctx) {
         auto c = resolve_context(ctx);
         expect_ndim(images, "images", {3});
         const auto v = complex_values(images, "images");

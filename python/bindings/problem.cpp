@@ -20,7 +20,7 @@ void bind_problem(nb::module_& m) {
                          "posterior_draws uses set r). Entries A never reaches (unsampled k-space) are ignored.")
       .def(
           "__init__",
-          [](py_problem* self, const py_operator& op, const any_array& y, double sigma, const std::string& values) {
+          [](py_problem* self, const py_operator& op, array_arg y, double sigma, const std::string& values) {
             const auto f = parse_field(values, "field");
             const auto v = complex_values(y, "y");
             const std::size_t n = op.op->codomain().pixels(), dims = shape_of(op.op->codomain()).size();
@@ -54,7 +54,7 @@ void bind_problem(nb::module_& m) {
 
   m.def(
       "simulate",
-      [](const py_operator& op, const any_array& x, double sigma, std::uint64_t seed, const std::string& values) {
+      [](const py_operator& op, array_arg x, double sigma, std::uint64_t seed, const std::string& values) {
         const auto v = complex_values(x, "x");
         if (v.size() != op.op->domain().pixels())
           raise(PyExc_ValueError, "x: must be one image of the operator's domain " + to_string(op.op->domain()));

@@ -207,9 +207,12 @@ void bind_sampling(nb::module_& m) {
       });
 
   nb::class_<py_sample_result>(m, "SampleResult",
-                               "The maps of sample(), NumPy arrays [H, W] (complex pixels: variances are "
-                               "E|x - E x|^2). ambiguity, estimation and estimation_clipped are None for the "
-                               "replicate design; draws, quantile_lo and quantile_hi are None unless keep_draws.")
+                               "The maps of sample(), [H, W] (complex pixels: variances are E|x - E x|^2): NumPy "
+                               "arrays on the CPU backend; on the CUDA backend the engine's device memory as "
+                               "DLPack arrays (torch.from_dlpack(result.ambiguity), twofold.to_host(...)). "
+                               "ambiguity, estimation and estimation_clipped are None for the replicate design; "
+                               "draws, quantile_lo and quantile_hi (NumPy on both backends) are None unless "
+                               "keep_draws.")
       .def_ro("mean", &py_sample_result::mean, "posterior mean (complex128)")
       .def_ro("total_variance", &py_sample_result::total_variance, "cascade: ambiguity + estimation")
       .def_ro("ambiguity", &py_sample_result::ambiguity, "mean within-run variance: what the data cannot see")
@@ -231,21 +234,29 @@ void bind_sampling(nb::module_& m) {
          progress_arg progress) {
         check_same_context(problem, prior);
         const auto sp = to_sampler(sampler);
-        const auto dp = to_design(design, runs, chains, seed, wave_chains, keep_draws);
+        auto dp = to_design(design, runs, chains, seed, wave_chains, keep_draws);
+        dp.maps_on_backend = true;  // handed to Python without a copy (device arrays on CUDA)
         run_guard guard(prior, progress);
         auto r = guard.run([&](const progress_callback& hook) {
           return twofold::sample(*problem.ctx, *problem.problem, *prior.p, sp, dp, hook);
         });
+        const context& ctx = *problem.ctx;
         const auto shape = shape_of(r.maps.shape);
+        auto& maps = r.backend_maps;
+        const auto map = [&](buffer<double>& b) { return nb::borrow<float64_array>(backend_array(ctx, std::move(b), shape)); };
+        const auto optional_map = [&](buffer<double>& b) -> std::optional<float64_array> {
+          if (b.empty()) return std::nullopt;
+          return map(b);
+        };
         py_sample_result out;
-        out.mean = numpy_array(std::move(r.maps.mean), shape);
-        out.total_variance = numpy_array(std::move(r.maps.total_variance), shape);
-        out.ambiguity = numpy_or_none(std::move(r.maps.ambiguity), shape);
-        out.estimation = numpy_or_none(std::move(r.maps.estimation), shape);
-        out.estimation_clipped = numpy_or_none(std::move(r.maps.estimation_clipped), shape);
-        out.between_run_variance = numpy_array(std::move(r.maps.between_run_variance), shape);
-        out.range_variance = numpy_array(std::move(r.maps.range_variance), shape);
-        out.null_variance = numpy_array(std::move(r.maps.null_variance), shape);
+        out.mean = nb::borrow<complex128_array>(backend_array(ctx, std::move(maps.mean), shape));
+        out.total_variance = map(maps.total_variance);
+        out.ambiguity = optional_map(maps.ambiguity);
+        out.estimation = optional_map(maps.estimation);
+        out.estimation_clipped = optional_map(maps.estimation_clipped);
+        out.between_run_variance = map(maps.between_run_variance);
+        out.range_variance = map(maps.range_variance);
+        out.null_variance = map(maps.null_variance);
         if (keep_draws) {
           auto q = pixel_quantiles(r.draws, r.maps.shape, problem.problem->values());
           out.quantile_lo = numpy_array(std::move(q.lo), shape);

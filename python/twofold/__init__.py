@@ -28,6 +28,7 @@ from ._twofold import (
     sample,
     sbc,
     simulate,
+    to_host,
 )
 from . import data, operators, priors
 
@@ -36,7 +37,7 @@ __version__ = _twofold.__version__
 __all__ = [
     "CallbackError", "Context", "DeviceError", "ExactPosterior", "InverseProblem", "Sampler", "SampleResult",
     "coverage", "data", "default_context", "exact_posterior", "info", "operators", "posterior_draws", "prior_draws", "priors",
-    "sample", "sbc", "simulate", "__version__",
+    "sample", "sbc", "simulate", "to_host", "__version__",
 ]
 
 

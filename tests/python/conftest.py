@@ -10,15 +10,16 @@ H, W = 16, 12
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: builds a wheel and installs it into a fresh virtual environment")
+    config.addinivalue_line("markers", "gpu: needs a usable CUDA device (CTest PythonCuda, label gpu)")
 
 
 class GaussianMri:
     """A 16 x 12 single-coil MRI problem (every other phase-encode line), a
     pixel-basis Gaussian prior with varying mean and variance, and its data."""
 
-    def __init__(self, sigma=0.05, seed=0):
+    def __init__(self, sigma=0.05, seed=0, backend="cpu"):
         rng = np.random.default_rng(seed)
-        self.ctx = twofold.Context("cpu")
+        self.ctx = twofold.Context(backend)
         self.mask = np.zeros((H, W), np.float32)
         self.mask[:, ::2] = 1
         self.mask[:, W // 2] = 1

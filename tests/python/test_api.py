@@ -163,6 +163,36 @@ def test_inputs_are_used_without_a_copy_when_they_fit():
     assert twofold._twofold._input_address(t.t()) == 0
 
 
+def test_chain_batches_are_read_in_place_on_their_backend(mri):
+    """Operator and Prior methods read a complex64 C-contiguous batch on the context's
+    device where it lies (the engine's address is the array's); other dtypes and
+    layouts are copied onto the backend (0). Neither changes the result or the input."""
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=(3, H, W)) + 1j * rng.normal(size=(3, H, W))).astype(np.complex64)
+    address = twofold._twofold._batch_address
+    assert address(x, mri.ctx) == x.ctypes.data
+    assert address(x[0], mri.ctx) == x.ctypes.data
+    assert address(x.astype(np.complex128), mri.ctx) == 0
+    assert address(np.ascontiguousarray(x.transpose(0, 2, 1)).transpose(0, 2, 1), mri.ctx) == 0
+    before = x.copy()
+    in_place, copied = mri.op.apply(x), mri.op.apply(x.astype(np.complex128))
+    np.testing.assert_array_equal(in_place, copied)
+    np.testing.assert_array_equal(mri.op.range_project(x), mri.op.range_project(x.astype(np.complex128)))
+    np.testing.assert_array_equal(mri.prior.denoise(x, 0.3), mri.prior.denoise(x.astype(np.complex128), 0.3))
+    np.testing.assert_array_equal(x, before)  # the projections work on a copy
+    assert isinstance(in_place, np.ndarray) and in_place.dtype == np.complex64 and in_place.shape == (3, H, W)
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(x)
+    assert address(t, mri.ctx) == t.data_ptr()
+
+
+def test_to_host_copies_any_array():
+    x = np.arange(12, dtype=np.float64).reshape(3, 4)
+    y = twofold.to_host(x)
+    np.testing.assert_array_equal(x, y)
+    assert y.dtype == x.dtype and y.ctypes.data != x.ctypes.data
+
+
 def test_progress_callable_and_its_exception(mri):
     events = []
     twofold.sample(mri.problem, mri.prior, sampler=twofold.Sampler(levels=10), runs=2, chains=2,

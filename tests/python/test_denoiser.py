@@ -33,6 +33,22 @@ def test_numpy_gaussian_denoiser_reproduces_the_builtin_prior(sampler, design):
     assert d.calls > 0 and not d.has_vjp
 
 
+def test_a_dlpack_callable_reproduces_the_builtin_prior():
+    """tensors='dlpack' hands the callable nanobind's DLPack arrays (on the engine's
+    device), which twofold itself reads: the built-in prior's own denoise through the
+    callable path gives the built-in prior's maps."""
+    p = GaussianMri()
+    seen = []
+
+    def denoise(z, s):
+        seen.append(twofold._twofold._array_address(z)[0])
+        assert not isinstance(z, np.ndarray)
+        return p.prior.denoise(z, s)
+
+    compare(p, twofold.priors.Denoiser(denoise, shape=(H, W), tensors="dlpack"), "langevin")
+    assert seen and set(seen) == {1}  # DLPack device type 1: the CPU
+
+
 def test_denoiser_writing_into_out():
     p = GaussianMri()
     denoise = p.numpy_denoiser()

@@ -55,6 +55,8 @@ class context {
 
   backend_kind backend() const noexcept;
   bool is_cuda() const noexcept { return backend() == backend_kind::cuda; }
+  /// The CUDA device ordinal this context runs on (-1 on the CPU).
+  int device() const noexcept;
   /// "cpu: <model>, N threads" or the CUDA device name.
   std::string device_name() const;
   /// The CUDA stream (a `cudaStream_t`) every asynchronous call uses; null on the CPU.
