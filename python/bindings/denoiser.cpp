@@ -120,18 +120,23 @@ void take_result(callback_state& st, const context& ctx, nb::object result, chai
                                      "writes_out=True and fill `out`)");
   }
   if (nb::hasattr(result, "detach")) result = result.attr("detach")();  // torch tensors that require grad
-  any_array a;
-  if (!nb::try_cast(result, a)) {
+  any_array view;
+  if (!nb::try_cast(result, view)) {
     std::string device;
     if (nb::hasattr(result, "device")) device = " on device '" + text_of(result.attr("device")) + "'";
     raise(callback_error_type, who + " returned " + nb::type_name(result.type()).c_str() + device +
                                    " that twofold cannot read (expected an array with __dlpack__ or the buffer "
                                    "protocol on the engine's device)");
   }
+  array_arg a(std::move(view), result);
   const int device = ctx.is_cuda() ? nb::device::cuda::value : nb::device::cpu::value;
-  if (a.device_type() != device)
+  if (a.device_type() != device || (ctx.is_cuda() && a.device_id() != ctx.device()))
     raise(callback_error_type, who + " returned an array on another device (DLPack device type " +
-                                   std::to_string(a.device_type()) + ", the engine's is " + std::to_string(device) + ")");
+                                   std::to_string(a.device_type()) + " id " + std::to_string(a.device_id()) +
+                                   ", the engine's is " + std::to_string(device) + " id " +
+                                   std::to_string(ctx.is_cuda() ? ctx.device() : 0) + ")");
+  // The producer orders its pending work before the engine's copy (DLPack's handshake).
+  a.ready_on(ctx.stream());
   const bool shape_ok = a.ndim() == 3 && a.shape(0) == out.chains && a.shape(1) == st.shape.height &&
                         a.shape(2) == st.shape.width;
   if (!shape_ok) {
