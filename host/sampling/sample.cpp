@@ -290,23 +290,55 @@ uncertainty_maps to_host(const context& ctx, const backend_uncertainty_maps& map
   return m;
 }
 
-std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
-                                    const sampler_params& params, const design_params& design,
-                                    const progress_callback& progress) {
+namespace {
+
+/// The replicate design's R·K posterior draws: `reserve(R·K)` before the waves are
+/// sized (memory it takes is not the chains'), then each finished wave to
+/// `store(x, first_chain)`.
+template <class Reserve, class Store>
+void draw_posterior(const context& ctx, const inverse_problem& problem, const prior& prior,
+                    const sampler_params& params, const design_params& design, const progress_callback& progress,
+                    Reserve&& reserve, Store&& store) {
   check_design(design);
   problem.check_sets(design.runs);
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
-  const std::size_t K = design.chains_per_run, total = design.runs * K, N = problem.shape().pixels();
+  const std::size_t K = design.chains_per_run, total = design.runs * K;
+  reserve(total);
   design_runner runner(ctx, problem, *sampler, design, progress);
-  const bool keep = design.keep_draws || !design.draw_sink;
-  std::vector<cfloat> draws(keep ? total * N : 0);
   runner.waves("posterior", 0, total, K, sampler->particles(), 0,
                [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, K, obs); },
-               [&](chain_view x, std::size_t first) {
-                 if (keep) detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
-                 hand_over(ctx, design, x, first, keep ? draws.data() + first * N : nullptr);
-               },
-               [](std::size_t) {});
+               store, [](std::size_t) {});
+}
+
+}  // namespace
+
+std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& problem, const prior& prior,
+                                    const sampler_params& params, const design_params& design,
+                                    const progress_callback& progress) {
+  const std::size_t N = problem.shape().pixels();
+  const bool keep = design.keep_draws || !design.draw_sink;
+  std::vector<cfloat> draws;
+  draw_posterior(
+      ctx, problem, prior, params, design, progress, [&](std::size_t total) { draws.resize(keep ? total * N : 0); },
+      [&](chain_view x, std::size_t first) {
+        if (keep) detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+        hand_over(ctx, design, x, first, keep ? draws.data() + first * N : nullptr);
+      });
+  return draws;
+}
+
+buffer<cfloat> posterior_draws_on_backend(const context& ctx, const inverse_problem& problem, const prior& prior,
+                                          const sampler_params& params, const design_params& design,
+                                          const progress_callback& progress) {
+  const std::size_t N = problem.shape().pixels();
+  buffer<cfloat> draws;
+  draw_posterior(
+      ctx, problem, prior, params, design, progress, [&](std::size_t total) { draws = buffer<cfloat>(ctx, total * N); },
+      [&](chain_view x, std::size_t first) {
+        cfloat* kept = draws.data() + first * N;
+        detail::copy_bytes(ctx, kept, x.data, x.size() * sizeof(cfloat));
+        hand_over(ctx, design, x, first, ctx.is_cuda() ? nullptr : kept);
+      });
   return draws;
 }
 
@@ -345,9 +377,9 @@ class nothing_observed final : public spectral_operator {
 
 }  // namespace
 
-std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field values, const prior& prior,
-                                const sampler_params& params, std::size_t count, std::uint64_t seed,
-                                const progress_callback& progress) {
+buffer<cfloat> prior_draws_on_backend(const context& ctx, image_shape shape, field values, const prior& prior,
+                                      const sampler_params& params, std::size_t count, std::uint64_t seed,
+                                      const progress_callback& progress) {
   TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "prior_draws: the image shape must be a non-empty H x W");
   TWOFOLD_EXPECTS(count >= 1 && count < (std::size_t{1} << 32),
                   "prior_draws: count must lie in [1, 2^32) (got " + std::to_string(count) + ")");
@@ -361,8 +393,8 @@ std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field val
   design.chains_per_run = count;
   design.seed = seed;
   const std::size_t N = shape.pixels();
+  buffer<cfloat> draws(ctx, count * N);  // before the waves are sized
   design_runner runner(ctx, problem, *sampler, design, progress);
-  std::vector<cfloat> draws(count * N);
   runner.waves("prior", 0, count, count, sampler->particles(), 0,
                [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, count, obs); },
                [&](chain_view x, std::size_t first) {
@@ -370,6 +402,12 @@ std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field val
                },
                [](std::size_t) {});
   return draws;
+}
+
+std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field values, const prior& prior,
+                                const sampler_params& params, std::size_t count, std::uint64_t seed,
+                                const progress_callback& progress) {
+  return to_host(ctx, prior_draws_on_backend(ctx, shape, values, prior, params, count, seed, progress));
 }
 
 uncertainty_maps maps_from_draws(const context& ctx, const linear_operator& op, run_design kind,

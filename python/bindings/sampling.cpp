@@ -288,17 +288,19 @@ void bind_sampling(nb::module_& m) {
         const auto dp = to_design("replicate", runs, chains, seed, wave_chains, false);
         run_guard guard(prior, progress);
         auto draws = guard.run([&](const progress_callback& hook) {
-          return twofold::posterior_draws(*problem.ctx, *problem.problem, *prior.p, sp, dp, hook);
+          return twofold::posterior_draws_on_backend(*problem.ctx, *problem.problem, *prior.p, sp, dp, hook);
         });
         auto shape = shape_of(problem.problem->shape());
         shape.insert(shape.begin(), runs * chains);
-        return numpy_array(std::move(draws), shape);
+        return nb::borrow<complex64_array>(backend_array(*problem.ctx, std::move(draws), shape));
       },
       nb::arg("problem"), nb::arg("prior"), nb::kw_only(), nb::arg("sampler") = std::string(to_string(sd.kind)),
       nb::arg("runs") = dd.runs, nb::arg("chains") = dd.chains_per_run, nb::arg("seed") = dd.seed,
       nb::arg("wave_chains") = dd.wave_chains, nb::arg("progress") = nb::none(),
       "runs x chains posterior draws [R*K, H, W] complex64 (run r's chains are r*K ... r*K + K - 1; smc treats each "
-      "run as one particle system). A problem with R measurement sets gives run r the posterior of set r.");
+      "run as one particle system). A problem with R measurement sets gives run r the posterior of set r. A NumPy "
+      "array on the CPU backend; on the CUDA backend the draws stay in device memory (a DLPack array; "
+      "twofold.to_host copies it).");
   m.def(
       "prior_draws",
       [](const py_prior& prior, std::size_t count, sampler_arg sampler, std::uint64_t seed, const std::string& values,
@@ -311,11 +313,11 @@ void bind_sampling(nb::module_& m) {
         const image_shape shape = prior.p->shape();
         run_guard guard(prior, progress);
         auto draws = guard.run([&](const progress_callback& hook) {
-          return twofold::prior_draws(*c, shape, f, *prior.p, sp, count, seed, hook);
+          return twofold::prior_draws_on_backend(*c, shape, f, *prior.p, sp, count, seed, hook);
         });
         auto dims = shape_of(shape);
         dims.insert(dims.begin(), count);
-        return numpy_array(std::move(draws), dims);
+        return nb::borrow<complex64_array>(backend_array(*c, std::move(draws), dims));
       },
       nb::arg("prior"), nb::arg("count"), nb::kw_only(), nb::arg("sampler") = std::string(to_string(sd.kind)),
       nb::arg("seed") = dd.seed, nb::arg("field") = "complex", nb::arg("ctx") = nb::none(),
@@ -323,7 +325,7 @@ void bind_sampling(nb::module_& m) {
       "count draws [count, H, W] complex64 of the prior itself by the posterior sampler run with nothing observed "
       "(A = 0: every likelihood term vanishes, ddrm and ddnm take their DDIM step everywhere): for a prior that "
       "cannot be drawn from directly (a network), the draws of the prior its sampler implies, e.g. the truths of "
-      "twofold.sbc(..., truths=...).");
+      "twofold.sbc(..., truths=...). A NumPy array on the CPU backend, a DLPack device array on the CUDA backend.");
 }
 
 }  // namespace twofold::python

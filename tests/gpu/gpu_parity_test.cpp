@@ -132,10 +132,10 @@ TEST(GpuParity, SamplersAgreeAcrossBackends) {
   }
 }
 
-// design_params::maps_on_backend on CUDA: the maps stay in device memory, and copied
-// down they are the maps of the same run made without it (the same kernels on the same
-// device, in the same order: bit for bit).
-TEST(GpuParity, MapsLeftOnTheDeviceAreTheMapsOfTheHostPath) {
+// design_params::maps_on_backend and posterior_draws_on_backend on CUDA: the results
+// stay in device memory, and copied down they are those of the same run made without
+// it (the same kernels on the same device, in the same order: bit for bit).
+TEST(GpuParity, ResultsLeftOnTheDeviceAreThoseOfTheHostPath) {
   TWOFOLD_NEED_GPU();
   context ctx(backend_request::cuda);
   const image_shape s{16, 12};
@@ -160,6 +160,13 @@ TEST(GpuParity, MapsLeftOnTheDeviceAreTheMapsOfTheHostPath) {
     EXPECT_EQ(on_host.estimation[p], down.estimation[p]);
     EXPECT_EQ(on_host.null_variance[p], down.null_variance[p]);
   }
+  d.kind = run_design::replicate;
+  const auto draws = posterior_draws(ctx, problem, prior, sp, d);
+  const auto kept_draws = posterior_draws_on_backend(ctx, problem, prior, sp, d);
+  ASSERT_EQ(kept_draws.backend(), backend_kind::cuda);
+  const auto down_draws = to_host(ctx, kept_draws);
+  ASSERT_EQ(draws.size(), down_draws.size());
+  for (std::size_t i = 0; i < draws.size(); ++i) EXPECT_EQ(draws[i], down_draws[i]) << "draw value " << i;
 }
 
 // A batch of three measurement sets: every sampler reads its run's y through

@@ -1,7 +1,7 @@
 """The CUDA backend from Python: chain batches read in place from device memory,
-results handed out as device arrays (DLPack, no host round trip), device arrays as
-constructor inputs, and a callable prior receiving device memory. Marked gpu: CTest
-PythonCuda runs these, skipping with the reason where no CUDA device is usable;
+results (maps, draws, method results) handed out as device arrays (DLPack, no host
+round trip), device arrays as constructor inputs, and a callable prior receiving
+device memory. Marked gpu: CTest PythonCuda runs these, skipping with the reason where no CUDA device is usable;
 TWOFOLD_REQUIRE_GPU=1 (scripts/device_check.sh) turns the skip into a failure."""
 
 import os
@@ -76,6 +76,18 @@ def test_sample_maps_are_device_arrays_that_agree_with_the_cpu():
         # Same random numbers and math; float rounding differs (cuFFT against FFTW).
         np.testing.assert_allclose(host, reference, atol=1e-3 * (1 + np.abs(reference).max()), err_msg=name)
     assert "cpu" not in a.report["device"]
+
+
+def test_posterior_draws_stay_on_the_device_and_agree_with_the_cpu():
+    gpu, cpu = GaussianMri(backend="cuda"), GaussianMri()
+    s = twofold.Sampler("ddrm", levels=20)
+    draws = twofold.posterior_draws(gpu.problem, gpu.prior, sampler=s, runs=2, chains=4, seed=1)
+    assert device_of(draws) == CUDA
+    host = twofold.to_host(draws)
+    assert host.shape == (8, H, W) and host.dtype == np.complex64
+    reference = twofold.posterior_draws(cpu.problem, cpu.prior, sampler=s, runs=2, chains=4, seed=1)
+    # Draw by draw: the same random numbers, float rounding apart.
+    np.testing.assert_allclose(host, reference, atol=1e-3 * (1 + np.abs(reference).max()))
 
 
 def test_a_dlpack_callable_receives_device_memory_and_reproduces_the_builtin_prior():

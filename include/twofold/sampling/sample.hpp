@@ -175,6 +175,15 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
                                     const sampler_params& sampler, const design_params& design,
                                     const progress_callback& progress = {});
 
+/// posterior_draws() with the draws left in the backend's memory (device memory on
+/// CUDA), C order [R·K, H, W], for callers that go on working on the device (the Python
+/// package hands them out as DLPack arrays). Their memory is taken before the waves are
+/// sized, so the waves fit beside it; design.keep_draws is ignored, design.draw_sink
+/// still receives each wave on the host. The same values as posterior_draws().
+buffer<cfloat> posterior_draws_on_backend(const context& ctx, const inverse_problem& problem, const prior& prior,
+                                          const sampler_params& sampler, const design_params& design,
+                                          const progress_callback& progress = {});
+
 /// `count` draws of the prior itself by the posterior sampler `sampler` run with
 /// nothing observed, C order [count, H, W] on the host: the problem y = A x + n on
 /// images of `shape` whose A is 0 (a spectral operator in the pixel basis with every
@@ -186,6 +195,10 @@ std::vector<cfloat> posterior_draws(const context& ctx, const inverse_problem& p
 std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field values, const prior& prior,
                                 const sampler_params& sampler, std::size_t count, std::uint64_t seed = 0,
                                 const progress_callback& progress = {});
+/// prior_draws() left in the backend's memory (taken before the waves are sized).
+buffer<cfloat> prior_draws_on_backend(const context& ctx, image_shape shape, field values, const prior& prior,
+                                      const sampler_params& sampler, std::size_t count, std::uint64_t seed = 0,
+                                      const progress_callback& progress = {});
 
 /// The maps of a design from draws on the host, C order [R·K, H, W] with run r's
 /// chains at r·K … r·K + K − 1, by the same nested accumulators sample() runs; `op`
