@@ -194,6 +194,13 @@ def test_a_callable_that_raises_ends_the_run_with_its_own_exception():
     still_usable(p)
 
 
+def one_value(z, index, value):
+    """z with its flat element `index` (first chain: 5; last chain: -1) set to `value`."""
+    out = np.array(z)
+    out.reshape(-1)[index] = value
+    return out
+
+
 @pytest.mark.parametrize("fn,message", [
     (lambda z, s: None, "returned None"),
     (lambda z, s: z[:, :3], "returned shape"),
@@ -201,6 +208,8 @@ def test_a_callable_that_raises_ends_the_run_with_its_own_exception():
     (lambda z, s: z.real.copy(), "expected complex64"),
     (lambda z, s: z * np.nan, "non-finite"),
     (lambda z, s: z * np.inf, "non-finite"),
+    (lambda z, s: one_value(z, 5, np.inf), r"non-finite values \(NaN or inf\) for 1 chain\(s\): 0\b"),
+    (lambda z, s: one_value(z, -1, 1j * np.nan), r"for 1 chain\(s\): \d+ "),
     (lambda z, s: "not an array", "cannot read"),
 ])
 def test_every_bad_return_is_a_callback_error_naming_the_call(fn, message):
