@@ -156,7 +156,15 @@ nb::object owning_array(std::vector<T>&& v, const std::vector<std::size_t>& shap
 void array_arg::ready_on(void* stream) {
   if (!on_cuda() || !source_.is_valid() || PyCapsule_CheckExact(source_.ptr()) || !nb::hasattr(source_, "__dlpack__"))
     return;
-  nb::object capsule = source_.attr("__dlpack__")(nb::arg("stream") = reinterpret_cast<std::uintptr_t>(stream));
+  const auto consumer = reinterpret_cast<std::uintptr_t>(stream);
+  nb::object export_ = source_.attr("__dlpack__"), capsule;
+  try {
+    // A versioned capsule can say "read-only"; producers before DLPack 1.0 refuse the keyword.
+    capsule = export_(nb::arg("stream") = consumer, nb::arg("max_version") = nb::make_tuple(1, 0));
+  } catch (nb::python_error& e) {
+    if (!e.matches(PyExc_TypeError)) throw;
+    capsule = export_(nb::arg("stream") = consumer);
+  }
   any_array fresh;
   if (!nb::try_cast(capsule, fresh))
     raise(PyExc_ValueError, "a CUDA array's __dlpack__(stream=...) returned something that is not a DLPack capsule");
