@@ -54,6 +54,8 @@ void bind_context(nb::module_& m) {
           nb::arg("backend") = "auto", nb::arg("device") = 0)
       .def_prop_ro("backend", [](const py_context& c) { return std::string(to_string(c.ctx->backend())); })
       .def_prop_ro("device_name", [](const py_context& c) { return c.ctx->device_name(); })
+      .def_prop_ro("device", [](const py_context& c) { return c.ctx->device(); },
+                   "The CUDA device ordinal (-1 on the CPU): device arrays on it are read in place.")
       .def_prop_ro("stream", [](const py_context& c) { return reinterpret_cast<std::uintptr_t>(c.ctx->stream()); },
                    "The CUDA stream (cudaStream_t as an integer) every call queues on; 0 on the CPU.")
       .def("synchronize", [](const py_context& c) { c.ctx->synchronize(); })

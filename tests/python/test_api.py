@@ -170,6 +170,7 @@ def test_chain_batches_are_read_in_place_on_their_backend(mri):
     rng = np.random.default_rng(4)
     x = (rng.normal(size=(3, H, W)) + 1j * rng.normal(size=(3, H, W))).astype(np.complex64)
     address = twofold._twofold._batch_address
+    assert mri.ctx.device == -1  # the CPU
     assert address(x, mri.ctx) == x.ctypes.data
     assert address(x[0], mri.ctx) == x.ctypes.data
     assert address(x.astype(np.complex128), mri.ctx) == 0

@@ -38,6 +38,7 @@ def upload(ctx, x):
 
 def test_operator_results_stay_on_the_device_and_are_read_in_place():
     gpu, cpu = GaussianMri(backend="cuda"), GaussianMri()
+    assert gpu.ctx.device == 0 and cpu.ctx.device == -1
     rng = np.random.default_rng(1)
     x = (rng.normal(size=(4, H, W)) + 1j * rng.normal(size=(4, H, W))).astype(np.complex64)
     y = gpu.op.apply(x)
