@@ -30,7 +30,8 @@ np.save("pm.npy", np.zeros((H, W), np.complex64))
 np.save("pv.npy", np.ones((H, W), np.float32))
 PY
 
-# 8 runs x 8 chains in waves of one run: 8 waves of stage 2 (cascade) or of posterior draws.
+# 8 runs x 8 chains in waves of one run: 8 waves of stage 2 (cascade) or of posterior draws
+# (RUNS overrides the number of runs).
 # The replicate runs also write their draws (--save-draws --cfl): streamed beside the
 # checkpoint, they must survive the kills too; the cascade runs stream them to a scratch file.
 run() {  # run DESIGN OUT [more flags]; SIGMA overrides the noise level
@@ -38,7 +39,7 @@ run() {  # run DESIGN OUT [more flags]; SIGMA overrides the noise level
   shift 2
   [ "$design" = replicate ] && set -- --save-draws --cfl "$@"
   exec "$cli" sample --kspace k.npy --mask mask.npy --prior-mean pm.npy --prior-variance pv.npy \
-    --sigma "${SIGMA:-0.02}" --runs 8 --chains 8 --levels 100 --wave-chains 8 --backend cpu --no-report --seed 3 \
+    --sigma "${SIGMA:-0.02}" --runs "${RUNS:-8}" --chains 8 --levels 100 --wave-chains 8 --backend cpu --no-report --seed 3 \
     --design "$design" --out "$out" "$@"
 }
 
@@ -138,10 +139,13 @@ for seed in 1 2; do
   echo "demo seed $seed: $(grep -o 'resuming from.*' <<<"$log" || echo 'no checkpoint yet: started over'); outputs identical"
 done
 
-# A checkpoint of other settings or inputs is refused, and kept.
+# A checkpoint of other settings or inputs is refused, and kept. 64 runs: the run lasts
+# long enough (a finished run removes its checkpoint) for the poll below to see the
+# checkpoint on a loaded machine.
+export RUNS=64
 (run cascade mismatch --checkpoint 0 >/dev/null 2>&1) &
 pid=$!
-for _ in $(seq 1 400); do
+for _ in $(seq 1 3000); do
   [ -f .mismatch.twofold-checkpoint ] && break
   sleep 0.01
 done
