@@ -266,8 +266,9 @@ template <class T>
 nb::object export_buffer(const context& ctx, buffer<T>&& b, const std::vector<std::size_t>& shape) {
   auto* heap = new buffer<T>(std::move(b));
   nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<buffer<T>*>(p); });
-  const auto dtype = nb::dtype<std::conditional_t<std::is_same_v<T, cfloat>, std::complex<float>,
-                                                  std::conditional_t<std::is_same_v<T, cdouble>, std::complex<double>, T>>>();
+  using element = std::conditional_t<std::is_same_v<T, cfloat>, std::complex<float>,
+                                     std::conditional_t<std::is_same_v<T, cdouble>, std::complex<double>, T>>;
+  const auto dtype = nb::dtype<element>();
   if (!ctx.is_cuda()) {
     nb::ndarray<nb::numpy> a(heap->data(), shape.size(), shape.data(), owner, nullptr, dtype);
     return nb::cast(a, nb::rv_policy::reference);
@@ -301,7 +302,8 @@ void bind_arrays(nb::module_& m) {
       "to_host",
       [](array_arg a) -> nb::object {
         if (a.device_type() == nb::device::cpu::value)
-          return nb::module_::import_("numpy").attr("array")(nb::cast(static_cast<const any_array&>(a)), nb::arg("copy") = true);
+          return nb::module_::import_("numpy").attr("array")(nb::cast(static_cast<const any_array&>(a)),
+                                                              nb::arg("copy") = true);
         if (!a.on_cuda())
           raise(PyExc_ValueError, "array: on a device twofold cannot read (DLPack device type " +
                                       std::to_string(a.device_type()) + ")");

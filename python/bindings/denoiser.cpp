@@ -200,7 +200,9 @@ struct py_denoiser : py_prior {
     auto st = std::make_shared<callback_state>();
     st->fn = std::move(fn);
     st->vjp = std::move(vjp);
-    st->tensors = tensors == "torch" ? tensor_kind::torch : tensors == "dlpack" ? tensor_kind::dlpack : tensor_kind::numpy;
+    st->tensors = tensors == "torch"    ? tensor_kind::torch
+                  : tensors == "dlpack" ? tensor_kind::dlpack
+                                        : tensor_kind::numpy;
     st->writes_out = writes_out;
     st->shape = image_shape{shape[0], shape[1]};
     st->name = name;

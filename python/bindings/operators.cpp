@@ -63,24 +63,20 @@ void bind_operators(nb::module_& m) {
       .def_prop_ro("codomain", [](const py_operator& o) { return shape_of(o.op->codomain()); },
                    "Shape of one measurement.")
       .def("apply", batch_method(space::domain, space::codomain, "x",
-                                 [](const context& c, const linear_operator& op, const_chain_view in, chain_view out) {
-                                   op.apply(c, in, out);
-                                 }),
+                                 [](const context& c, const linear_operator& op, const_chain_view in,
+                                    chain_view out) { op.apply(c, in, out); }),
            nb::arg("x"), "y = A x for one image or a batch [chains, ...].")
       .def("adjoint", batch_method(space::codomain, space::domain, "y",
-                                   [](const context& c, const linear_operator& op, const_chain_view in, chain_view out) {
-                                     op.adjoint(c, in, out);
-                                   }),
+                                   [](const context& c, const linear_operator& op, const_chain_view in,
+                                      chain_view out) { op.adjoint(c, in, out); }),
            nb::arg("y"), "x = A^H y.")
       .def("range_project", batch_method(space::domain, space::domain, "x",
-                                         [](const context& c, const linear_operator& op, const_chain_view, chain_view x) {
-                                           op.range_project(c, x);
-                                         }),
+                                         [](const context& c, const linear_operator& op, const_chain_view,
+                                            chain_view x) { op.range_project(c, x); }),
            nb::arg("x"), "P_R x, the projection onto the row space of A.")
       .def("null_project", batch_method(space::domain, space::domain, "x",
-                                        [](const context& c, const linear_operator& op, const_chain_view, chain_view x) {
-                                          op.null_project(c, x);
-                                        }),
+                                        [](const context& c, const linear_operator& op, const_chain_view,
+                                           chain_view x) { op.null_project(c, x); }),
            nb::arg("x"), "P_N x = x - P_R x.")
       .def("__repr__", [](const py_operator& o) {
         return "twofold.operators.Operator('" + o.op->name() + "', " + to_string(o.op->domain()) + " -> " +

@@ -243,7 +243,9 @@ void bind_sampling(nb::module_& m) {
         const context& ctx = *problem.ctx;
         const auto shape = shape_of(r.maps.shape);
         auto& maps = r.backend_maps;
-        const auto map = [&](buffer<double>& b) { return nb::borrow<float64_array>(backend_array(ctx, std::move(b), shape)); };
+        const auto map = [&](buffer<double>& b) {
+          return nb::borrow<float64_array>(backend_array(ctx, std::move(b), shape));
+        };
         const auto optional_map = [&](buffer<double>& b) -> std::optional<float64_array> {
           if (b.empty()) return std::nullopt;
           return map(b);
