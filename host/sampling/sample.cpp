@@ -1,13 +1,14 @@
-// Run designs (docs/design.md §1.6): plans waves, drives the sampler, feeds the nested
-// accumulators and turns their moments into the uncertainty maps.
+// Run designs (docs/design.md §1.6): plans waves, drives the sampler and feeds the nested
+// accumulators, whose uncertainty maps host/sampling/maps.cpp forms; the draws of
+// posterior_draws and prior_draws.
 #include <twofold/core/error.hpp>
 #include <twofold/sampling/sample.hpp>
 #include <twofold/operators/spectral_operator.hpp>
 #include <twofold/sampling/scale_out.hpp>
 
+#include "host/sampling/maps.hpp"
 #include "host/sampling/nested_accumulator.hpp"
 #include "host/backend/fft_engine.hpp"
-#include "host/backend/for_each.hpp"
 #include "host/backend/reductions.hpp"
 #include "host/sampling/sampler.hpp"
 
@@ -17,7 +18,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <type_traits>
 
 namespace twofold {
 
@@ -200,60 +200,6 @@ class design_runner {
   double chain_steps_ = 0;
 };
 
-/// x, P_R x and P_N x of every chain into three nested accumulators.
-struct projected_accumulators {
-  detail::nested_accumulator x, range, null;
-  projected_accumulators(const context& ctx, image_shape s, std::size_t per_run, std::size_t first_chain = 0)
-      : x(ctx, s, per_run, first_chain), range(ctx, s, per_run, first_chain), null(ctx, s, per_run, first_chain) {}
-
-  void add(const context& ctx, const linear_operator& op, const_chain_view v, std::size_t first) {
-    chain_buffer p(ctx, v.chains, v.shape);
-    detail::copy_bytes(ctx, p.storage.data(), v.data, v.size() * sizeof(cfloat));
-    op.range_project(ctx, p.view());
-    x.add(ctx, v.data, nullptr, 0.0f, first, v.chains);
-    range.add(ctx, p.view().data, nullptr, 0.0f, first, v.chains);
-    null.add(ctx, v.data, p.view().data, -1.0f, first, v.chains);
-  }
-};
-
-/// The maps from the accumulators, formed on the backend.
-backend_uncertainty_maps backend_maps_of(const context& ctx, image_shape shape, run_design kind, std::size_t K,
-                                         const projected_accumulators& acc) {
-  const std::size_t N = shape.pixels();
-  backend_uncertainty_maps m;
-  m.shape = shape;
-  m.mean = buffer<cdouble>(ctx, N);
-  for (auto* b : {&m.total_variance, &m.between_run_variance, &m.range_variance, &m.null_variance})
-    *b = buffer<double>(ctx, N);
-  const bool cascade = kind == run_design::cascade;
-  if (cascade)
-    for (auto* b : {&m.ambiguity, &m.estimation, &m.estimation_clipped}) *b = buffer<double>(ctx, N);
-  detail::for_each(ctx, N,
-                   math::uncertainty_map_pixel{acc.x.across_runs(), acc.range.across_runs(), acc.null.across_runs(),
-                                               double(acc.x.runs()), double(K), m.mean.data(),
-                                               m.total_variance.data(), m.between_run_variance.data(),
-                                               m.range_variance.data(), m.null_variance.data(),
-                                               cascade ? m.ambiguity.data() : nullptr, m.estimation.data(),
-                                               m.estimation_clipped.data()});
-  return m;
-}
-
-/// The result of a design: its maps where design.maps_on_backend asks for them.
-sample_result result_of(const context& ctx, image_shape shape, const design_params& design,
-                        const projected_accumulators& acc, sample_report report, std::vector<cfloat> draws) {
-  auto maps = backend_maps_of(ctx, shape, design.kind, design.chains_per_run, acc);
-  sample_result r;
-  r.report = std::move(report);
-  r.draws = std::move(draws);
-  if (design.maps_on_backend) {
-    r.maps.shape = shape;
-    r.backend_maps = std::move(maps);
-  } else {
-    r.maps = to_host(ctx, maps);
-  }
-  return r;
-}
-
 void check_design(const design_params& design) {
   TWOFOLD_EXPECTS(design.runs >= 2, "runs must be >= 2 (got " + std::to_string(design.runs) + ")");
   TWOFOLD_EXPECTS(design.chains_per_run >= 2,
@@ -272,23 +218,6 @@ void hand_over(const context& ctx, const design_params& design, const_chain_view
 }
 
 }  // namespace
-
-uncertainty_maps to_host(const context& ctx, const backend_uncertainty_maps& maps) {
-  const auto host = [&ctx](const auto& b) {
-    return b.empty() ? std::vector<std::remove_cvref_t<decltype(*b.data())>>{} : to_host(ctx, b);
-  };
-  uncertainty_maps m;
-  m.shape = maps.shape;
-  m.mean = host(maps.mean);
-  m.total_variance = host(maps.total_variance);
-  m.ambiguity = host(maps.ambiguity);
-  m.estimation = host(maps.estimation);
-  m.estimation_clipped = host(maps.estimation_clipped);
-  m.between_run_variance = host(maps.between_run_variance);
-  m.range_variance = host(maps.range_variance);
-  m.null_variance = host(maps.null_variance);
-  return m;
-}
 
 namespace {
 
@@ -375,11 +304,13 @@ class nothing_observed final : public spectral_operator {
   }
 };
 
-}  // namespace
-
-buffer<cfloat> prior_draws_on_backend(const context& ctx, image_shape shape, field values, const prior& prior,
-                                      const sampler_params& params, std::size_t count, std::uint64_t seed,
-                                      const progress_callback& progress) {
+/// prior_draws(): one run of `count` chains of the problem that observes nothing;
+/// `reserve(count)` before the waves are sized, then each finished wave to
+/// `store(x, first_chain)`.
+template <class Reserve, class Store>
+void draw_prior(const context& ctx, image_shape shape, field values, const prior& prior,
+                const sampler_params& params, std::size_t count, std::uint64_t seed,
+                const progress_callback& progress, Reserve&& reserve, Store&& store) {
   TWOFOLD_EXPECTS(shape.pixels() > 0 && shape.coils == 1, "prior_draws: the image shape must be a non-empty H x W");
   TWOFOLD_EXPECTS(count >= 1 && count < (std::size_t{1} << 32),
                   "prior_draws: count must lie in [1, 2^32) (got " + std::to_string(count) + ")");
@@ -392,40 +323,40 @@ buffer<cfloat> prior_draws_on_backend(const context& ctx, image_shape shape, fie
   design.runs = 1;
   design.chains_per_run = count;
   design.seed = seed;
-  const std::size_t N = shape.pixels();
-  buffer<cfloat> draws(ctx, count * N);  // before the waves are sized
+  reserve(count);
   design_runner runner(ctx, problem, *sampler, design, progress);
   runner.waves("prior", 0, count, count, sampler->particles(), 0,
                [&](chain_view x, const rng_stream& rng, const auto& obs) { sampler->posterior(ctx, x, rng, count, obs); },
-               [&](chain_view x, std::size_t first) {
-                 detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
-               },
-               [](std::size_t) {});
-  return draws;
+               store, [](std::size_t) {});
 }
+
+}  // namespace
 
 std::vector<cfloat> prior_draws(const context& ctx, image_shape shape, field values, const prior& prior,
                                 const sampler_params& params, std::size_t count, std::uint64_t seed,
                                 const progress_callback& progress) {
-  return to_host(ctx, prior_draws_on_backend(ctx, shape, values, prior, params, count, seed, progress));
+  const std::size_t N = shape.pixels();
+  std::vector<cfloat> draws;
+  draw_prior(
+      ctx, shape, values, prior, params, count, seed, progress, [&](std::size_t n) { draws.resize(n * N); },
+      [&](chain_view x, std::size_t first) {
+        detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+      });
+  return draws;
 }
 
-uncertainty_maps maps_from_draws(const context& ctx, const linear_operator& op, run_design kind,
-                                 std::span<const cfloat> draws, std::size_t runs, std::size_t chains_per_run) {
-  const image_shape shape = op.domain();
-  const std::size_t N = shape.pixels(), K = chains_per_run;
-  TWOFOLD_EXPECTS(runs >= 2 && K >= 2, "maps_from_draws: runs and chains per run must be >= 2");
-  TWOFOLD_EXPECTS(draws.size() == runs * K * N, "maps_from_draws: " + std::to_string(draws.size()) +
-                                                   " values are not " + std::to_string(runs) + " x " +
-                                                   std::to_string(K) + " draws of " + to_string(shape));
-  projected_accumulators acc(ctx, shape, K);
-  // One run per batch: tiles start at each run's first chain.
-  chain_buffer x(ctx, K, shape);
-  for (std::size_t r = 0; r < runs; ++r) {
-    detail::copy_bytes(ctx, x.storage.data(), draws.data() + r * K * N, K * N * sizeof(cfloat));
-    acc.add(ctx, op, x.view(), r * K);
-  }
-  return to_host(ctx, backend_maps_of(ctx, shape, kind, K, acc));
+buffer<cfloat> prior_draws_on_backend(const context& ctx, image_shape shape, field values, const prior& prior,
+                                      const sampler_params& params, std::size_t count, std::uint64_t seed,
+                                      const progress_callback& progress) {
+  const std::size_t N = shape.pixels();
+  buffer<cfloat> draws;
+  draw_prior(
+      ctx, shape, values, prior, params, count, seed, progress,
+      [&](std::size_t n) { draws = buffer<cfloat>(ctx, n * N); },
+      [&](chain_view x, std::size_t first) {
+        detail::copy_bytes(ctx, draws.data() + first * N, x.data, x.size() * sizeof(cfloat));
+      });
+  return draws;
 }
 
 namespace {
@@ -438,7 +369,7 @@ namespace {
 std::pair<sample_report, std::vector<cfloat>> sample_runs(const context& ctx, const inverse_problem& problem,
                                                          const detail::sampler& sampler, const design_params& design,
                                                          std::size_t first_run, std::size_t runs,
-                                                         projected_accumulators& acc, const progress_callback& progress,
+                                                         detail::projected_accumulators& acc, const progress_callback& progress,
                                                          const checkpoint_params& checkpoint) {
   const image_shape shape = problem.shape();
   const std::size_t R = design.runs, K = design.chains_per_run, N = shape.pixels();
@@ -555,9 +486,9 @@ sample_result sample(const context& ctx, const inverse_problem& problem, const p
                                            std::to_string(problem.sets()) +
                                            " measurement sets needs posterior_draws() (one set per run)");
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
-  projected_accumulators acc(ctx, problem.shape(), design.chains_per_run);
+  detail::projected_accumulators acc(ctx, problem.shape(), design.chains_per_run);
   auto [report, draws] = sample_runs(ctx, problem, *sampler, design, 0, design.runs, acc, progress, checkpoint);
-  return result_of(ctx, problem.shape(), design, acc, report, std::move(draws));
+  return detail::result_of(ctx, problem.shape(), design, acc, report, std::move(draws));
 }
 
 run_share sample_share(const context& ctx, const inverse_problem& problem, const prior& prior,
@@ -572,7 +503,7 @@ run_share sample_share(const context& ctx, const inverse_problem& problem, const
   const auto sampler = detail::make_sampler(ctx, problem, prior, params, design.chains_per_run);
   const image_shape shape = problem.shape();
   const std::size_t K = design.chains_per_run, N = shape.pixels();
-  projected_accumulators acc(ctx, shape, K, first_run * K);
+  detail::projected_accumulators acc(ctx, shape, K, first_run * K);
   buffer<math::welford> logs(ctx, 3 * runs * N);
   acc.x.log_runs(logs.data(), first_run);
   acc.range.log_runs(logs.data() + runs * N, first_run);
@@ -594,7 +525,7 @@ struct share_merger::state {
   const context& ctx;
   image_shape shape;
   design_params design;
-  projected_accumulators acc;
+  detail::projected_accumulators acc;
   std::vector<cfloat> draws;
   sample_report report;
   double chain_steps = 0;
@@ -653,7 +584,7 @@ sample_result share_merger::finish() {
   r.runs = s.design.runs;
   r.chains_per_run = s.design.chains_per_run;
   r.chain_steps_per_second = s.chain_steps / std::max(r.seconds, 1e-9);
-  return result_of(s.ctx, s.shape, s.design, s.acc, r, std::move(s.draws));
+  return detail::result_of(s.ctx, s.shape, s.design, s.acc, r, std::move(s.draws));
 }
 
 }  // namespace twofold
